@@ -1,0 +1,217 @@
+// The one registry of settings (design §11) and the only module that reads process.env.
+// Each setting is declared once with its type, default, range and whether it is a secret; loadConfig validates all
+// of them at once and freezes the result. Everything else receives settings as arguments.
+
+import { PgkeepError, type ErrorDetail } from './errors';
+
+type Kind = 'string' | 'int' | 'bool';
+
+interface SettingDecl<K extends Kind> {
+  kind: K;
+  description: string;
+  /** Secrets are never logged or echoed; `describeConfig` masks them. */
+  secret?: boolean;
+  /** Undefined = required. */
+  default?: K extends 'int' ? number : K extends 'bool' ? boolean : string;
+  min?: number;
+  max?: number;
+  /** Allowed values for a string setting. */
+  oneOf?: readonly string[];
+  /** A regular expression a string setting must match. */
+  pattern?: RegExp;
+  /** Value used in local.settings.sample.json when it differs from the default. */
+  localValue?: string;
+}
+
+const s = <K extends Kind>(decl: SettingDecl<K>): SettingDecl<K> => decl;
+
+export const settings = {
+  AzureWebJobsStorage: s({
+    kind: 'string',
+    secret: true,
+    description:
+      "the Functions host's storage (Durable task hub, queues); a connection string or UseDevelopmentStorage=true",
+    default: '',
+    localValue: 'UseDevelopmentStorage=true',
+  }),
+  VAULT_STORAGE: s({
+    kind: 'string',
+    secret: true,
+    description:
+      'connection string of the vault storage account (dumps, recovery points, jobs); empty = AzureWebJobsStorage. In Azure use VAULT_STORAGE__accountName (identity-based) instead',
+    default: '',
+  }),
+  VAULT_STORAGE__accountName: s({
+    kind: 'string',
+    description: 'identity-based connection to the vault storage account (Azure): the account name',
+    default: '',
+  }),
+  BACKUP_CONTAINER: s({
+    kind: 'string',
+    description: 'blob container that holds dumps and manifests',
+    default: 'pgkeep-backups',
+    pattern: /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+  }),
+  TABLE_PREFIX: s({
+    kind: 'string',
+    description: 'prefix of the Table Storage tables (backupPolicies, backupInstances, recoveryPoints, jobs)',
+    default: '',
+    pattern: /^([A-Za-z][A-Za-z0-9]{0,30})?$/,
+  }),
+  DURABLE_TASK_HUB: s({
+    kind: 'string',
+    description: 'Durable Functions task hub name (host.json reads it as %DURABLE_TASK_HUB%)',
+    default: 'pgkeep',
+    pattern: /^[A-Za-z][A-Za-z0-9]{2,44}$/,
+  }),
+  SCHEDULER_SCHEDULE: s({
+    kind: 'string',
+    description: 'NCRONTAB (6 fields) of the scheduler timer that starts due backups',
+    default: '0 */5 * * * *',
+  }),
+  EXPIRY_SCHEDULE: s({
+    kind: 'string',
+    description: 'NCRONTAB (6 fields) of the expiry timer',
+    default: '0 30 2 * * *',
+  }),
+  EXPIRY_CONCURRENCY: s({
+    kind: 'int',
+    description: 'backup instances the expiry run processes at once',
+    default: 8,
+    min: 1,
+    max: 64,
+  }),
+  ORPHAN_GRACE_HOURS: s({
+    kind: 'int',
+    description: 'a dump blob without a recovery point row is deleted after this many hours',
+    default: 48,
+    min: 1,
+    max: 24 * 30,
+  }),
+  DUMP_STALL_TIMEOUT_SECONDS: s({
+    kind: 'int',
+    description: 'a dump that produces no bytes for this long is killed and fails SystemErrorDumpStalled',
+    default: 900,
+    min: 5,
+    max: 86_400,
+  }),
+  ZSTD_LEVEL: s({ kind: 'int', description: 'zstd compression level of dumps', default: 2, min: 1, max: 3 }),
+  PG_BIN_DIRS: s({
+    kind: 'string',
+    description:
+      'extra directories (":"-separated) searched for pg_dump/pg_restore besides PATH and /usr/lib/postgresql/*/bin',
+    default: '',
+  }),
+  BACKUP_ENCRYPTION_KEY: s({
+    kind: 'string',
+    secret: true,
+    description: 'optional base64 AES-256 key for client-side encryption of dumps; empty = no client-side encryption',
+    default: '',
+    pattern: /^([A-Za-z0-9+/]{43}=)?$/,
+  }),
+  BACKUP_ENCRYPTION_KEY_ID: s({
+    kind: 'string',
+    description: 'identifier recorded in manifests for BACKUP_ENCRYPTION_KEY (never the key itself)',
+    default: '',
+  }),
+  RESTORE_REQUESTS_QUEUE: s({ kind: 'string', description: 'queue of restore requests', default: 'restore-requests' }),
+  RESTORE_RESULTS_QUEUE: s({
+    kind: 'string',
+    description: 'default queue for restore results',
+    default: 'restore-results',
+  }),
+  MAX_REQUEST_BODY_BYTES: s({
+    kind: 'int',
+    description: 'largest HTTP request body accepted',
+    default: 1_048_576,
+    min: 1024,
+    max: 16 * 1_048_576,
+  }),
+  ENFORCE_CALLER_ROLES: s({
+    kind: 'bool',
+    description: 'require Reader/Operator/Admin roles from x-ms-client-principal (on in Azure, off locally)',
+    default: false,
+  }),
+  LOG_LEVEL: s({
+    kind: 'string',
+    description: 'least severe log level written',
+    default: 'info',
+    oneOf: ['debug', 'info', 'warn', 'error'],
+  }),
+} as const;
+
+export type SettingName = keyof typeof settings;
+
+type ValueOf<D> = D extends SettingDecl<'int'> ? number : D extends SettingDecl<'bool'> ? boolean : string;
+
+export type Config = { readonly [N in SettingName]: ValueOf<(typeof settings)[N]> };
+
+function parseOne(name: string, decl: SettingDecl<Kind>, raw: string | undefined): { value?: unknown; error?: string } {
+  if (raw === undefined || raw === '') {
+    if (decl.default === undefined) return { error: `${name} is required` };
+    return { value: decl.default };
+  }
+  switch (decl.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) return { error: `${name} must be a whole number` };
+      const n = Number(raw.trim());
+      if (decl.min !== undefined && n < decl.min) return { error: `${name} must be at least ${decl.min}` };
+      if (decl.max !== undefined && n > decl.max) return { error: `${name} must be at most ${decl.max}` };
+      return { value: n };
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return { value: true };
+      if (['false', '0', 'no'].includes(v)) return { value: false };
+      return { error: `${name} must be true or false` };
+    }
+    case 'string': {
+      // Never echo the value: it may be a secret.
+      if (decl.oneOf && !decl.oneOf.includes(raw)) return { error: `${name} must be one of ${decl.oneOf.join(', ')}` };
+      if (decl.pattern && !decl.pattern.test(raw)) return { error: `${name} does not have the expected form` };
+      return { value: raw };
+    }
+  }
+}
+
+/** Validates every setting at once; throws UserErrorInvalidRequest naming each bad one. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const details: ErrorDetail[] = [];
+  for (const [name, decl] of Object.entries(settings) as [string, SettingDecl<Kind>][]) {
+    const r = parseOne(name, decl, env[name]);
+    if (r.error) details.push({ code: 'UserErrorInvalidRequest', message: r.error, target: name });
+    else out[name] = r.value;
+  }
+  if (details.length > 0) {
+    throw new PgkeepError('UserErrorInvalidRequest', `invalid settings: ${details.map((d) => d.target).join(', ')}`, {
+      details,
+    });
+  }
+  return Object.freeze(out) as Config;
+}
+
+let cached: Config | undefined;
+/** The process's settings, read once. Only composition roots (functions/, devhost, cli) call this. */
+export function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Settings as printable lines with secrets masked, for start-up output. */
+export function describeConfig(config: Config): string[] {
+  return (Object.keys(settings) as SettingName[]).map((name) => {
+    const decl: SettingDecl<Kind> = settings[name];
+    const v = config[name];
+    return `${name}=${decl.secret && v !== '' ? '***' : String(v)}`;
+  });
+}
+
+/** The Values of local.settings.sample.json: every setting with its local value. */
+export function localSettingsValues(): Record<string, string> {
+  const values: Record<string, string> = { FUNCTIONS_WORKER_RUNTIME: 'node' };
+  for (const [name, decl] of Object.entries(settings) as [string, SettingDecl<Kind>][]) {
+    values[name] = decl.localValue ?? String(decl.default ?? '');
+  }
+  return values;
+}
