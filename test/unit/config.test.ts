@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig, localSettingsValues, settings } from '../../shared/config';
 import { PgkeepError } from '../../shared/errors';
@@ -51,8 +53,7 @@ describe('localSettingsValues', () => {
 
 describe('local.settings.sample.json', () => {
   it('lists every setting with its local value, so a new setting cannot be forgotten there', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const sample = JSON.parse(await readFile(new URL('../../local.settings.sample.json', import.meta.url), 'utf8')) as {
+    const sample = JSON.parse(await readFile(path.resolve(__dirname, '../../local.settings.sample.json'), 'utf8')) as {
       Values: Record<string, string>;
     };
     expect(sample.Values).toEqual(localSettingsValues());
