@@ -36,6 +36,173 @@ export interface SecretResolver {
 // --- blob storage ---
 
 // --- state stores (Table Storage) ---
+// Naming follows the Azure SDK: create* fails with a PgkeepError if it exists, get* returns undefined when missing,
+// list* is an async iterable, delete* succeeds when absent. update* takes the etag read earlier and fails with
+// `ConcurrencyError` when the row changed meanwhile (optimistic concurrency, so two workers never both win).
+
+/** Thrown by update and create when another writer got there first; callers re-read and decide. */
+export class ConcurrencyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConcurrencyError';
+  }
+}
+
+export interface Stored<T> {
+  readonly value: T;
+  readonly etag: string;
+}
+
+export interface PolicyRecord {
+  readonly name: string;
+  /** The Azure BackupPolicy JSON, bare (not wrapped in properties), exactly as accepted. */
+  readonly document: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export interface PolicyStore {
+  /** Throws ConcurrencyError if a policy of that name exists. */
+  create(policy: PolicyRecord): Promise<void>;
+  get(name: string): Promise<PolicyRecord | undefined>;
+  list(): AsyncIterable<PolicyRecord>;
+  delete(name: string): Promise<void>;
+}
+
+export type ProtectionState = 'ProtectionConfigured' | 'ProtectionStopped';
+
+export interface DataSourceInfo {
+  readonly resourceID: string;
+  readonly resourceName: string;
+  readonly resourceLocation?: string;
+  readonly datasourceType: string;
+  readonly objectType: string;
+}
+
+export interface InstanceRecord {
+  readonly name: string;
+  readonly friendlyName: string;
+  readonly dataSource: DataSourceInfo;
+  readonly policyName: string;
+  readonly secret: SecretReference;
+  readonly protectionState: ProtectionState;
+  /** Set by stopProtection: whether expiry deletes every point (true) or keeps them until their own expiry. */
+  readonly deleteBackupDataOnStop?: boolean;
+  /** The job id of the backup running now; the one-backup-at-a-time lock (taken with the row's etag). */
+  readonly activeBackupJobId?: string;
+  /** The latest scheduled slot (ISO UTC) a backup was started for: the scheduler never starts a slot twice. */
+  readonly lastScheduledSlot?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface InstanceStore {
+  /**
+   * Creates the instance and claims its datasource atomically (one Table transaction).
+   * Throws ConcurrencyError if the name exists, PgkeepError UserErrorDatasourceAlreadyProtected if another instance
+   * protects the same resourceID.
+   */
+  create(instance: InstanceRecord): Promise<void>;
+  get(name: string): Promise<Stored<InstanceRecord> | undefined>;
+  list(): AsyncIterable<Stored<InstanceRecord>>;
+  /** Replaces the row if its etag still matches; throws ConcurrencyError otherwise. resourceID cannot change. */
+  update(instance: InstanceRecord, etag: string): Promise<string>;
+  /** Deletes the instance and releases its datasource claim. */
+  delete(name: string): Promise<void>;
+}
+
+export type RecoveryPointTrigger = 'Scheduled' | 'OnDemand';
+
+export interface RecoveryPointRecord {
+  readonly instanceName: string;
+  /** Sortable and unique within the instance. */
+  readonly id: string;
+  /** The backup's time (ISO UTC): tagging and lifetimes count from it. */
+  readonly time: string;
+  readonly tag: import('./domain/types').TagName;
+  readonly trigger: RecoveryPointTrigger;
+  readonly dataStore: import('./domain/types').DataStore;
+  readonly status: import('./domain/types').RecoveryPointStatus;
+  readonly policyName: string;
+  readonly jobId: string;
+  readonly blobName: string;
+  readonly manifestBlobName: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** Expiry dates computed from the policy when the point was committed (lifecycleOf). */
+  readonly vaultUntil: string;
+  readonly movesToArchive: boolean;
+  readonly deleteAt: string;
+  readonly archivedAt?: string;
+  readonly rehydratedBlobName?: string;
+  readonly rehydratedUntil?: string;
+  readonly inUseUntil?: string;
+  /** Small manifest summary for listings; the full manifest is the blob. */
+  readonly serverVersion: string;
+  readonly pgDumpVersion: string;
+  readonly databaseName: string;
+  readonly createdAt: string;
+}
+
+export interface RecoveryPointStore {
+  /** The completion marker of a backup: written only after the blob is committed and checked. */
+  create(point: RecoveryPointRecord): Promise<void>;
+  get(instanceName: string, id: string): Promise<Stored<RecoveryPointRecord> | undefined>;
+  /** Newest first; `from`/`to` bound `time` (inclusive from, exclusive to). */
+  list(instanceName: string, options?: { from?: string; to?: string }): AsyncIterable<Stored<RecoveryPointRecord>>;
+  update(point: RecoveryPointRecord, etag: string): Promise<string>;
+  delete(instanceName: string, id: string): Promise<void>;
+}
+
+export type JobOperation = 'Backup' | 'Restore' | 'Rehydrate' | 'Expiry';
+export type JobStatus = 'NotStarted' | 'InProgress' | 'Succeeded' | 'Failed' | 'Cancelled';
+export type JobTrigger = 'Scheduled' | 'OnDemand' | 'Queue';
+
+export interface JobError {
+  readonly code: import('./errors').ErrorCode;
+  readonly message: string;
+  readonly hint: string;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  readonly operation: JobOperation;
+  readonly backupInstance: string;
+  readonly status: JobStatus;
+  readonly trigger: JobTrigger;
+  readonly startTime: string;
+  readonly endTime?: string;
+  readonly progress: { readonly bytes: number; readonly percent?: number };
+  readonly recoveryPointId?: string;
+  readonly error?: JobError;
+  /** Non-fatal findings, e.g. restore warnings or per-point expiry failures. */
+  readonly warnings?: readonly { readonly code: string; readonly message: string }[];
+  /** The Durable orchestration instance that runs the job. */
+  readonly orchestrationId?: string;
+  /** Operation-specific extras (restore target, retention tag, rule name…), small JSON. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface JobFilter {
+  readonly backupInstance?: string;
+  readonly operation?: JobOperation;
+  readonly status?: JobStatus;
+  /** startTime >= from */
+  readonly from?: string;
+  /** startTime < to */
+  readonly to?: string;
+}
+
+export interface JobStore {
+  create(job: JobRecord): Promise<void>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Merges the given fields into the job (last writer wins per field; progress writes are frequent). */
+  patch(
+    id: string,
+    fields: Partial<Omit<JobRecord, 'id' | 'operation' | 'backupInstance' | 'startTime'>>,
+  ): Promise<void>;
+  /** Newest first. */
+  list(filter: JobFilter): AsyncIterable<JobRecord>;
+}
 
 // --- clock ---
 
