@@ -18,6 +18,8 @@ export interface InvokeRequest {
   inputData: { name: string; data: RpcTypedData | undefined }[];
   triggerMetadata?: Record<string, RpcTypedData>;
   retryContext?: { retryCount: number; maxRetryCount: number; exception?: unknown };
+  /** The id the app sees as context.invocationId; a fresh UUID when absent. */
+  invocationId?: string;
 }
 
 export interface InvokeResult {
@@ -64,7 +66,7 @@ export async function invokeFunction(registry: FunctionRegistry, req: InvokeRequ
   const pm = registry.getProgrammingModel() as ProgrammingModelLike | undefined;
   if (!pm) throw new Error('no programming model registered: did the app load @azure/functions after the core shim?');
 
-  const invocationId = randomUUID();
+  const invocationId = req.invocationId ?? randomUUID();
   let invocationContext: unknown;
   const coreCtx: CoreInvocationContext = {
     invocationId,
