@@ -33,7 +33,52 @@ export interface SecretResolver {
 
 // --- PostgreSQL tools ---
 
+/** One installed client tool set: pg_dump and pg_restore of the same major in one directory. */
+export interface PgClientTools {
+  readonly major: number;
+  /** As `pg_dump --version` prints it, e.g. "15.18". */
+  readonly version: string;
+  readonly binDir: string;
+  readonly pgDump: string;
+  readonly pgRestore: string;
+}
+
+export type ReadinessStatus = 'Succeeded' | 'Failed' | 'NotApplicable';
+
+/** One line of the readiness report (design §8). Pure data: safe to return over HTTP, never holds a secret. */
+export interface ReadinessCheck {
+  readonly name: string;
+  readonly status: ReadinessStatus;
+  readonly code?: import('./errors').ErrorCode;
+  readonly message: string;
+  /** What to do about a failure, e.g. the generated GRANT script. */
+  readonly remediation?: string;
+  /** One entry per offending object, e.g. each table the user cannot SELECT. */
+  readonly details?: readonly import('./errors').ErrorDetail[];
+}
+
+export interface DbReadinessReport {
+  readonly checks: readonly ReadinessCheck[];
+  /** Undefined when the server could not be reached or logged into. */
+  readonly serverVersion?: string;
+  readonly serverMajor?: number;
+}
+
 // --- blob storage ---
+
+/**
+ * Where a dump's bytes go: a block blob written as staged blocks and made visible by one commit.
+ * Contract: nothing is visible until commitBlocks; staging an id again replaces that block (so a retried attempt
+ * overwrites its own partial upload); commitBlocks makes the blob exactly the listed blocks in order and discards
+ * staged blocks it does not list.
+ */
+export interface BlockBlobSink {
+  stageBlock(blockId: string, data: Buffer, options?: { abortSignal?: AbortSignal }): Promise<void>;
+  commitBlocks(
+    blockIds: readonly string[],
+    options?: { abortSignal?: AbortSignal; metadata?: Record<string, string> },
+  ): Promise<void>;
+}
 
 // --- state stores (Table Storage) ---
 // Naming follows the Azure SDK: create* fails with a PgkeepError if it exists, get* returns undefined when missing,
