@@ -46,6 +46,13 @@ export const settings = {
     description: 'identity-based connection to the vault storage account (Azure): the account name',
     default: '',
   }),
+  VAULT_RESOURCE_ID: s({
+    kind: 'string',
+    description: 'the ARM-style id this deployment answers as (one pgkeep deployment is one backup vault)',
+    default:
+      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/pgkeep/providers/Microsoft.DataProtection/backupVaults/pgkeep',
+    pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/,
+  }),
   BACKUP_CONTAINER: s({
     kind: 'string',
     description: 'blob container that holds dumps and manifests',
@@ -214,4 +221,28 @@ export function localSettingsValues(): Record<string, string> {
     values[name] = decl.localValue ?? String(decl.default ?? '');
   }
   return values;
+}
+
+// Settings a backup instance may not name as its secret (`appsetting://NAME`): pgkeep's own settings and the
+// platform's credentials. Their values would only ever be parsed as a connection string, but a reference to them is
+// a mistake at best and an attempt to probe them at worst.
+const reservedAppSettingPrefixes = ['AZUREWEBJOBS', 'FUNCTIONS_', 'WEBSITE_', 'IDENTITY_', 'MSI_', 'AZURE_'];
+
+/** Whether a user-named app setting is one pgkeep refuses to read as a secret (see readAppSetting). */
+export function isReservedAppSettingName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return (
+    Object.keys(settings).some((own) => own.toUpperCase() === upper) ||
+    reservedAppSettingPrefixes.some((prefix) => upper.startsWith(prefix))
+  );
+}
+
+/**
+ * The value of a user-named app setting (an `appsetting://NAME` secret reference, design §3), read at call time so
+ * that settings changed by the platform (Key Vault references) are seen. The one sanctioned reader of such names;
+ * reserved names and unset settings read as undefined.
+ */
+export function readAppSetting(name: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || isReservedAppSettingName(name)) return undefined;
+  return process.env[name];
 }

@@ -146,6 +146,8 @@ export interface ErrorDetail {
   code: ErrorCode;
   message: string;
   target: string;
+  /** What fixes it, when there is something precise to offer (a GRANT script, a role assignment). */
+  remediation?: string;
 }
 
 export interface PgkeepErrorOptions {
@@ -153,6 +155,8 @@ export interface PgkeepErrorOptions {
   details?: ErrorDetail[];
   /** Overrides the registry's hint when the situation has a more precise one. */
   hint?: string;
+  /** Overrides the registry's HTTP status (e.g. readiness failures answer 400 whatever the check's code). */
+  status?: number;
   cause?: unknown;
 }
 
@@ -170,7 +174,7 @@ export class PgkeepError extends Error {
     this.name = 'PgkeepError';
     const spec = registry[code];
     this.code = code;
-    this.status = spec.status;
+    this.status = options.status ?? spec.status;
     this.retryable = spec.retryable;
     this.hint = options.hint ?? spec.hint;
     this.target = options.target;

@@ -1,0 +1,57 @@
+// The backup orchestration (design §5): job → readiness → dump → commit, or job Failed with a code and the
+// partial blob removed. Deterministic: time and ids come from context.df only; every side effect is an activity.
+
+import type * as df from 'durable-functions';
+import {
+  activities,
+  type BackupOrchestratorInput,
+  type BackupOrchestratorResult,
+  type CommitRecoveryPointResult,
+  type DumpResult,
+  type StartBackupJobResult,
+} from './names';
+import { decodeTaskError } from './task-errors';
+
+function readInput(context: df.OrchestrationContext): BackupOrchestratorInput {
+  const input = context.df.getInput<BackupOrchestratorInput | undefined>();
+  if (typeof input !== 'object' || input === null) throw new Error('backupOrchestrator: input must be an object');
+  if (typeof input.instanceName !== 'string' || input.instanceName === '') {
+    throw new Error('backupOrchestrator: input.instanceName must be a non-empty string');
+  }
+  if (input.trigger !== 'Scheduled' && input.trigger !== 'OnDemand') {
+    throw new Error('backupOrchestrator: input.trigger must be Scheduled or OnDemand');
+  }
+  return input;
+}
+
+export function* backupOrchestrator(
+  context: df.OrchestrationContext,
+): Generator<df.Task, BackupOrchestratorResult, unknown> {
+  const input = readInput(context);
+  const jobId = input.jobId ?? context.df.newGuid(`${context.df.instanceId}:job`);
+  const step = { jobId, instanceName: input.instanceName };
+
+  const started = (yield context.df.callActivity(activities.startBackupJob, {
+    ...step,
+    trigger: input.trigger,
+    orchestrationId: context.df.instanceId,
+    ...(input.scheduledSlot ? { scheduledSlot: input.scheduledSlot } : {}),
+  })) as StartBackupJobResult;
+  if (!started.started) return { jobId, status: 'Failed', error: started.error };
+
+  try {
+    yield context.df.callActivity(activities.checkBackupReadiness, step);
+    const dump = (yield context.df.callActivity(activities.runDump, step)) as DumpResult;
+    const committed = (yield context.df.callActivity(activities.commitRecoveryPoint, {
+      ...step,
+      trigger: input.trigger,
+      ...(input.retentionTagOverride ? { retentionTagOverride: input.retentionTagOverride } : {}),
+      dump,
+    })) as CommitRecoveryPointResult;
+    return { jobId, status: 'Succeeded', recoveryPointId: committed.recoveryPointId };
+  } catch (err) {
+    const error = decodeTaskError(err);
+    yield context.df.callActivity(activities.failBackupJob, { ...step, error });
+    return { jobId, status: 'Failed', error };
+  }
+}

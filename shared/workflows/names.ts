@@ -1,0 +1,81 @@
+// Names of orchestrations and activities, and the shapes that cross between them. Registration (functions/) and
+// orchestrators both import from here, so a rename cannot split them.
+
+import type { TagName } from '../domain/types';
+import type { JobError, JobTrigger } from '../ports';
+
+export const orchestrators = {
+  backup: 'backupOrchestrator',
+} as const;
+
+export const activities = {
+  startBackupJob: 'startBackupJob',
+  checkBackupReadiness: 'checkBackupReadiness',
+  runDump: 'runDump',
+  commitRecoveryPoint: 'commitRecoveryPoint',
+  failBackupJob: 'failBackupJob',
+} as const;
+
+export interface BackupOrchestratorInput {
+  /** Given for on-demand backups (the HTTP starter created the job); derived from the orchestration otherwise. */
+  readonly jobId?: string;
+  readonly instanceName: string;
+  readonly trigger: Extract<JobTrigger, 'Scheduled' | 'OnDemand'>;
+  readonly retentionTagOverride?: TagName;
+  /** The schedule slot (ISO UTC) of a scheduled backup. */
+  readonly scheduledSlot?: string;
+}
+
+export interface StartBackupJobInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+  readonly trigger: BackupOrchestratorInput['trigger'];
+  readonly orchestrationId: string;
+  readonly scheduledSlot?: string;
+}
+
+export type StartBackupJobResult = { readonly started: true } | { readonly started: false; readonly error: JobError };
+
+export interface JobStepInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+}
+
+export interface ReadinessResult {
+  readonly serverMajor: number;
+  readonly serverVersion: string;
+}
+
+export interface DumpResult {
+  readonly blobName: string;
+  readonly manifestBlobName: string;
+  /** When the dump started: the backup's time. */
+  readonly time: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly serverVersion: string;
+  readonly pgDumpVersion: string;
+  readonly databaseName: string;
+}
+
+export interface CommitRecoveryPointInput extends JobStepInput {
+  readonly trigger: BackupOrchestratorInput['trigger'];
+  readonly retentionTagOverride?: TagName;
+  readonly dump: DumpResult;
+}
+
+export interface CommitRecoveryPointResult {
+  readonly recoveryPointId: string;
+  readonly tag: TagName;
+}
+
+export interface FailBackupJobInput extends JobStepInput {
+  readonly error: JobError;
+}
+
+export interface BackupOrchestratorResult {
+  readonly jobId: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly recoveryPointId?: string;
+  readonly error?: JobError;
+}

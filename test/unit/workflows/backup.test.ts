@@ -1,0 +1,121 @@
+import type * as df from 'durable-functions';
+import { describe, expect, it } from 'vitest';
+import { backupOrchestrator } from '../../../shared/workflows/backup';
+import { activities, type BackupOrchestratorInput, type DumpResult } from '../../../shared/workflows/names';
+import { decodeTaskError, encodeWireError } from '../../../shared/workflows/task-errors';
+
+interface Call {
+  name: string;
+  input: unknown;
+}
+
+/** A context whose callActivity records the call and returns it as the yielded "task". */
+function fakeContext(input: BackupOrchestratorInput): df.OrchestrationContext {
+  return {
+    df: {
+      instanceId: 'backup-orders-20260101T000000Z',
+      getInput: () => input,
+      newGuid: (seed: string) => `guid(${seed})`,
+      callActivity: (name: string, activityInput: unknown): Call => ({ name, input: activityInput }),
+    },
+  } as unknown as df.OrchestrationContext;
+}
+
+const dump: DumpResult = {
+  blobName: 'orders/j1/dump.pgdump.zst',
+  manifestBlobName: 'orders/j1/manifest.json',
+  time: '2026-01-01T00:00:01.000Z',
+  bytes: 1234,
+  sha256: 'ab'.repeat(32),
+  serverVersion: '15.8',
+  pgDumpVersion: '15.8',
+  databaseName: 'orders',
+};
+
+describe('backupOrchestrator', () => {
+  it('runs start, readiness, dump and commit in order, the commit last', () => {
+    const gen = backupOrchestrator(fakeContext({ jobId: 'j1', instanceName: 'orders', trigger: 'OnDemand' }));
+    const calls: Call[] = [];
+    let r = gen.next();
+    calls.push(r.value as Call);
+    r = gen.next({ started: true });
+    calls.push(r.value as Call);
+    r = gen.next({ serverMajor: 15, serverVersion: '15.8' });
+    calls.push(r.value as Call);
+    r = gen.next(dump);
+    calls.push(r.value as Call);
+    r = gen.next({ recoveryPointId: 'rp1', tag: 'Default' });
+    expect(calls.map((c) => c.name)).toEqual([
+      activities.startBackupJob,
+      activities.checkBackupReadiness,
+      activities.runDump,
+      activities.commitRecoveryPoint,
+    ]);
+    expect((calls[3]!.input as { dump: DumpResult }).dump).toEqual(dump);
+    expect(r).toEqual({ done: true, value: { jobId: 'j1', status: 'Succeeded', recoveryPointId: 'rp1' } });
+  });
+
+  it('derives the job id deterministically from the orchestration id for scheduled backups', () => {
+    const gen = backupOrchestrator(fakeContext({ instanceName: 'orders', trigger: 'Scheduled', scheduledSlot: 'x' }));
+    const first = gen.next().value as Call;
+    expect((first.input as { jobId: string }).jobId).toBe('guid(backup-orders-20260101T000000Z:job)');
+    expect((first.input as { scheduledSlot: string }).scheduledSlot).toBe('x');
+  });
+
+  it('fails the job with the activity error code and never commits when the dump fails', () => {
+    const gen = backupOrchestrator(fakeContext({ jobId: 'j1', instanceName: 'orders', trigger: 'OnDemand' }));
+    gen.next();
+    gen.next({ started: true });
+    gen.next({ serverMajor: 15, serverVersion: '15.8' });
+    const failure = new Error(
+      `Activity function 'runDump' failed: ${encodeWireError({ code: 'SystemErrorDumpStalled', message: 'no bytes for 5s', hint: 'h' })} \n stack`,
+    );
+    const failCall = gen.throw(failure).value as Call;
+    expect(failCall.name).toBe(activities.failBackupJob);
+    expect((failCall.input as { error: { code: string } }).error.code).toBe('SystemErrorDumpStalled');
+    const end = gen.next();
+    expect(end.done).toBe(true);
+    expect(end.value).toMatchObject({ status: 'Failed', error: { code: 'SystemErrorDumpStalled' } });
+  });
+
+  it('stops without a dump when the job cannot start (another backup holds the lock)', () => {
+    const gen = backupOrchestrator(fakeContext({ instanceName: 'orders', trigger: 'Scheduled' }));
+    gen.next();
+    const error = { code: 'UserErrorBackupInProgress' as const, message: 'busy', hint: 'wait' };
+    const end = gen.next({ started: false, error });
+    expect(end).toMatchObject({ done: true, value: { status: 'Failed', error } });
+  });
+
+  it('rejects an input without an instance name with a precise message', () => {
+    const gen = backupOrchestrator(fakeContext({ trigger: 'OnDemand' } as unknown as BackupOrchestratorInput));
+    expect(() => gen.next()).toThrow('input.instanceName must be a non-empty string');
+  });
+});
+
+describe('decodeTaskError', () => {
+  it('reads the code from the marker even when the host appends details with braces', () => {
+    const msg = `Activity function 'x' failed: boom ${encodeWireError({ code: 'UserErrorDBUserAuthFailed', message: 'a "quoted" {x}', hint: 'h' })} \n {"$type":"System.Exception"}`;
+    expect(decodeTaskError(new Error(msg))).toEqual({
+      code: 'UserErrorDBUserAuthFailed',
+      message: 'a "quoted" {x}',
+      hint: 'h',
+    });
+  });
+
+  it('prefers failure details properties when the host propagates them', () => {
+    const err = Object.assign(new Error('x'), {
+      failureDetails: { properties: { pgkeepError: { code: 'SystemErrorDumpFailed', message: 'm', hint: 'h' } } },
+    });
+    expect(decodeTaskError(err).code).toBe('SystemErrorDumpFailed');
+  });
+
+  it('treats unknown failures as internal without repeating their text', () => {
+    const decoded = decodeTaskError(new Error('password=hunter2'));
+    expect(decoded.code).toBe('SystemErrorInternal');
+    expect(JSON.stringify(decoded)).not.toContain('hunter2');
+  });
+
+  it('ignores a marker carrying an unknown code', () => {
+    expect(decodeTaskError(new Error('pgkeep-error:{"code":"Nope","message":"m"}')).code).toBe('SystemErrorInternal');
+  });
+});
