@@ -37,13 +37,13 @@ describe('backupOrchestrator', () => {
     const gen = backupOrchestrator(fakeContext({ jobId: 'j1', instanceName: 'orders', trigger: 'OnDemand' }));
     const calls: Call[] = [];
     let r = gen.next();
-    calls.push(r.value as Call);
+    calls.push(r.value as unknown as Call);
     r = gen.next({ started: true });
-    calls.push(r.value as Call);
+    calls.push(r.value as unknown as Call);
     r = gen.next({ serverMajor: 15, serverVersion: '15.8' });
-    calls.push(r.value as Call);
+    calls.push(r.value as unknown as Call);
     r = gen.next(dump);
-    calls.push(r.value as Call);
+    calls.push(r.value as unknown as Call);
     r = gen.next({ recoveryPointId: 'rp1', tag: 'Default' });
     expect(calls.map((c) => c.name)).toEqual([
       activities.startBackupJob,
@@ -57,7 +57,7 @@ describe('backupOrchestrator', () => {
 
   it('derives the job id deterministically from the orchestration id for scheduled backups', () => {
     const gen = backupOrchestrator(fakeContext({ instanceName: 'orders', trigger: 'Scheduled', scheduledSlot: 'x' }));
-    const first = gen.next().value as Call;
+    const first = gen.next().value as unknown as Call;
     expect((first.input as { jobId: string }).jobId).toBe('guid(backup-orders-20260101T000000Z:job)');
     expect((first.input as { scheduledSlot: string }).scheduledSlot).toBe('x');
   });
@@ -70,7 +70,7 @@ describe('backupOrchestrator', () => {
     const failure = new Error(
       `Activity function 'runDump' failed: ${encodeWireError({ code: 'SystemErrorDumpStalled', message: 'no bytes for 5s', hint: 'h' })} \n stack`,
     );
-    const failCall = gen.throw(failure).value as Call;
+    const failCall = gen.throw(failure).value as unknown as Call;
     expect(failCall.name).toBe(activities.failBackupJob);
     expect((failCall.input as { error: { code: string } }).error.code).toBe('SystemErrorDumpStalled');
     const end = gen.next();
