@@ -1,0 +1,361 @@
+// Local stand-ins for the Azure services the secret resolver and the ARM Reader check talk to: an App Service
+// managed-identity token endpoint (plain HTTP, as in App Service), a Key Vault secrets endpoint and an ARM
+// permissions endpoint (both HTTPS with a self-signed certificate generated at start). The real SDK clients and the
+// real ManagedIdentityCredential run against them; nothing of the SDK is mocked.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const VAULT_RESOURCE = 'https://vault.azure.net';
+export const ARM_RESOURCE = 'https://management.azure.com';
+
+export interface SelfSignedCert {
+  /** PEM; what a client passes as `tlsOptions.ca` to trust the stand-ins. */
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A throwaway certificate for 127.0.0.1/localhost, made with the openssl CLI. */
+export function createSelfSignedCert(): SelfSignedCert {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pgkeep-standin-'));
+  try {
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=pgkeep-standin',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One request as a stand-in saw it; `auth` says whether it carried a bearer token and whether it was valid. */
+export interface SeenRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly auth: 'none' | 'valid' | 'invalid';
+}
+
+interface IssuedToken {
+  resource: string;
+  principalId: string;
+}
+
+const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(text);
+}
+
+async function listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** The App Service managed-identity endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`, api-version 2019-08-01). */
+export interface IdentityStandin {
+  readonly endpoint: string;
+  readonly header: string;
+  readonly principalId: string;
+  readonly tenantId: string;
+  /** Token requests seen, by resource. */
+  readonly tokenRequests: string[];
+  /** Whether a token is one this endpoint issued, for the given resource. */
+  verify(authorization: string | undefined, resource: string): SeenRequest['auth'];
+}
+
+export interface KeyVaultDenial {
+  status: 401 | 403;
+  /** Key Vault's error.code, e.g. Forbidden. */
+  code: string;
+  /** Key Vault's error.innererror.code, e.g. ForbiddenByRbac, ForbiddenByFirewall, SecretDisabled. */
+  innerCode?: string;
+  message: string;
+}
+
+export interface KeyVaultStandin {
+  /** `https://127.0.0.1:<port>`: a secret's URI is `${url}/secrets/<name>[/<version>]`. */
+  readonly url: string;
+  readonly requests: SeenRequest[];
+  /** Adds a new version of a secret (the newest is what an unversioned GET returns); returns the version id. */
+  setSecret(name: string, value: string): string;
+  /** Answers every GET of this secret with the denial. */
+  deny(name: string, denial?: KeyVaultDenial): void;
+}
+
+export type ArmPermission = {
+  actions?: string[];
+  notActions?: string[];
+  dataActions?: string[];
+  notDataActions?: string[];
+};
+
+export interface ArmStandin {
+  /** `https://127.0.0.1:<port>`, the `$host` to give AuthorizationManagementClient. */
+  readonly url: string;
+  readonly requests: SeenRequest[];
+  /** The caller's effective permissions at an ARM resource id (compared case-insensitively). */
+  setPermissions(resourceId: string, permissions: ArmPermission[] | 'forbidden'): void;
+}
+
+export interface AzureStandins {
+  readonly identity: IdentityStandin;
+  readonly keyVault: KeyVaultStandin;
+  readonly arm: ArmStandin;
+  /** PEM of the certificate both HTTPS stand-ins use. */
+  readonly ca: string;
+  stop(): Promise<void>;
+}
+
+function startIdentity(): { server: http.Server; identity: Omit<IdentityStandin, 'endpoint'> } {
+  const header = randomBytes(16).toString('hex');
+  const principalId = randomUUID();
+  const tenantId = randomUUID();
+  const issued = new Map<string, IssuedToken>();
+  const tokenRequests: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const resource = url.searchParams.get('resource') ?? '';
+    if (url.pathname !== '/msi/token' || req.method !== 'GET') return sendJson(res, 404, { error: 'not_found' });
+    if (req.headers['x-identity-header'] !== header) {
+      return sendJson(res, 401, { error: 'unauthorized', error_description: 'X-IDENTITY-HEADER missing or wrong' });
+    }
+    if (url.searchParams.get('api-version') !== '2019-08-01' || resource === '') {
+      return sendJson(res, 400, { error: 'invalid_request', error_description: 'api-version or resource missing' });
+    }
+    tokenRequests.push(resource);
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { aud: resource, oid: principalId, tid: tenantId, iat: now, exp: now + 3600 };
+    // JWT-shaped so callers can read oid as they would from a real token; the signature is random, and the
+    // stand-ins accept only tokens this endpoint issued.
+    const token = `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url(payload)}.${randomBytes(32).toString('base64url')}`;
+    issued.set(token, { resource, principalId });
+    sendJson(res, 200, {
+      access_token: token,
+      expires_on: String(now + 3600),
+      resource,
+      token_type: 'Bearer',
+      client_id: randomUUID(),
+    });
+  });
+  const verify = (authorization: string | undefined, resource: string): SeenRequest['auth'] => {
+    if (authorization === undefined) return 'none';
+    const m = /^Bearer (\S+)$/i.exec(authorization);
+    const t = m?.[1] === undefined ? undefined : issued.get(m[1]);
+    return t !== undefined && t.resource === resource ? 'valid' : 'invalid';
+  };
+  return { server, identity: { header, principalId, tenantId, tokenRequests, verify } };
+}
+
+function keyVaultHandler(
+  identity: IdentityStandin,
+  state: KeyVaultStandin & {
+    secrets: Map<string, { version: string; value: string }[]>;
+    denials: Map<string, KeyVaultDenial>;
+  },
+) {
+  const challenge = `Bearer authorization="https://login.microsoftonline.com/${identity.tenantId}", resource="${VAULT_RESOURCE}"`;
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const auth = identity.verify(req.headers.authorization, VAULT_RESOURCE);
+    state.requests.push({ method: req.method ?? '', path: url.pathname, auth });
+    if (!url.searchParams.has('api-version')) {
+      return sendJson(res, 400, {
+        error: { code: 'BadParameter', message: 'The api-version query parameter is missing' },
+      });
+    }
+    if (auth !== 'valid') {
+      return sendJson(
+        res,
+        401,
+        {
+          error: {
+            code: 'Unauthorized',
+            message:
+              auth === 'none' ? 'AKV10000: Request is missing a Bearer or PoP token.' : 'AKV10032: Invalid issuer.',
+          },
+        },
+        { 'www-authenticate': challenge },
+      );
+    }
+    const m = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-zA-Z]*))?\/?$/.exec(url.pathname);
+    if (req.method !== 'GET' || !m) {
+      return sendJson(res, 405, { error: { code: 'BadParameter', message: 'only GET of a secret is served here' } });
+    }
+    const name = m[1] ?? '';
+    const version = m[2] ?? '';
+    const denial = state.denials.get(name.toLowerCase());
+    if (denial) {
+      const error: Record<string, unknown> = { code: denial.code, message: denial.message };
+      if (denial.innerCode !== undefined) error.innererror = { code: denial.innerCode };
+      return sendJson(res, denial.status, { error });
+    }
+    const versions = state.secrets.get(name.toLowerCase()) ?? [];
+    const found = version === '' ? versions.at(-1) : versions.find((v) => v.version === version);
+    if (!found) {
+      return sendJson(res, 404, {
+        error: {
+          code: 'SecretNotFound',
+          message: `A secret with (name/id) ${version === '' ? name : `${name}/${version}`} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+        },
+      });
+    }
+    const created = Math.floor(Date.now() / 1000);
+    sendJson(res, 200, {
+      value: found.value,
+      id: `${state.url}/secrets/${name}/${found.version}`,
+      attributes: {
+        enabled: true,
+        created,
+        updated: created,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+      },
+      tags: {},
+    });
+  };
+}
+
+function armHandler(
+  identity: IdentityStandin,
+  state: ArmStandin & { permissions: Map<string, ArmPermission[] | 'forbidden'> },
+) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    // ARM tolerates repeated slashes (an empty parentResourcePath produces one); so does the stand-in.
+    const pathname = url.pathname.replace(/\/{2,}/g, '/');
+    const auth = identity.verify(req.headers.authorization, ARM_RESOURCE);
+    state.requests.push({ method: req.method ?? '', path: pathname, auth });
+    if (auth !== 'valid') {
+      return sendJson(
+        res,
+        401,
+        {
+          error: {
+            code: auth === 'none' ? 'AuthenticationFailed' : 'InvalidAuthenticationToken',
+            message: 'Authentication failed.',
+          },
+        },
+        { 'www-authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token"' },
+      );
+    }
+    const m = /^(\/subscriptions\/.+)\/providers\/Microsoft\.Authorization\/permissions$/i.exec(pathname);
+    if (req.method !== 'GET' || !m || url.searchParams.get('api-version') === null) {
+      return sendJson(res, 400, {
+        error: { code: 'InvalidRequest', message: 'only permissions of a resource are served here' },
+      });
+    }
+    const scope = m[1] ?? '';
+    const perms = state.permissions.get(scope.toLowerCase());
+    if (perms === undefined) {
+      return sendJson(res, 404, {
+        error: { code: 'ResourceNotFound', message: `The Resource '${scope}' was not found.` },
+      });
+    }
+    if (perms === 'forbidden') {
+      return sendJson(res, 403, {
+        error: {
+          code: 'AuthorizationFailed',
+          message: `The client '${identity.principalId}' with object id '${identity.principalId}' does not have authorization to perform action 'Microsoft.Authorization/permissions/read' over scope '${scope}' or the scope is invalid.`,
+        },
+      });
+    }
+    sendJson(res, 200, {
+      value: perms.map((p) => ({ actions: [], notActions: [], dataActions: [], notDataActions: [], ...p })),
+    });
+  };
+}
+
+/** Starts the identity endpoint, a Key Vault and an ARM stand-in on free ports. Call stop() in afterAll. */
+export async function startAzureStandins(): Promise<AzureStandins> {
+  const tls = createSelfSignedCert();
+  const { server: identityServer, identity: partialIdentity } = startIdentity();
+  const identityPort = await listen(identityServer);
+  const identity: IdentityStandin = { ...partialIdentity, endpoint: `http://127.0.0.1:${identityPort}/msi/token` };
+
+  const kvState = {
+    url: '',
+    requests: [] as SeenRequest[],
+    secrets: new Map<string, { version: string; value: string }[]>(),
+    denials: new Map<string, KeyVaultDenial>(),
+    setSecret(name: string, value: string): string {
+      const version = randomBytes(16).toString('hex');
+      const list = kvState.secrets.get(name.toLowerCase()) ?? [];
+      list.push({ version, value });
+      kvState.secrets.set(name.toLowerCase(), list);
+      kvState.denials.delete(name.toLowerCase());
+      return version;
+    },
+    deny(name: string, denial?: KeyVaultDenial): void {
+      kvState.denials.set(
+        name.toLowerCase(),
+        denial ?? {
+          status: 403,
+          code: 'Forbidden',
+          innerCode: 'ForbiddenByRbac',
+          message: `Caller is not authorized to perform action on resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=${identity.principalId};oid=${identity.principalId}\r\nAction: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'\r\nResource: '/secrets/${name}'\r\nAssignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\n`,
+        },
+      );
+    },
+  };
+  const kvServer = https.createServer({ cert: tls.cert, key: tls.key }, keyVaultHandler(identity, kvState));
+  kvState.url = `https://127.0.0.1:${await listen(kvServer)}`;
+
+  const armState = {
+    url: '',
+    requests: [] as SeenRequest[],
+    permissions: new Map<string, ArmPermission[] | 'forbidden'>(),
+    setPermissions(resourceId: string, permissions: ArmPermission[] | 'forbidden'): void {
+      armState.permissions.set(resourceId.toLowerCase(), permissions);
+    },
+  };
+  const armServer = https.createServer({ cert: tls.cert, key: tls.key }, armHandler(identity, armState));
+  armState.url = `https://127.0.0.1:${await listen(armServer)}`;
+
+  return {
+    identity,
+    keyVault: kvState,
+    arm: armState,
+    ca: tls.cert,
+    async stop() {
+      await Promise.all([close(identityServer), close(kvServer as http.Server), close(armServer as http.Server)]);
+    },
+  };
+}
