@@ -1,0 +1,236 @@
+// Starts devhost as a child process on a free port (with its own in-memory Azurite unless given storage), waits
+// until it reports ready, and stops everything it started. Reusable by every test that needs a running app.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, startAzurite, type AzuriteInstance } from './azurite';
+
+export interface StartDevhostOptions {
+  /** The app folder: holds package.json (main glob), host.json, local.settings.json. */
+  appRoot: string;
+  /** Extra environment for the host process; real environment wins over local.settings.json, as in Core Tools. */
+  env?: Record<string, string>;
+  /** HTTP port; a free one by default. */
+  port?: number;
+  /** Use this storage instead of starting a private in-memory Azurite. */
+  storageConnectionString?: string;
+  /** Extra devhost CLI arguments, e.g. ['--enable-auth']. */
+  args?: string[];
+  /** How long to wait for /admin/host/status to say Running. */
+  readyTimeoutMs?: number;
+}
+
+export interface DevhostStorage {
+  connectionString: string;
+  blobUrl: string;
+  queueUrl: string;
+  tableUrl: string;
+}
+
+export interface DevhostInstance {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly storage: DevhostStorage;
+  /** SIGTERM the host (appTerminate hooks run), then stop the private Azurite. */
+  stop(): Promise<void>;
+  /** SIGKILL the host, as a crash would; storage stays up so restart() resumes from it. */
+  kill(): Promise<void>;
+  /** Start the host again (after stop/kill or while running) on the same port and storage. */
+  restart(): Promise<void>;
+  /** Everything the host wrote to stdout and stderr so far (all runs). */
+  logs(): string;
+  /** Resolves once the logs match, rejects after the deadline. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+}
+
+const repoRoot = path.resolve(__dirname, '../..');
+const ACCOUNT = 'devstoreaccount1';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  if (!fs.existsSync(dir)) return newest;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds with the project's tsc when dist is older than the devhost or app sources. Parallel test files share one
+ * build through a lock directory, so no file reads a half-written dist.
+ */
+export function ensureBuilt(appRoot: string): void {
+  const mainJs = path.join(repoRoot, 'dist/devhost/main.js');
+  const fresh = (): boolean =>
+    fs.existsSync(mainJs) &&
+    fs.statSync(mainJs).mtimeMs >=
+      Math.max(newestMtime(path.join(repoRoot, 'devhost')), newestMtime(path.join(appRoot, 'functions')));
+  if (fresh()) return;
+  const lock = path.join(repoRoot, 'dist', '.devhost-build-lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      // Another test file is building; a lock older than the deadline is a leftover from a killed run.
+      const held = fs.statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 180_000) fs.rmSync(lock, { force: true, recursive: true });
+      if (Date.now() > deadline) throw new Error('timed out waiting for another build of dist/');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (fresh()) return;
+    try {
+      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', repoRoot], {
+        stdio: 'pipe',
+      });
+    } catch {
+      // Type errors elsewhere in the repo still emit JavaScript; only a missing output is fatal.
+    }
+    if (!fs.existsSync(mainJs)) throw new Error('build did not produce dist/devhost/main.js');
+  } finally {
+    fs.rmSync(lock, { force: true, recursive: true });
+  }
+}
+
+function endpointsOf(connectionString: string): DevhostStorage {
+  const parts = new Map<string, string>();
+  for (const kv of connectionString.split(';')) {
+    const i = kv.indexOf('=');
+    if (i > 0) parts.set(kv.slice(0, i).toLowerCase(), kv.slice(i + 1));
+  }
+  const local = (port: number): string => `http://127.0.0.1:${port}/${ACCOUNT}`;
+  return {
+    connectionString,
+    blobUrl: parts.get('blobendpoint') ?? local(10000),
+    queueUrl: parts.get('queueendpoint') ?? local(10001),
+    tableUrl: parts.get('tableendpoint') ?? local(10002),
+  };
+}
+
+async function pollReady(baseUrl: string, child: ChildProcess, timeoutMs: number, logs: () => string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`devhost exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${logs()}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/admin/host/status`);
+      if (res.ok && ((await res.json()) as { state?: string }).state === 'Running') return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`devhost was not ready within ${timeoutMs} ms:\n${logs()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function waitExit(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostInstance> {
+  const appRoot = path.resolve(opts.appRoot);
+  ensureBuilt(appRoot);
+  let azurite: AzuriteInstance | undefined;
+  const connectionString = opts.storageConnectionString ?? (azurite = await startAzurite()).connectionString;
+  const port = opts.port ?? (await freePort());
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  const logs = (): string => output.join('');
+  let child: ChildProcess | undefined;
+  const waiters = new Set<() => void>();
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'dist/devhost/main.js'),
+        '--app',
+        appRoot,
+        '--port',
+        String(port),
+        '--azurite',
+        'external',
+        ...(opts.args ?? []),
+      ],
+      {
+        cwd: appRoot,
+        env: { ...process.env, ...opts.env, AzureWebJobsStorage: connectionString, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child = proc;
+    const collect = (chunk: Buffer): void => {
+      output.push(chunk.toString('utf8'));
+      for (const w of waiters) w();
+    };
+    proc.stdout?.on('data', collect);
+    proc.stderr?.on('data', collect);
+    try {
+      await pollReady(baseUrl, proc, opts.readyTimeoutMs ?? 30_000, logs);
+    } catch (err) {
+      await waitExit(proc, 'SIGKILL', 0);
+      throw err;
+    }
+  };
+
+  try {
+    await launch();
+  } catch (err) {
+    await azurite?.stop();
+    throw err;
+  }
+
+  return {
+    baseUrl,
+    port,
+    storage: endpointsOf(connectionString),
+    async stop() {
+      if (child) await waitExit(child, 'SIGTERM', 10_000);
+      await azurite?.stop();
+    },
+    async kill() {
+      if (child) await waitExit(child, 'SIGKILL', 0);
+    },
+    async restart() {
+      if (child) await waitExit(child, 'SIGTERM', 10_000);
+      await launch();
+    },
+    logs,
+    waitForLog(pattern, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = logs().match(pattern);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`devhost logs did not match ${pattern} within ${timeoutMs} ms:\n${logs()}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
