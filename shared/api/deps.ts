@@ -1,0 +1,35 @@
+// What the API handlers depend on: ports only, wired in one composition root (functions/ or tests).
+
+import type {
+  Clock,
+  DbReadinessReport,
+  InstanceRecord,
+  InstanceStore,
+  JobStore,
+  PolicyStore,
+  RecoveryPointStore,
+} from '../ports';
+
+export interface BackupStartInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+  readonly trigger: 'Scheduled' | 'OnDemand';
+  readonly retentionTagOverride?: import('../domain/types').TagName;
+  readonly scheduledSlot?: string;
+}
+
+export interface ApiDeps {
+  readonly vaultId: string;
+  readonly policies: PolicyStore;
+  readonly instances: InstanceStore;
+  readonly recoveryPoints: RecoveryPointStore;
+  readonly jobs: JobStore;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  /** Runs the readiness checks of design §8 for an instance as it would be configured. */
+  readonly checkReadiness: (instance: InstanceRecord) => Promise<DbReadinessReport>;
+  /** Starts the backup orchestration; resolves once it is scheduled (not finished). */
+  readonly startBackup: (orchestrationId: string, input: BackupStartInput) => Promise<void>;
+  /** Reads a recovery point's manifest; undefined when the blob is missing. */
+  readonly readManifest: (instanceName: string, pointId: string) => Promise<unknown>;
+}

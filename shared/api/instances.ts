@@ -1,0 +1,246 @@
+// Backup instance routes (design §3): configure (after readiness checks), get/list, readiness report, backup now,
+// stop/resume protection, delete.
+
+import { PgkeepError, type ErrorDetail } from '../errors';
+import { parsePolicy } from '../domain/policy';
+import type { Policy } from '../domain/types';
+import type { DbReadinessReport, InstanceRecord, Stored } from '../ports';
+import { acquireBackupLock, releaseBackupLock } from '../activities/backup-lock';
+import type { ApiDeps } from './deps';
+import { json, notFound, param, parseJsonBody, validate, type ApiRequest, type ApiResponse } from './http';
+import { listOf, toInstanceResource, toJobResource } from './resources';
+import {
+  backupInstanceBodySchema,
+  backupNowBodySchema,
+  policyNameFromId,
+  stopProtectionBodySchema,
+  validName,
+} from './schemas';
+
+export async function loadInstance(deps: ApiDeps, name: string): Promise<Stored<InstanceRecord>> {
+  const stored = await deps.instances.get(name);
+  if (!stored) throw notFound('backup instance', name);
+  return stored;
+}
+
+export async function loadPolicyOf(deps: ApiDeps, policyName: string): Promise<Policy> {
+  const record = await deps.policies.get(policyName);
+  if (!record) throw notFound('backup policy', policyName);
+  const parsed = parsePolicy(record.document);
+  // A stored policy was valid when accepted; failing here means the validator grew stricter since.
+  if (!parsed.ok) throw new PgkeepError('UserErrorInvalidPolicy', `stored policy '${policyName}' no longer validates`);
+  return parsed.value;
+}
+
+/** Throws a 400 listing every failed readiness check, each with its own code and remediation. */
+export function assertReady(name: string, report: DbReadinessReport): void {
+  const failed = report.checks.filter((c) => c.status === 'Failed');
+  if (failed.length === 0) return;
+  // One line per failed check, then each offending object it found (e.g. every table without SELECT).
+  const details: ErrorDetail[] = failed.flatMap((c) => [
+    {
+      code: c.code ?? 'UserErrorInvalidRequest',
+      message: c.message,
+      target: c.name,
+      ...(c.remediation ? { remediation: c.remediation } : {}),
+    },
+    ...(c.details ?? []),
+  ]);
+  const first = details[0]!;
+  throw new PgkeepError(
+    details.length === 1 ? first.code : 'UserErrorInvalidRequest',
+    `backup instance '${name}' is not ready for backup: ${failed.map((c) => c.name).join(', ')} failed`,
+    { details, status: 400, target: name },
+  );
+}
+
+async function summaryOf(deps: ApiDeps, name: string) {
+  const summary: Parameters<typeof toInstanceResource>[2] = {};
+  for await (const rp of deps.recoveryPoints.list(name)) {
+    summary.lastRecoveryPoint = rp.value;
+    break;
+  }
+  for await (const job of deps.jobs.list({ backupInstance: name })) {
+    summary.lastJob = job;
+    break;
+  }
+  return summary;
+}
+
+export function instanceRoutes(deps: ApiDeps) {
+  const nowIso = () => deps.clock.now().toISOString();
+
+  async function put(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    if (!validName(name)) {
+      throw new PgkeepError('UserErrorInvalidRequest', `'${name}' is not a valid backup instance name`, {
+        target: 'name',
+      });
+    }
+    const body = validate(backupInstanceBodySchema, parseJsonBody(req), 'backup instance');
+    const props = body.properties;
+    const policyName = policyNameFromId(props.policyInfo.policyId);
+    if (!(await deps.policies.get(policyName))) {
+      throw new PgkeepError('UserErrorNotFound', `backup policy '${policyName}' was not found`, {
+        target: '$.properties.policyInfo.policyId',
+      });
+    }
+    const existing = await deps.instances.get(name);
+    if (existing && existing.value.dataSource.resourceID !== props.dataSourceInfo.resourceID) {
+      throw new PgkeepError(
+        'UserErrorInvalidRequest',
+        `backup instance '${name}' protects another datasource; create a new instance for this one`,
+        { target: '$.properties.dataSourceInfo.resourceID' },
+      );
+    }
+    const now = nowIso();
+    const record: InstanceRecord = {
+      ...(existing?.value ?? {
+        protectionState: 'ProtectionConfigured' as const,
+        createdAt: now,
+        // Slots before the instance existed are not owed a backup.
+        lastScheduledSlot: now,
+      }),
+      name,
+      friendlyName: props.friendlyName ?? props.dataSourceInfo.resourceName,
+      dataSource: {
+        objectType: props.dataSourceInfo.objectType,
+        datasourceType: props.dataSourceInfo.datasourceType,
+        resourceID: props.dataSourceInfo.resourceID,
+        resourceName: props.dataSourceInfo.resourceName,
+        ...(props.dataSourceInfo.resourceLocation ? { resourceLocation: props.dataSourceInfo.resourceLocation } : {}),
+      },
+      policyName,
+      secret: props.datasourceAuthCredentials.secretStoreResource,
+      updatedAt: now,
+    };
+    assertReady(name, await deps.checkReadiness(record));
+    if (existing) {
+      await deps.instances.update(record, existing.etag);
+      return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, name)));
+    }
+    await deps.instances.create(record);
+    return json(201, toInstanceResource(deps.vaultId, record));
+  }
+
+  async function get(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const { value } = await loadInstance(deps, name);
+    return json(200, toInstanceResource(deps.vaultId, value, await summaryOf(deps, name)));
+  }
+
+  async function list(): Promise<ApiResponse> {
+    const value = [];
+    for await (const { value: inst } of deps.instances.list()) {
+      value.push(toInstanceResource(deps.vaultId, inst, await summaryOf(deps, inst.name)));
+    }
+    return json(200, listOf(value));
+  }
+
+  async function validateForBackup(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const { value } = await loadInstance(deps, name);
+    const report = await deps.checkReadiness(value);
+    const failed = report.checks.some((c) => c.status === 'Failed');
+    return json(200, { objectType: 'ValidateForBackupResult', status: failed ? 'Failed' : 'Succeeded', ...report });
+  }
+
+  async function backupNow(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const body = validate(backupNowBodySchema, parseJsonBody(req, { optional: true }), 'backup request');
+    const { value: inst } = await loadInstance(deps, name);
+    if (inst.protectionState !== 'ProtectionConfigured') {
+      throw new PgkeepError('UserErrorProtectionStopped', `protection of '${name}' is stopped`, { target: name });
+    }
+    const policy = await loadPolicyOf(deps, inst.policyName);
+    const ruleName = body?.backupRuleOptions?.ruleName;
+    if (ruleName !== undefined && ruleName !== policy.backupRuleName) {
+      throw new PgkeepError(
+        'UserErrorInvalidRequest',
+        `policy '${inst.policyName}' has no backup rule '${ruleName}' (its rule is '${policy.backupRuleName}')`,
+        { target: '$.backupRuleOptions.ruleName' },
+      );
+    }
+    const tag = body?.backupRuleOptions?.triggerOption?.retentionTagOverride;
+    if (tag !== undefined && !policy.retention[tag]) {
+      throw new PgkeepError('UserErrorInvalidRequest', `policy '${inst.policyName}' has no retention rule '${tag}'`, {
+        target: '$.backupRuleOptions.triggerOption.retentionTagOverride',
+      });
+    }
+    const jobId = deps.newId();
+    const lockDeps = { instances: deps.instances, jobs: deps.jobs, nowIso };
+    await acquireBackupLock(lockDeps, name, jobId);
+    const job = {
+      id: jobId,
+      operation: 'Backup' as const,
+      backupInstance: name,
+      status: 'NotStarted' as const,
+      trigger: 'OnDemand' as const,
+      startTime: nowIso(),
+      progress: { bytes: 0 },
+      orchestrationId: `backup-${name}-ondemand-${jobId}`,
+      ...(tag ? { extra: { retentionTagOverride: tag } } : {}),
+    };
+    try {
+      await deps.jobs.create(job);
+      await deps.startBackup(job.orchestrationId, {
+        jobId,
+        instanceName: name,
+        trigger: 'OnDemand',
+        ...(tag ? { retentionTagOverride: tag } : {}),
+      });
+    } catch (err) {
+      await deps.jobs.patch(jobId, {
+        status: 'Failed',
+        endTime: nowIso(),
+        error: { code: 'SystemErrorInternal', message: 'the backup could not be started', hint: 'retry' },
+      });
+      await releaseBackupLock(lockDeps, name, jobId);
+      throw err;
+    }
+    return json(202, toJobResource(deps.vaultId, job, nowIso()), { Location: `/api/backupJobs/${jobId}` });
+  }
+
+  async function setProtection(
+    req: ApiRequest,
+    change: (i: InstanceRecord, body: { deleteBackupData?: boolean } | undefined) => InstanceRecord,
+  ): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const body = validate(stopProtectionBodySchema, parseJsonBody(req, { optional: true }), 'request body');
+    const stored = await loadInstance(deps, name);
+    const next = change(stored.value, body);
+    await deps.instances.update({ ...next, updatedAt: nowIso() }, stored.etag);
+    return json(200, toInstanceResource(deps.vaultId, next));
+  }
+
+  const stopProtection = (req: ApiRequest) =>
+    setProtection(req, (i, body) => ({
+      ...i,
+      protectionState: 'ProtectionStopped',
+      deleteBackupDataOnStop: body?.deleteBackupData ?? false,
+    }));
+
+  const resumeProtection = (req: ApiRequest) =>
+    setProtection(req, (i) => {
+      const { deleteBackupDataOnStop: _dropped, ...rest } = i;
+      // Slots missed while stopped are not owed: scheduling resumes from now.
+      return { ...rest, protectionState: 'ProtectionConfigured', lastScheduledSlot: nowIso() };
+    });
+
+  async function remove(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const stored = await deps.instances.get(name);
+    if (!stored) return { status: 204 };
+    if (stored.value.protectionState !== 'ProtectionStopped') {
+      throw new PgkeepError(
+        'UserErrorInvalidRequest',
+        `backup instance '${name}' is protected: stop protection first (POST …/stopProtection)`,
+        { target: name, status: 409 },
+      );
+    }
+    await deps.instances.delete(name);
+    return { status: 200 };
+  }
+
+  return { put, get, list, validateForBackup, backupNow, stopProtection, resumeProtection, remove };
+}

@@ -1,0 +1,38 @@
+// Recovery point routes (design §3): list newest first (optionally bounded by time), get one with its manifest.
+
+import { z } from 'zod';
+import type { ApiDeps } from './deps';
+import { json, notFound, param, validate, type ApiRequest, type ApiResponse } from './http';
+import { loadInstance } from './instances';
+import { listOf, toRecoveryPointResource } from './resources';
+
+const isoInstant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone' });
+const rangeSchema = z.object({ from: isoInstant.optional(), to: isoInstant.optional() });
+
+export function recoveryPointRoutes(deps: ApiDeps) {
+  async function list(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    await loadInstance(deps, name);
+    const q = validate(rangeSchema, Object.fromEntries(req.query.entries()), 'query');
+    const range = {
+      ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
+      ...(q.to ? { to: new Date(q.to).toISOString() } : {}),
+    };
+    const value = [];
+    for await (const { value: rp } of deps.recoveryPoints.list(name, range)) {
+      if (rp.status === 'Available') value.push(toRecoveryPointResource(deps.vaultId, rp));
+    }
+    return json(200, listOf(value));
+  }
+
+  async function get(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    const id = param(req, 'id');
+    const stored = await deps.recoveryPoints.get(name, id);
+    if (!stored || stored.value.status === 'Deleted') throw notFound('recovery point', `${name}/${id}`);
+    const manifest = await deps.readManifest(name, id);
+    return json(200, toRecoveryPointResource(deps.vaultId, stored.value, manifest ?? null));
+  }
+
+  return { list, get };
+}

@@ -1,0 +1,116 @@
+// The API's route table (design §3): one entry per method and route, with the caller role it needs (design §12).
+// functions/http.ts registers each entry with the Functions runtime; tests call the handlers directly.
+
+import { PgkeepError } from '../errors';
+import type { ApiDeps } from './deps';
+import type { ApiRequest, ApiResponse } from './http';
+import { instanceRoutes } from './instances';
+import { jobRoutes } from './jobs';
+import { policyRoutes } from './policies';
+import { recoveryPointRoutes } from './recovery-points';
+
+export type CallerRole = 'Reader' | 'Operator' | 'Admin';
+const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
+
+export interface Route {
+  /** Function name (unique across the app). */
+  readonly name: string;
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** Route template under /api, in the Functions host's syntax. */
+  readonly route: string;
+  readonly role: CallerRole;
+  /** Dependencies arrive per invocation (the durable client is bound to the invocation). */
+  readonly run: (deps: ApiDeps, req: ApiRequest) => Promise<ApiResponse>;
+}
+
+const I = 'backupInstances/{name}';
+const P = policyRoutes;
+const N = instanceRoutes;
+const J = jobRoutes;
+const R = recoveryPointRoutes;
+
+/** Every API route; literal segments beat parameters in the host's matcher, as in Azure. */
+export const apiRoutes: readonly Route[] = [
+  { name: 'listPolicies', method: 'GET', route: 'backupPolicies', role: 'Reader', run: (d) => P(d).list() },
+  { name: 'getPolicy', method: 'GET', route: 'backupPolicies/{name}', role: 'Reader', run: (d, r) => P(d).get(r) },
+  { name: 'putPolicy', method: 'PUT', route: 'backupPolicies/{name}', role: 'Admin', run: (d, r) => P(d).put(r) },
+  {
+    name: 'deletePolicy',
+    method: 'DELETE',
+    route: 'backupPolicies/{name}',
+    role: 'Admin',
+    run: (d, r) => P(d).remove(r),
+  },
+  { name: 'listInstances', method: 'GET', route: 'backupInstances', role: 'Reader', run: (d) => N(d).list() },
+  { name: 'getInstance', method: 'GET', route: I, role: 'Reader', run: (d, r) => N(d).get(r) },
+  { name: 'putInstance', method: 'PUT', route: I, role: 'Admin', run: (d, r) => N(d).put(r) },
+  { name: 'deleteInstance', method: 'DELETE', route: I, role: 'Admin', run: (d, r) => N(d).remove(r) },
+  {
+    name: 'validateForBackupHttp',
+    method: 'POST',
+    route: `${I}/validateForBackup`,
+    role: 'Operator',
+    run: (d, r) => N(d).validateForBackup(r),
+  },
+  { name: 'backupNowHttp', method: 'POST', route: `${I}/backup`, role: 'Operator', run: (d, r) => N(d).backupNow(r) },
+  {
+    name: 'stopProtection',
+    method: 'POST',
+    route: `${I}/stopProtection`,
+    role: 'Admin',
+    run: (d, r) => N(d).stopProtection(r),
+  },
+  {
+    name: 'resumeProtection',
+    method: 'POST',
+    route: `${I}/resumeProtection`,
+    role: 'Admin',
+    run: (d, r) => N(d).resumeProtection(r),
+  },
+  {
+    name: 'listRecoveryPoints',
+    method: 'GET',
+    route: `${I}/recoveryPoints`,
+    role: 'Reader',
+    run: (d, r) => R(d).list(r),
+  },
+  {
+    name: 'getRecoveryPoint',
+    method: 'GET',
+    route: `${I}/recoveryPoints/{id}`,
+    role: 'Reader',
+    run: (d, r) => R(d).get(r),
+  },
+  { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
+  { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },
+];
+
+/** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
+export function callerRoles(req: ApiRequest): CallerRole[] {
+  const header = req.headers.get('x-ms-client-principal');
+  if (!header) return [];
+  try {
+    const principal = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as {
+      claims?: { typ?: string; val?: string }[];
+    };
+    const roles = (principal.claims ?? [])
+      .filter((c) => c.typ === 'roles' || c.typ === 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role')
+      .map((c) => c.val);
+    return roles.filter((r): r is CallerRole => r === 'Reader' || r === 'Operator' || r === 'Admin');
+  } catch {
+    return [];
+  }
+}
+
+/** Throws 401/403 unless the caller holds `needed` or a stronger role. */
+export function requireRole(req: ApiRequest, needed: CallerRole): void {
+  const roles = callerRoles(req);
+  if (roles.some((r) => rank[r] >= rank[needed])) return;
+  throw new PgkeepError(
+    'UserErrorInvalidRequest',
+    roles.length === 0
+      ? 'the caller is not authenticated (no x-ms-client-principal with a pgkeep role)'
+      : `this operation needs the ${needed} role`,
+    { status: roles.length === 0 ? 401 : 403, hint: 'assign the caller the Reader, Operator or Admin app role' },
+  );
+}
