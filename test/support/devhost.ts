@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, startAzurite, type AzuriteInstance } from './azurite';
+import { azuriteConnectionString, freePort, startAzurite, type AzuriteInstance } from './azurite';
 
 export interface StartDevhostOptions {
   /** The app folder: holds package.json (main glob), host.json, local.settings.json. */
@@ -14,6 +14,11 @@ export interface StartDevhostOptions {
   port?: number;
   /** Use this storage instead of starting a private in-memory Azurite. */
   storageConnectionString?: string;
+  /**
+   * Who starts the private Azurite: the harness (default; it survives kill/restart of the host) or devhost itself
+   * (`--azurite auto` on free ports, in memory; it stops with the host).
+   */
+  azuriteBy?: 'harness' | 'devhost';
   /** Extra devhost CLI arguments, e.g. ['--enable-auth']. */
   args?: string[];
   /** How long to wait for /admin/host/status to say Running. */
@@ -146,7 +151,20 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
   const appRoot = path.resolve(opts.appRoot);
   ensureBuilt(appRoot);
   let azurite: AzuriteInstance | undefined;
-  const connectionString = opts.storageConnectionString ?? (azurite = await startAzurite()).connectionString;
+  let azuriteArgs = ['--azurite', 'external'];
+  let connectionString: string;
+  let storageSetting: string;
+  if (opts.storageConnectionString) {
+    connectionString = storageSetting = opts.storageConnectionString;
+  } else if (opts.azuriteBy === 'devhost') {
+    const [b, q, t] = [await freePort(), await freePort(), await freePort()];
+    azuriteArgs = ['--azurite', 'auto', '--azurite-ports', `${b},${q},${t}`, '--azurite-in-memory'];
+    connectionString = azuriteConnectionString(b, q, t);
+    storageSetting = 'UseDevelopmentStorage=true';
+  } else {
+    azurite = await startAzurite();
+    connectionString = storageSetting = azurite.connectionString;
+  }
   const port = opts.port ?? (await freePort());
   const baseUrl = `http://127.0.0.1:${port}`;
   const output: string[] = [];
@@ -163,13 +181,12 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
         appRoot,
         '--port',
         String(port),
-        '--azurite',
-        'external',
+        ...azuriteArgs,
         ...(opts.args ?? []),
       ],
       {
         cwd: appRoot,
-        env: { ...process.env, ...opts.env, AzureWebJobsStorage: connectionString, NO_COLOR: '1' },
+        env: { ...process.env, ...opts.env, AzureWebJobsStorage: storageSetting, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
