@@ -10,6 +10,7 @@ import {
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isReservedAppSettingName } from '../config';
 import { PgkeepError } from '../errors';
+import { isRestError, isServiceUnavailable, isTransportError, type RestErrorLike } from './azure-rest-errors';
 import type { SecretReference, SecretResolver } from '../ports';
 
 /** A reference taken apart: where the secret is and what it is called. */
@@ -117,30 +118,6 @@ export interface SecretResolverDeps {
   };
 }
 
-// Transport failures: nothing answered. Azure SDK RestErrors carry Node's code, or REQUEST_SEND_ERROR.
-const transportCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'REQUEST_SEND_ERROR',
-]);
-
-interface RestErrorLike {
-  name: 'RestError';
-  statusCode?: number;
-  code?: string;
-  details?: unknown;
-}
-
-function isRestError(err: unknown): err is RestErrorLike {
-  return err instanceof Error && err.name === 'RestError';
-}
-
 /** Key Vault's `error.innererror.code` (ForbiddenByRbac, ForbiddenByFirewall, SecretDisabled, …), if present. */
 function innerCode(err: RestErrorLike): string | undefined {
   const error = (err.details as { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } })
@@ -186,7 +163,7 @@ function mapKeyVaultError(err: unknown, secret: LocatedSecret & { secretStoreTyp
       { cause: err },
     );
   }
-  if (status === undefined && err.code !== undefined && transportCodes.has(err.code)) {
+  if (isTransportError(err)) {
     return new PgkeepError(
       'UserErrorMissingNetworkSecurityPermissions',
       `could not reach key vault ${new URL(secret.vaultUrl).host}`,
@@ -196,10 +173,10 @@ function mapKeyVaultError(err: unknown, secret: LocatedSecret & { secretStoreTyp
       },
     );
   }
-  if (status === 429 || (status !== undefined && status >= 500)) {
+  if (isServiceUnavailable(err)) {
     return new PgkeepError(
       'SystemErrorInternal',
-      `key vault ${new URL(secret.vaultUrl).host} is unavailable (HTTP ${status})`,
+      `key vault ${new URL(secret.vaultUrl).host} is unavailable (HTTP ${String(status)})`,
       {
         cause: err,
         hint: 'Key Vault throttled or failed the request after the SDK retries; the operation is retried later',
