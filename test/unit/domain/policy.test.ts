@@ -350,6 +350,24 @@ describe('parsePolicy: validation rules', () => {
     expectOnlyIssue(doc, '$.policyRules[0].trigger.taggingCriteria[0].isDefault', 'must be true for the Default tag');
   });
 
+  test('refuses criteria on the Default tag', () => {
+    const doc = gfs();
+    set(doc, '$.policyRules[0].trigger.taggingCriteria[0].criteria', [{ absoluteCriteria: ['FirstOfWeek'] }]);
+    expectOnlyIssue(doc, '$.policyRules[0].trigger.taggingCriteria[0].criteria', 'the Default tag takes no criteria');
+  });
+
+  test('refuses isDefault true on a Weekly tag', () => {
+    const doc = gfs();
+    set(doc, '$.policyRules[0].trigger.taggingCriteria[1].isDefault', true);
+    expectOnlyIssue(doc, '$.policyRules[0].trigger.taggingCriteria[1].isDefault', 'must be false for the Weekly tag');
+  });
+
+  test('refuses isDefault true on a Weekly retention rule', () => {
+    const doc = gfs();
+    set(doc, '$.policyRules[2].isDefault', true);
+    expectOnlyIssue(doc, '$.policyRules[2].isDefault', 'must be false for the Weekly rule');
+  });
+
   test('refuses an unknown tag name', () => {
     const doc = gfs();
     set(doc, '$.policyRules[0].trigger.taggingCriteria[1].tagInfo.tagName', 'Daily');
