@@ -73,6 +73,20 @@ describe('durable engine scenarios', () => {
     expect((s.output as { message: string }).message).toContain('flaky attempt 2');
   });
 
+  it('interleaves host retry ids with the orchestrator ids inside Task.all and Task.any', async () => {
+    const id = await df.start('durFanOutRetry', `interleave-${Date.now()}`);
+    const s = await df.waitFor(id);
+    expect(s.runtimeStatus).toBe('Completed');
+    expect(s.output).toEqual({ first: 2, attempts: 3, third: 6, after: 20, anyAttempts: 2 });
+  });
+
+  it('retries a failing sub-orchestration as a new child run', async () => {
+    const id = await df.start('durSubRetry', `subretry-${Date.now()}`);
+    const s = await df.waitFor(id);
+    expect(s.runtimeStatus).toBe('Completed');
+    expect(s.output).toMatchObject({ childAttempt: 3 });
+  });
+
   it('fires a short timer when no event arrives (Task.any timeout branch)', async () => {
     const id = await df.start('durApproval', { timeoutSeconds: 1 });
     const s = await df.waitFor(id);
@@ -126,6 +140,19 @@ describe('durable engine scenarios', () => {
     expect(s.runtimeStatus).toBe('Terminated');
     expect(s.output).toBe('enough');
     expect(await df.raise(id, 'Never', 1)).toBe(410);
+  });
+
+  it('holds events while suspended and applies them after resume', async () => {
+    const id = await df.start('durApproval', { timeoutSeconds: 3600 });
+    await df.waitFor(id, (x) => x.runtimeStatus === 'Running');
+    expect((await fetch(`${df.api}/instances/${id}/suspend?reason=pause`, { method: 'POST' })).status).toBe(202);
+    await df.waitFor(id, (x) => x.runtimeStatus === 'Suspended');
+    expect(await df.raise(id, 'Approve', 'while suspended')).toBe(202);
+    const held = await df.status(id);
+    expect(held.body.runtimeStatus).toBe('Suspended');
+    expect((await fetch(`${df.api}/instances/${id}/resume?reason=go`, { method: 'POST' })).status).toBe(202);
+    const s = await df.waitFor(id);
+    expect(s.output).toEqual({ approved: 'while suspended' });
   });
 
   it('refuses callHttp by failing the instance with a clear message instead of hanging', async () => {

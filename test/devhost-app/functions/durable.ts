@@ -57,6 +57,17 @@ df.app.activity('durFlaky', {
   },
 });
 
+// Fails on its first two calls per key, then returns the call number (no retry of its own).
+const onceCalls = new Map<string, number>();
+df.app.activity('durFlakyOnce', {
+  handler: (key: string) => {
+    const n = (onceCalls.get(key) ?? 0) + 1;
+    onceCalls.set(key, n);
+    if (n < 3) throw new Error(`child attempt ${n} failed`);
+    return n;
+  },
+});
+
 /** Records side effects in a table so a test can count them across a devhost crash and restart. */
 async function record(key: string, what: string): Promise<void> {
   const conn = process.env.AzureWebJobsStorage ?? '';
@@ -125,6 +136,43 @@ df.app.orchestration('durRetry', function* (ctx: OrchestrationContext) {
   } catch (err) {
     return { exhausted: true, message: (err as Error).message };
   }
+});
+
+// A retry inside Task.all while siblings complete, then more work: the host's retry ids interleave with the
+// orchestrator's own ids exactly as DTFx allocates them (protocol §2.6, §2.7).
+df.app.orchestration('durFanOutRetry', function* (ctx: OrchestrationContext) {
+  const key = ctx.df.getInput<string>();
+  const opts = new df.RetryOptions(300, 3);
+  const results = (yield ctx.df.Task.all([
+    ctx.df.callActivity('durDouble', 1),
+    ctx.df.callActivityWithRetry('durFlaky', opts, { key, succeedOn: 3 }),
+    ctx.df.callActivity('durDouble', 3),
+  ])) as [number, { attempts: number }, number];
+  const after = (yield ctx.df.callActivity('durDouble', 10)) as number;
+  const timer = ctx.df.createTimer(new Date(ctx.df.currentUtcDateTime.getTime() + 60_000));
+  const flaky2 = ctx.df.callActivityWithRetry('durFlaky', opts, { key: `${key}-any`, succeedOn: 2 });
+  const winner: unknown = yield ctx.df.Task.any([flaky2, timer]);
+  if (winner === flaky2) timer.cancel();
+  return {
+    first: results[0],
+    attempts: results[1].attempts,
+    third: results[2],
+    after,
+    anyAttempts: (flaky2.result as { attempts: number }).attempts,
+  };
+});
+
+df.app.orchestration('durSubRetry', function* (ctx: OrchestrationContext) {
+  const key = ctx.df.getInput<string>();
+  const opts = new df.RetryOptions(200, 3);
+  return (yield ctx.df.callSubOrchestratorWithRetry('durFlakyChild', opts, key)) as unknown;
+});
+
+df.app.orchestration('durFlakyChild', function* (ctx: OrchestrationContext) {
+  const key = ctx.df.getInput<string>();
+  // durFlaky keeps per-key attempt counts: each child run is one attempt of the parent's retry.
+  const res = (yield ctx.df.callActivity('durFlakyOnce', key)) as number;
+  return { childAttempt: res, child: ctx.df.instanceId };
 });
 
 df.app.orchestration('durApproval', function* (ctx: OrchestrationContext) {
