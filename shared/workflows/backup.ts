@@ -8,6 +8,7 @@ import {
   type BackupOrchestratorResult,
   type CommitRecoveryPointResult,
   type DumpResult,
+  type ReadinessResult,
   type StartBackupJobResult,
 } from './names';
 import { decodeTaskError } from './task-errors';
@@ -40,8 +41,11 @@ export function* backupOrchestrator(
   if (!started.started) return { jobId, status: 'Failed', error: started.error };
 
   try {
-    yield context.df.callActivity(activities.checkBackupReadiness, step);
-    const dump = (yield context.df.callActivity(activities.runDump, step)) as DumpResult;
+    const ready = (yield context.df.callActivity(activities.checkBackupReadiness, step)) as ReadinessResult;
+    const dump = (yield context.df.callActivity(activities.runDump, {
+      ...step,
+      serverMajor: ready.serverMajor,
+    })) as DumpResult;
     const committed = (yield context.df.callActivity(activities.commitRecoveryPoint, {
       ...step,
       trigger: input.trigger,

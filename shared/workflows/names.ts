@@ -46,6 +46,11 @@ export interface ReadinessResult {
   readonly serverVersion: string;
 }
 
+export interface RunDumpInput extends JobStepInput {
+  /** From the readiness step: picks the pg_dump major. */
+  readonly serverMajor: number;
+}
+
 export interface DumpResult {
   readonly blobName: string;
   readonly manifestBlobName: string;

@@ -51,6 +51,7 @@ describe('backupOrchestrator', () => {
       activities.runDump,
       activities.commitRecoveryPoint,
     ]);
+    expect((calls[2]!.input as { serverMajor: number }).serverMajor).toBe(15);
     expect((calls[3]!.input as { dump: DumpResult }).dump).toEqual(dump);
     expect(r).toEqual({ done: true, value: { jobId: 'j1', status: 'Succeeded', recoveryPointId: 'rp1' } });
   });

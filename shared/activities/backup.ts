@@ -1,0 +1,266 @@
+// The backup activities (design §5): start the job, check readiness, dump into the vault, commit the recovery
+// point (the completion marker, written last), or fail the job and remove what a failed attempt left.
+
+import type { BlockBlobClient } from '@azure/storage-blob';
+import { PgkeepError } from '../errors';
+import { lifecycleOf } from '../domain/lifecycle';
+import { parsePolicy } from '../domain/policy';
+import { tagForBackup, type TaggedPoint } from '../domain/tagging';
+import type { Policy } from '../domain/types';
+import type {
+  Clock,
+  InstanceRecord,
+  InstanceStore,
+  JobRecord,
+  JobStore,
+  PgClientTools,
+  PgConnection,
+  PolicyStore,
+  RecoveryPointRecord,
+  RecoveryPointStore,
+} from '../ports';
+import { blockBlobSink } from '../adapters/staged-blocks';
+import { pickPgDump } from '../adapters/pg-binaries';
+import { assertReady } from '../adapters/pg-readiness';
+import { runDump as runDumpPipeline } from '../adapters/dump-pipeline';
+import { acquireBackupLock, releaseBackupLock } from './backup-lock';
+import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
+import type {
+  CommitRecoveryPointInput,
+  CommitRecoveryPointResult,
+  DumpResult,
+  FailBackupJobInput,
+  JobStepInput,
+  ReadinessResult,
+  RunDumpInput,
+  StartBackupJobInput,
+  StartBackupJobResult,
+} from '../workflows/names';
+
+/** The part of the vault blob store the backup needs. */
+export interface BackupBlobs {
+  dumpBlobName(instanceName: string, backupId: string): string;
+  manifestBlobName(instanceName: string, backupId: string): string;
+  blockBlobClient(name: string): BlockBlobClient;
+  putJson(name: string, value: unknown): Promise<void>;
+  info(name: string): Promise<{ bytes: number } | undefined>;
+  delete(name: string): Promise<void>;
+}
+
+/** What the manifest records about the database itself (design §5.3), read before the dump. */
+export interface DatabaseFacts {
+  readonly databaseSizeBytes: number;
+  readonly [key: string]: unknown;
+}
+
+export interface BackupActivityDeps {
+  readonly instances: InstanceStore;
+  readonly policies: PolicyStore;
+  readonly recoveryPoints: RecoveryPointStore;
+  readonly jobs: JobStore;
+  readonly blobs: BackupBlobs;
+  readonly readiness: ReadinessDeps;
+  readonly discoverTools: () => Promise<PgClientTools[]>;
+  readonly describeDatabase: (conn: PgConnection) => Promise<DatabaseFacts>;
+  readonly clock: Clock;
+  readonly settings: { readonly zstdLevel: number; readonly stallTimeoutMs: number; readonly encryptionKeyId?: string };
+  readonly log: (message: string) => void;
+}
+
+/** A recovery point's id, derived from its backup's job so that a retried commit finds its own row. */
+export function recoveryPointIdFor(jobId: string): string {
+  return jobId;
+}
+
+async function loadInstance(deps: BackupActivityDeps, name: string): Promise<InstanceRecord> {
+  const stored = await deps.instances.get(name);
+  if (!stored) throw new PgkeepError('UserErrorNotFound', `backup instance '${name}' was not found`, { target: name });
+  return stored.value;
+}
+
+async function loadPolicy(deps: BackupActivityDeps, name: string): Promise<Policy> {
+  const record = await deps.policies.get(name);
+  if (!record) throw new PgkeepError('UserErrorNotFound', `backup policy '${name}' was not found`, { target: name });
+  const parsed = parsePolicy(record.document);
+  if (!parsed.ok) throw new PgkeepError('UserErrorInvalidPolicy', `stored policy '${name}' no longer validates`);
+  return parsed.value;
+}
+
+export function createBackupActivities(deps: BackupActivityDeps) {
+  const nowIso = () => deps.clock.now().toISOString();
+  const lockDeps = { instances: deps.instances, jobs: deps.jobs, nowIso };
+
+  async function startBackupJob(input: StartBackupJobInput): Promise<StartBackupJobResult> {
+    const existing = await deps.jobs.get(input.jobId);
+    if (!existing) {
+      const job: JobRecord = {
+        id: input.jobId,
+        operation: 'Backup',
+        backupInstance: input.instanceName,
+        status: 'NotStarted',
+        trigger: input.trigger,
+        startTime: nowIso(),
+        progress: { bytes: 0 },
+        orchestrationId: input.orchestrationId,
+        ...(input.scheduledSlot ? { extra: { scheduledSlot: input.scheduledSlot } } : {}),
+      };
+      await deps.jobs.create(job);
+    } else if (existing.status !== 'NotStarted' && existing.status !== 'InProgress') {
+      // A replayed start of a job that already ended: report what happened, do nothing again.
+      return existing.error ? { started: false, error: existing.error } : { started: true };
+    }
+    try {
+      const instance = await loadInstance(deps, input.instanceName);
+      if (input.trigger === 'Scheduled' && instance.protectionState !== 'ProtectionConfigured') {
+        throw new PgkeepError('UserErrorProtectionStopped', `protection of '${input.instanceName}' is stopped`);
+      }
+      await acquireBackupLock(lockDeps, input.instanceName, input.jobId);
+    } catch (err) {
+      if (!(err instanceof PgkeepError)) throw err;
+      const error = { code: err.code, message: err.message, hint: err.hint };
+      await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error });
+      return { started: false, error };
+    }
+    await deps.jobs.patch(input.jobId, { status: 'InProgress' });
+    return { started: true };
+  }
+
+  async function checkBackupReadiness(input: JobStepInput): Promise<ReadinessResult> {
+    const instance = await loadInstance(deps, input.instanceName);
+    const report = await checkInstanceReadiness(deps.readiness, instance);
+    assertReady(report);
+    return { serverMajor: report.serverMajor ?? 0, serverVersion: report.serverVersion ?? 'unknown' };
+  }
+
+  async function runDump(input: RunDumpInput): Promise<DumpResult> {
+    const instance = await loadInstance(deps, input.instanceName);
+    const conn = await resolveConnection(deps.readiness.secrets, instance);
+    const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
+    const facts = await deps.describeDatabase(conn);
+    const time = nowIso();
+    const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);
+    const manifestBlobName = deps.blobs.manifestBlobName(instance.name, input.jobId);
+    let lastWrite = Promise.resolve();
+    const result = await runDumpPipeline({
+      conn,
+      tools,
+      sink: blockBlobSink(deps.blobs.blockBlobClient(blobName)),
+      zstdLevel: deps.settings.zstdLevel,
+      stallTimeoutMs: deps.settings.stallTimeoutMs,
+      expectedSizeBytes: facts.databaseSizeBytes,
+      metadata: { jobid: input.jobId, instance: instance.name },
+      onProgress: (_dumped, stored) => {
+        // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
+        lastWrite = lastWrite
+          .then(() => deps.jobs.patch(input.jobId, { progress: { bytes: stored } }))
+          .catch((err: unknown) => deps.log(`progress write for job ${input.jobId} failed: ${String(err)}`));
+      },
+    });
+    await lastWrite;
+    const manifest = {
+      formatVersion: 1,
+      backupInstance: instance.name,
+      jobId: input.jobId,
+      time,
+      database: conn.database,
+      ...facts,
+      pgDumpVersion: result.pgDumpVersion,
+      dumpFormat: 'custom',
+      tocEntries: result.tocEntries,
+      compression: result.compression,
+      encryption: deps.settings.encryptionKeyId ? { keyId: deps.settings.encryptionKeyId } : null,
+      uncompressedBytes: result.uncompressedBytes,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      blockSize: result.blockSize,
+      blockCount: result.blockCount,
+    };
+    await deps.blobs.putJson(manifestBlobName, manifest);
+    return {
+      blobName,
+      manifestBlobName,
+      time,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      serverVersion: typeof facts.serverVersion === 'string' ? facts.serverVersion : String(input.serverMajor),
+      pgDumpVersion: result.pgDumpVersion,
+      databaseName: conn.database,
+    };
+  }
+
+  async function commitRecoveryPoint(input: CommitRecoveryPointInput): Promise<CommitRecoveryPointResult> {
+    const id = recoveryPointIdFor(input.jobId);
+    const already = await deps.recoveryPoints.get(input.instanceName, id);
+    let point = already?.value;
+    if (!point) {
+      const stored = await deps.blobs.info(input.dump.blobName);
+      if (!stored || stored.bytes !== input.dump.bytes) {
+        throw new PgkeepError(
+          'SystemErrorDumpFailed',
+          `the stored dump of job ${input.jobId} is ${stored ? `${stored.bytes} bytes, expected ${input.dump.bytes}` : 'missing'}`,
+        );
+      }
+      const instance = await loadInstance(deps, input.instanceName);
+      const policy = await loadPolicy(deps, instance.policyName);
+      const existing: TaggedPoint[] = [];
+      for await (const { value } of deps.recoveryPoints.list(input.instanceName)) {
+        if (value.status === 'Available') existing.push({ time: value.time, tag: value.tag, trigger: value.trigger });
+      }
+      const tag = tagForBackup(policy, input.dump.time, existing, input.trigger, input.retentionTagOverride);
+      const life = lifecycleOf(policy, input.dump.time, tag);
+      point = {
+        instanceName: input.instanceName,
+        id,
+        time: input.dump.time,
+        tag,
+        trigger: input.trigger,
+        dataStore: 'VaultStore',
+        status: 'Available',
+        policyName: instance.policyName,
+        jobId: input.jobId,
+        blobName: input.dump.blobName,
+        manifestBlobName: input.dump.manifestBlobName,
+        bytes: input.dump.bytes,
+        sha256: input.dump.sha256,
+        vaultUntil: life.vaultUntil,
+        movesToArchive: life.movesToArchive,
+        deleteAt: life.deleteAt,
+        serverVersion: input.dump.serverVersion,
+        pgDumpVersion: input.dump.pgDumpVersion,
+        databaseName: input.dump.databaseName,
+        createdAt: nowIso(),
+      } satisfies RecoveryPointRecord;
+      await deps.recoveryPoints.create(point);
+    }
+    await finishSucceeded(input, point);
+    return { recoveryPointId: point.id, tag: point.tag };
+  }
+
+  async function finishSucceeded(input: JobStepInput, point: RecoveryPointRecord): Promise<void> {
+    await deps.jobs.patch(input.jobId, {
+      status: 'Succeeded',
+      endTime: nowIso(),
+      recoveryPointId: point.id,
+      progress: { bytes: point.bytes, percent: 100 },
+      extra: { retentionTag: point.tag },
+    });
+    await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
+  }
+
+  async function failBackupJob(input: FailBackupJobInput): Promise<void> {
+    const committed = await deps.recoveryPoints.get(input.instanceName, recoveryPointIdFor(input.jobId));
+    if (committed) {
+      // The row is the completion marker: the backup completed even though a later step failed.
+      await finishSucceeded(input, committed.value);
+      return;
+    }
+    await deps.blobs.delete(deps.blobs.dumpBlobName(input.instanceName, input.jobId));
+    await deps.blobs.delete(deps.blobs.manifestBlobName(input.instanceName, input.jobId));
+    await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error: input.error });
+    await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
+  }
+
+  return { startBackupJob, checkBackupReadiness, runDump, commitRecoveryPoint, failBackupJob };
+}
+
+export type BackupActivities = ReturnType<typeof createBackupActivities>;
