@@ -275,6 +275,11 @@ function parseUri(text: string): Partial<Record<Field, string>> {
 export interface PgEnvOptions {
   /** libpq's PGCONNECT_TIMEOUT; default 30. libpq treats values below 2 as 2. */
   connectTimeoutSeconds?: number;
+  /**
+   * CA bundle for verify-ca/verify-full (PGSSLROOTCERT). libpq's own default is ~/.postgresql/root.crt, which does
+   * not exist in the app, and `system` needs libpq 16+; so the default is Debian's bundle of the public roots.
+   */
+  sslRootCertFile?: string;
 }
 
 /**
@@ -290,18 +295,23 @@ export function pgEnv(conn: PgConnection, options: PgEnvOptions = {}): Record<st
     PGSSLMODE: conn.sslMode,
     PGCONNECT_TIMEOUT: String(options.connectTimeoutSeconds ?? 30),
   };
+  if (conn.sslMode === 'verify-ca' || conn.sslMode === 'verify-full') {
+    env.PGSSLROOTCERT = options.sslRootCertFile ?? '/etc/ssl/certs/ca-certificates.crt';
+  }
   if (conn.password !== '') env.PGPASSWORD = conn.password;
   return env;
 }
 
 export interface PgClientConfigOptions {
   connectTimeoutMs?: number;
+  /** PEM CA(s) to trust for verify-ca/verify-full instead of Node's public roots (pgEnv's sslRootCertFile). */
+  ca?: string;
 }
 
 /**
  * A `pg` ClientConfig that honours sslMode. `pg` cannot fall back between TLS and plain within one connect, so:
  * disable and allow connect in plain text; prefer and require encrypt without verifying the certificate (libpq's
- * require); verify-ca checks the chain against the system CAs; verify-full also checks the host name.
+ * require); verify-ca checks the chain against Node's public roots (or `ca`); verify-full also checks the host name.
  * `connectPgClient` adds libpq's prefer/allow fallback.
  */
 export function pgClientConfig(conn: PgConnection, options: PgClientConfigOptions = {}): ClientConfig {
@@ -321,6 +331,7 @@ export function pgClientConfigAttempts(conn: PgConnection, options: PgClientConf
     database: conn.database,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000,
   };
+  const ca = options.ca === undefined ? {} : { ca: options.ca };
   const plain: ClientConfig = { ...base, ssl: false };
   const unverified: ClientConfig = { ...base, ssl: { rejectUnauthorized: false } };
   switch (conn.sslMode) {
@@ -334,9 +345,10 @@ export function pgClientConfigAttempts(conn: PgConnection, options: PgClientConf
       return [unverified];
     case 'verify-ca':
       // Node verifies the host name unless checkServerIdentity is overridden; verify-ca checks the chain only.
-      return [{ ...base, ssl: { rejectUnauthorized: true, checkServerIdentity: () => undefined } }];
+      return [{ ...base, ssl: { rejectUnauthorized: true, checkServerIdentity: () => undefined, ...ca } }];
     case 'verify-full':
-      return [{ ...base, ssl: { rejectUnauthorized: true, servername: conn.host } }];
+      // pg sets the TLS servername to the host (not for IP addresses), so Node checks the name against it.
+      return [{ ...base, ssl: { rejectUnauthorized: true, ...ca } }];
   }
 }
 

@@ -206,6 +206,12 @@ describe('pgEnv', () => {
     });
   });
 
+  it('points libpq at a CA bundle for verify-ca and verify-full only', () => {
+    expect(pgEnv(conn({ sslMode: 'verify-full' })).PGSSLROOTCERT).toBe('/etc/ssl/certs/ca-certificates.crt');
+    expect(pgEnv(conn({ sslMode: 'verify-ca' }), { sslRootCertFile: '/ca.pem' }).PGSSLROOTCERT).toBe('/ca.pem');
+    expect(pgEnv(conn({ sslMode: 'require' }))).not.toHaveProperty('PGSSLROOTCERT');
+  });
+
   it('leaves PGPASSWORD out when there is no password', () => {
     expect(pgEnv(conn({ password: '' }))).not.toHaveProperty('PGPASSWORD');
   });
@@ -231,7 +237,8 @@ describe('pgClientConfig', () => {
 
   it('verifies chain and host name for verify-full', () => {
     const ssl = pgClientConfig(conn({ sslMode: 'verify-full' })).ssl;
-    expect(ssl).toEqual({ rejectUnauthorized: true, servername: 'db.example.com' });
+    expect(ssl).toEqual({ rejectUnauthorized: true });
+    expect(typeof ssl === 'object' && ssl.checkServerIdentity).toBeFalsy();
   });
 
   it('passes the connection fields and the connect timeout', () => {
