@@ -51,10 +51,11 @@ async function psqlUsesTls(sslMode: SslMode, sslRootCertFile?: string): Promise<
 
 async function enableServerTls(): Promise<string> {
   // The server reads its key as its own OS user, from a 0600 file: put both files in its data directory.
-  const [{ dir }] = await server.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
-  const owner = await stat(dir!);
-  const certFile = path.join(dir!, 'pgkeep-test.crt');
-  const keyFile = path.join(dir!, 'pgkeep-test.key');
+  const rows = await server.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+  const dir = rows[0]?.dir ?? '';
+  const owner = await stat(dir);
+  const certFile = path.join(dir, 'pgkeep-test.crt');
+  const keyFile = path.join(dir, 'pgkeep-test.key');
   await writeFile(certFile, tls.cert, { mode: 0o644 });
   await writeFile(keyFile, tls.key, { mode: 0o600 });
   await chown(certFile, owner.uid, owner.gid);
