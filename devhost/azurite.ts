@@ -8,6 +8,18 @@ export const DEV_ACCOUNT = 'devstoreaccount1';
 // The well-known, public Azurite development key (documented by Microsoft); not a secret.
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/**
+ * Runs the Azurite CLI with a lifeline: when devhost's end of stdin closes — a normal stop, or devhost killed with
+ * SIGKILL — Azurite shuts down through its own SIGTERM handler (flushing its data) instead of outliving devhost.
+ * Azurite's handler closes its servers but does not exit, so stdin is released first to let the process end.
+ */
+const LIFELINE = [
+  "process.stdin.on('end', () => { process.stdin.destroy(); process.kill(process.pid, 'SIGTERM'); });",
+  "process.stdin.on('error', () => undefined);",
+  'process.stdin.resume();',
+  'require(process.argv[1]);',
+].join(' ');
+
 export interface AzuritePorts {
   blob: number;
   queue: number;
@@ -88,12 +100,20 @@ export async function startOrReuseAzurite(opts: StartAzuriteOptions): Promise<Ru
     );
   }
   const cli = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
-  const args = [cli, '--silent', '--skipApiVersionCheck', '--disableProductStyleUrl'];
+  const args = [
+    '-e',
+    LIFELINE,
+    cli,
+    '--silent',
+    '--skipApiVersionCheck',
+    '--disableProductStyleUrl',
+    '--disableTelemetry',
+  ];
   args.push(...(opts.inMemory ? ['--inMemoryPersistence'] : ['--location', opts.location]));
   for (const svc of ['blob', 'queue', 'table'] as const) {
     args.push(`--${svc}Host`, '127.0.0.1', `--${svc}Port`, String(ports[svc]));
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const until = Date.now() + 30_000;
@@ -124,6 +144,7 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(t);
       resolve();
     });
-    child.kill('SIGTERM');
+    // Closing the lifeline makes Azurite shut down gracefully (see LIFELINE).
+    child.stdin?.end();
   });
 }
