@@ -336,7 +336,6 @@ export async function startAzureStandins(): Promise<AzureStandins> {
     },
   };
   const kvServer = https.createServer({ cert: tls.cert, key: tls.key }, keyVaultHandler(identity, kvState));
-  kvState.url = `https://127.0.0.1:${await listen(kvServer)}`;
 
   const armState = {
     url: '',
@@ -347,15 +346,22 @@ export async function startAzureStandins(): Promise<AzureStandins> {
     },
   };
   const armServer = https.createServer({ cert: tls.cert, key: tls.key }, armHandler(identity, armState));
-  armState.url = `https://127.0.0.1:${await listen(armServer)}`;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([identityServer, kvServer, armServer].filter((srv) => srv.listening).map((srv) => close(srv)));
+  };
+  try {
+    kvState.url = `https://127.0.0.1:${await listen(kvServer)}`;
+    armState.url = `https://127.0.0.1:${await listen(armServer)}`;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 
   return {
     identity,
     keyVault: kvState,
     arm: armState,
     ca: tls.cert,
-    async stop() {
-      await Promise.all([close(identityServer), close(kvServer as http.Server), close(armServer as http.Server)]);
-    },
+    stop: stopAll,
   };
 }
