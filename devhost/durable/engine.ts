@@ -152,6 +152,7 @@ export class DurableEngine {
   #activeActivities = 0;
   #seq = 0;
   #stopped = false;
+  /** Episodes and storage writes, awaited by stop(); activities are not (a long one must not block shutdown). */
   readonly #pending = new Set<Promise<unknown>>();
 
   constructor(o: EngineOptions) {
@@ -206,7 +207,13 @@ export class DurableEngine {
     while (this.#pending.size) await Promise.allSettled([...this.#pending]);
   }
 
-  #track<T>(p: Promise<T>): void {
+  #track<T>(p: Promise<T>, kind: 'episode' | 'activity' = 'episode'): void {
+    if (kind === 'activity') {
+      void p.catch((err: unknown) =>
+        this.#o.log(`Durable: activity: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      return;
+    }
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
   }
@@ -329,32 +336,45 @@ export class DurableEngine {
 
   #kick(instanceId: string): void {
     if (this.#stopped || this.#running.has(instanceId)) return;
-    if (!(this.#inbox.get(instanceId)?.length ?? 0)) return;
+    if (!this.#nextMessage(instanceId)) return;
     this.#running.add(instanceId);
+    let failed = false;
     const p = this.#drain(instanceId)
       .catch((err: unknown) => {
+        failed = true;
         this.#o.log(
           `Durable: instance ${instanceId}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
         );
-        // Storage hiccups: try again shortly rather than leaving the instance stuck.
+        // The in-memory state may hold a half-applied episode: reload it from storage and try again shortly.
+        this.states.delete(instanceId);
         setTimeout(() => this.#kick(instanceId), 1000).unref();
       })
       .finally(() => {
         this.#running.delete(instanceId);
+        // A message may have arrived between the last check and now.
+        if (!failed) this.#kick(instanceId);
       });
-    this.#track(p);
+    this.#track(p, 'episode');
+  }
+
+  /** The next message an episode may apply: a suspended instance only takes resume or terminate. */
+  #nextMessage(instanceId: string): MessageItem | undefined {
+    const list = this.#inbox.get(instanceId) ?? [];
+    const st = this.states.get(instanceId);
+    return st?.status === 'Suspended'
+      ? list.find((m) => m.message.type === 'resume' || m.message.type === 'terminate')
+      : list[0];
   }
 
   async #drain(instanceId: string): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
-      const list = this.#inbox.get(instanceId) ?? [];
-      const st = this.states.get(instanceId) ?? (await this.#o.store.loadState(instanceId));
-      if (st) this.states.set(instanceId, st);
-      const msg =
-        st?.status === 'Suspended'
-          ? list.find((m) => m.message.type === 'resume' || m.message.type === 'terminate')
-          : list[0];
+      if (!this.states.has(instanceId)) {
+        const loaded = await this.#o.store.loadState(instanceId);
+        if (loaded) this.states.set(instanceId, loaded);
+      }
+      const st = this.states.get(instanceId);
+      const msg = this.#nextMessage(instanceId);
       if (!msg) return;
       if (!st) {
         await this.#consume(msg);
@@ -750,7 +770,7 @@ export class DurableEngine {
 
   #dispatch(item: WorkItem): void {
     if (this.#stopped) return;
-    if (item.kind === 'activity') this.#track(this.#runActivity(item));
+    if (item.kind === 'activity') this.#track(this.#runActivity(item), 'activity');
     else if (item.kind === 'timer') this.#armTimer(item);
     else if (item.kind === 'sub') this.#track(this.#startSub(item));
   }

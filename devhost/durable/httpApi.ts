@@ -117,7 +117,12 @@ export class DurableHttpApi {
     if (head === 'orchestrators' && method === 'POST' && id) {
       const body = await readBody(req);
       // axios posts JSON.stringify("") for startNew without input: the input is then "" (protocol §2.4 quirk).
-      const input: unknown = body.length === 0 ? null : JSON.parse(body);
+      let input: unknown = null;
+      try {
+        if (body.length > 0) input = JSON.parse(body);
+      } catch {
+        return send(res, 400, { message: 'the request body must be JSON (the orchestration input)' });
+      }
       const instanceId = op || undefined;
       let newId: string;
       try {
