@@ -1,7 +1,7 @@
 // When a recovery point leaves the vault and when it is deleted, from its tag's retention rule (design §4, §7).
 // The archive lifetime counts from the scheduled move instant, so a point's dates depend only on (policy, time, tag).
 import { PgkeepError } from '../errors';
-import { addDuration } from './duration';
+import { fastAddDuration as addDuration } from './fast-calendar';
 import type { Lifecycle, Policy, TagName } from './types';
 
 export interface PointLifecycle {

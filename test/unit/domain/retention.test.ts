@@ -188,6 +188,18 @@ describe('planRetention', () => {
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.length).toBeLessThan(5000);
   });
+  it('plans 100,000 points that are all due (expiry after a long outage) in a few seconds at most', () => {
+    const gfs = gfsPolicy('Europe/Berlin');
+    const tags: TagName[] = ['Default', 'Weekly', 'Monthly', 'Yearly'];
+    const start = Date.UTC(2005, 0, 1);
+    const points = Array.from({ length: 100_000 }, (_, i) =>
+      point(`p${i}`, new Date(start + i * 1_800_000).toISOString(), { tag: tags[i % tags.length]! }),
+    );
+    const began = performance.now();
+    const actions = planRetention(points, gfs, '2030-01-01T00:00:00.000Z', 'Stopped');
+    expect(performance.now() - began).toBeLessThan(6000);
+    expect(actions).toHaveLength(100_000);
+  });
 });
 
 describe('minimumLengthMs', () => {
