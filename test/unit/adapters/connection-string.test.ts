@@ -32,17 +32,22 @@ function parseError(text: string, database?: string): PgkeepError {
 
 describe('parseConnectionString', () => {
   it("reads Azure Backup's documented ADO.NET sample, keeping the user@server user form", () => {
+    // Azure's template: Server=<server>.postgres.database.azure.com;Database=<db>;Port=5432;
+    // User Id=<user>@<server>;Password=<password>;Ssl Mode=Require;
     const text =
-      'Server=mypgserver.postgres.database.azure.com;Database=orders;Port=5432;User Id=mypgadmin@mypgserver;Password=P@ss;w0rd=1;Ssl Mode=Require;';
-    // "w0rd=1" after an unquoted ";" is its own (unknown, ignored) pair: the password is "P@ss".
+      'Server=mypgserver.postgres.database.azure.com;Database=orders;Port=5432;User Id=mypgadmin@mypgserver;Password=P@ssw0rd!;Ssl Mode=Require;';
     expect(parseConnectionString(text)).toEqual({
       host: 'mypgserver.postgres.database.azure.com',
       port: 5432,
       database: 'orders',
       user: 'mypgadmin@mypgserver',
-      password: 'P@ss',
+      password: 'P@ssw0rd!',
       sslMode: 'require',
     });
+  });
+
+  it('ends an unquoted value at the next ";", as ADO.NET does', () => {
+    expect(parseConnectionString('Server=h;Database=d;User Id=u;Password=ab;cd=ef').password).toBe('ab');
   });
 
   it.each([
