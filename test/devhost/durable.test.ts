@@ -162,6 +162,13 @@ describe('durable engine scenarios', () => {
     expect(s.output).toContain('devhost does not support callHttp');
   });
 
+  it('refuses entity calls by failing the instance with a clear message instead of hanging', async () => {
+    const id = await df.start('durCallEntity');
+    const s = await df.waitFor(id);
+    expect(s.runtimeStatus).toBe('Failed');
+    expect(s.output).toContain('devhost does not support callEntity');
+  });
+
   it('refuses to start an id that is running (409) and restarts a completed id', async () => {
     const id = `fixed-${Date.now()}`;
     await df.start('durWaitForever', undefined, id);

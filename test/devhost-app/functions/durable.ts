@@ -250,6 +250,11 @@ const callHttpOrchestrator: OrchestrationHandler = function* (ctx: Orchestration
 };
 df.app.orchestration('durCallHttp', callHttpOrchestrator);
 
+df.app.orchestration('durCallEntity', function* (ctx: OrchestrationContext) {
+  yield ctx.df.callEntity(new df.EntityId('counter', 'k'), 'add', 1);
+  return 'unreachable';
+});
+
 // ---- HTTP starters through the durable client (df.getClient via df.app.client.http) ---------------------------
 
 df.app.client.http('durStart', {
