@@ -55,7 +55,12 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
   }
 }
 
-export async function startAzurite(): Promise<AzuriteInstance> {
+export interface StartAzuriteOptions {
+  /** Keep data on disk in this folder instead of in memory (benchmarks: a large blob must not sit in RAM). */
+  readonly location?: string;
+}
+
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const cli = path.resolve(__dirname, '../../node_modules/azurite/dist/src/azurite.js');
   const child = spawn(
@@ -63,7 +68,7 @@ export async function startAzurite(): Promise<AzuriteInstance> {
     [
       cli,
       '--silent',
-      '--inMemoryPersistence',
+      ...(options.location !== undefined ? ['--location', options.location] : ['--inMemoryPersistence']),
       '--skipApiVersionCheck',
       '--disableProductStyleUrl',
       '--blobHost',
