@@ -51,7 +51,14 @@ export const settings = {
     description: 'the ARM-style id this deployment answers as (one pgkeep deployment is one backup vault)',
     default:
       '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/pgkeep/providers/Microsoft.DataProtection/backupVaults/pgkeep',
-    pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/,
+    pattern:
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.DataProtection\/backupVaults\/[^/]+$/,
+  }),
+  ARM_ENDPOINT: s({
+    kind: 'string',
+    description: 'Azure Resource Manager endpoint for the Reader readiness check (sovereign clouds differ)',
+    default: 'https://management.azure.com',
+    pattern: /^https:\/\/[^\s]+$/,
   }),
   BACKUP_CONTAINER: s({
     kind: 'string',
