@@ -45,17 +45,14 @@ function safeReaddir(dir: string): fs.Dirent[] {
   }
 }
 
-export function resolveAppFiles(appRoot: string): string[] {
+/** The app's entry files; empty when the glob matches nothing (the caller reports it, as the worker does). */
+export function resolveAppFiles(appRoot: string): { main: string; files: string[] } {
   const pkgFile = path.join(appRoot, 'package.json');
   if (!fs.existsSync(pkgFile))
     throw new Error(`no package.json in ${appRoot}: devhost needs its "main" to find the app`);
   const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as { main?: unknown };
   if (typeof pkg.main !== 'string' || pkg.main === '') throw new Error(`${pkgFile} has no "main"`);
-  const files = expandMainGlob(appRoot, pkg.main);
-  if (files.length === 0) {
-    throw new Error(`package.json "main" (${pkg.main}) matched no files under ${appRoot}: did the build run?`);
-  }
-  return files;
+  return { main: pkg.main, files: expandMainGlob(appRoot, pkg.main) };
 }
 
 function isEsm(file: string, appRoot: string): boolean {

@@ -18,7 +18,7 @@ import { connectionStringFor } from './storage';
 import { QueueTrigger } from './triggers/queue';
 import { TimerTrigger, resolveTimerZone } from './triggers/timer';
 
-const USAGE = `usage: node dist/devhost/main.js [--app <dir>] [--port <n>] [--azurite auto|external] [--enable-auth]
+export const USAGE = `usage: node dist/devhost/main.js [--app <dir>] [--port <n>] [--azurite auto|external] [--enable-auth]
   --app <dir>            the Functions app folder (package.json "main", host.json, local.settings.json); default cwd
   --port <n>             HTTP port; default local.settings.json Host.LocalHttpPort, else 7071
   --azurite auto         start Azurite (or reuse a running one) when AzureWebJobsStorage is UseDevelopmentStorage=true
@@ -68,7 +68,7 @@ function parsePorts(v: string | undefined): AzuritePorts {
   return { blob: blob!, queue: queue!, table: table! };
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
       app: { type: 'string' },
@@ -155,7 +155,11 @@ async function startHost(
     if (level === 'error' || level === 'critical') process.stderr.write(`${line}\n`);
     else process.stdout.write(`${line}\n`);
   });
-  const files = resolveAppFiles(appRoot);
+  const { main: mainGlob, files } = resolveAppFiles(appRoot);
+  if (files.length === 0) {
+    // Like the worker: the host still starts, so `npm start` works before any function exists.
+    out(`no files match package.json "main" (${mainGlob}) under ${appRoot}: did the build run? No functions loaded.`);
+  }
   await loadAppFiles(appRoot, files);
   registry.closeRegistration();
   validateRegistrations(registry);
@@ -282,6 +286,7 @@ function printSummary(s: {
     lines.push('  storage: as the settings say (devhost did not start Azurite)');
   }
   lines.push('', 'Functions:');
+  if (s.all.length === 0) lines.push('  (none found)');
   const byRoute = new Map(s.server.routes.map((r) => [r.target.fn.name, r]));
   for (const fn of s.all) {
     const disabled = isFunctionDisabled(fn.name) ? ' (disabled)' : '';
@@ -306,7 +311,10 @@ function printSummary(s: {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`devhost: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// Importing this module (e.g. to read USAGE) must not start a host; only running it does.
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`devhost: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
