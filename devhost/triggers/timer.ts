@@ -1,47 +1,18 @@
 // Timer triggers as the host runs them: 6-field NCRONTAB (or hh:mm:ss) in WEBSITE_TIME_ZONE, runOnStartup, the
 // schedule monitor in a blob (IsPastDue after downtime), function retries, and never two runs of one timer at once.
 import { Cron } from 'croner';
-import path from 'node:path';
+import { resolveTimeZone } from '../../shared/domain/timezone';
 import type { RegisteredFunction } from '../core-shim';
 import { runFunction, type HostRuntime } from '../run';
 import { resolveSettingRefs } from '../settings';
 import { blobService } from '../storage';
 
-const WINDOWS_ZONES: Record<string, string> = {
-  UTC: 'UTC',
-  'GMT Standard Time': 'Europe/London',
-  'W. Europe Standard Time': 'Europe/Berlin',
-  'Romance Standard Time': 'Europe/Paris',
-  'Central European Standard Time': 'Europe/Warsaw',
-  'Eastern Standard Time': 'America/New_York',
-  'Central Standard Time': 'America/Chicago',
-  'Mountain Standard Time': 'America/Denver',
-  'Pacific Standard Time': 'America/Los_Angeles',
-  'Tokyo Standard Time': 'Asia/Tokyo',
-  'AUS Eastern Standard Time': 'Australia/Sydney',
-};
-
-/** IANA zone for WEBSITE_TIME_ZONE: IANA names as is, Windows names through the shared map when it exists. */
+/** IANA zone for WEBSITE_TIME_ZONE: IANA names as is, Windows names through CLDR's table (shared/domain). */
 export function resolveTimerZone(name: string | undefined): string {
   if (!name || name.trim() === '') return 'UTC';
-  const zone = name.trim();
-  try {
-    // The shared domain module is optional here so devhost builds and runs without it.
-    const modPath = path.join(__dirname, '../../shared/domain/timezone');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(modPath) as { resolveTimeZone?: (z: string) => string | undefined };
-    const resolved = mod.resolveTimeZone?.(zone);
-    if (typeof resolved === 'string' && resolved !== '') return resolved;
-  } catch {
-    // fall through to the local table
-  }
-  const iana = WINDOWS_ZONES[zone] ?? zone;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: iana });
-  } catch {
-    throw new Error(`WEBSITE_TIME_ZONE "${zone}" is neither an IANA zone nor a known Windows zone`);
-  }
-  return iana;
+  const zone = resolveTimeZone(name);
+  if (!zone) throw new Error(`WEBSITE_TIME_ZONE "${name.trim()}" is neither an IANA zone nor a Windows zone name`);
+  return zone;
 }
 
 export interface Schedule {
