@@ -1,0 +1,81 @@
+// Setup shared by the restore contract tests: dumps a database into Azurite with the real dump pipeline, hands the
+// blob back as a restore source, corrupts a blob, and inspects child processes and failures.
+import type { ContainerClient } from '@azure/storage-blob';
+import { readdirSync, readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import { runDump, type DumpResult } from '../../shared/adapters/dump-pipeline';
+import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
+import { blockBlobSink } from '../../shared/adapters/staged-blocks';
+import { PgkeepError } from '../../shared/errors';
+import type { PgConnection } from '../../shared/ports';
+
+export interface StoredDump {
+  readonly blobName: string;
+  readonly result: DumpResult;
+}
+
+/** Dumps `conn.database` with the system pg_dump 15 into `container/blobName`, as a backup would. */
+export async function dumpToBlob(
+  container: ContainerClient,
+  blobName: string,
+  conn: PgConnection,
+): Promise<StoredDump> {
+  const tools = pickPgDump(15, await discoverPgTools({ pathDirs: [] }));
+  const result = await runDump({
+    conn,
+    tools,
+    sink: blockBlobSink(container.getBlockBlobClient(blobName)),
+    zstdLevel: 1,
+    stallTimeoutMs: 20_000,
+    expectedSizeBytes: 50 * 1024 * 1024,
+  });
+  return { blobName, result };
+}
+
+/** The restore source over a blob: a fresh download stream per call. */
+export function blobSource(container: ContainerClient, blobName: string): () => Promise<NodeJS.ReadableStream> {
+  return async () => {
+    const body = (await container.getBlobClient(blobName).download()).readableStreamBody;
+    if (body === undefined) throw new Error(`blob ${blobName} has no body`);
+    return body;
+  };
+}
+
+/** Copies a blob with one byte flipped in the middle (download, modify, re-upload): a silently corrupted backup. */
+export async function corruptCopy(container: ContainerClient, from: string, to: string): Promise<void> {
+  const bytes = await container.getBlobClient(from).downloadToBuffer();
+  const at = Math.floor(bytes.length / 2);
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+  await container.getBlockBlobClient(to).uploadData(bytes);
+}
+
+/** Command lines of this worker's live children whose argv mentions `tool`. */
+export function childCommandLines(tool: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmdline.includes(tool)) found.push(cmdline.split('\0').join(' '));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+export async function failureOf(promise: Promise<unknown>): Promise<PgkeepError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof PgkeepError) return err;
+    throw err;
+  }
+  throw new Error('expected a PgkeepError, but the call succeeded');
+}
+
+export function expectNoSecret(err: PgkeepError, secret: string): void {
+  for (const text of [err.message, err.hint, JSON.stringify(err.toBody())]) expect(text).not.toContain(secret);
+}
