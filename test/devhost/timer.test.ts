@@ -17,6 +17,8 @@ interface Run {
   isPastDue: boolean;
   startedAt: number;
   endedAt: number;
+  retryCount?: number;
+  maxRetryCount?: number;
 }
 const seen: Run[] = [];
 
@@ -89,6 +91,14 @@ describe('timer trigger', () => {
     }
     // Each run takes 1.5 s, so a schedule that ignored running invocations would have overlapped.
     expect(fast.every((x) => x.endedAt - x.startedAt >= 1400)).toBe(true);
+  });
+
+  it('retries a failing timer per its function-level retry policy, passing retryContext', async () => {
+    const res = await fetch(`${host.baseUrl}/admin/functions/tickRetry`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(202);
+    const runs = await runsUntil((r) => r.some((x) => x.name === 'tickRetry'));
+    expect(runs.find((x) => x.name === 'tickRetry')).toMatchObject({ retryCount: 2, maxRetryCount: 2 });
+    expect(host.logs().match(/Executed 'Functions\.tickRetry' \(Failed/g)).toHaveLength(2);
   });
 
   it('writes the schedule monitor status after a run', async () => {

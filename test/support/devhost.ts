@@ -63,15 +63,21 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Builds with the project's tsc when dist is older than the devhost or app sources. Parallel test files share one
- * build through a lock directory, so no file reads a half-written dist.
+ * Builds with the project's tsc when the sources changed since the last build this harness made. A stamp records the
+ * newest source time seen when that build *started*, so a build someone else ran mid-edit cannot pass for fresh.
+ * Parallel test files share one build through a lock directory, so no file reads a half-written dist.
  */
 export function ensureBuilt(appRoot: string): void {
   const mainJs = path.join(repoRoot, 'dist/devhost/main.js');
+  const stamp = path.join(repoRoot, 'dist', '.devhost-build-stamp');
+  const newestSource = (): number =>
+    Math.max(
+      ...['devhost', 'shared', path.relative(repoRoot, path.join(appRoot, 'functions'))].map((d) =>
+        newestMtime(path.join(repoRoot, d)),
+      ),
+    );
   const fresh = (): boolean =>
-    fs.existsSync(mainJs) &&
-    fs.statSync(mainJs).mtimeMs >=
-      Math.max(newestMtime(path.join(repoRoot, 'devhost')), newestMtime(path.join(appRoot, 'functions')));
+    fs.existsSync(mainJs) && fs.existsSync(stamp) && Number(fs.readFileSync(stamp, 'utf8')) >= newestSource();
   if (fresh()) return;
   const lock = path.join(repoRoot, 'dist', '.devhost-build-lock');
   fs.mkdirSync(path.dirname(lock), { recursive: true });
@@ -90,6 +96,7 @@ export function ensureBuilt(appRoot: string): void {
   }
   try {
     if (fresh()) return;
+    const sourcesAsOf = newestSource();
     try {
       execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', repoRoot], {
         stdio: 'pipe',
@@ -98,6 +105,7 @@ export function ensureBuilt(appRoot: string): void {
       // Type errors elsewhere in the repo still emit JavaScript; only a missing output is fatal.
     }
     if (!fs.existsSync(mainJs)) throw new Error('build did not produce dist/devhost/main.js');
+    fs.writeFileSync(stamp, String(sourcesAsOf));
   } finally {
     fs.rmSync(lock, { force: true, recursive: true });
   }

@@ -36,3 +36,20 @@ app.timer('tickFast', {
     record('tickFast', timer, context, startedAt);
   },
 });
+
+// Fails its first two attempts: the host's function-level retry must run it again with a retryContext.
+app.timer('tickRetry', {
+  schedule: '0 0 0 1 1 *',
+  retry: { strategy: 'fixedDelay', maxRetryCount: 2, delayInterval: { seconds: 0 } },
+  extraOutputs: [runs],
+  handler: (timer, context) => {
+    const retryCount = context.retryContext?.retryCount ?? -1;
+    if (retryCount < 2) throw new Error(`attempt ${retryCount} fails on purpose`);
+    context.extraOutputs.set(runs, {
+      name: 'tickRetry',
+      isPastDue: timer.isPastDue,
+      retryCount,
+      maxRetryCount: context.retryContext?.maxRetryCount,
+    });
+  },
+});
