@@ -1,6 +1,6 @@
 // Starts throwaway PostgreSQL servers for contract tests (15 from the system packages, 13 and 17 embedded) and seeds
 // the varied database that backup and restore tests share.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -68,6 +68,7 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
   }
 
   let stopped = false;
+  const watchdog = startWatchdog(dir, dataDir);
   const connectionFor = (db: string, user = superuser, pw = password): PgConnection => ({
     host: '127.0.0.1',
     port,
@@ -101,6 +102,7 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
       try {
         await stopServer();
       } finally {
+        watchdog.kill('SIGKILL');
         await rm(dir, { recursive: true, force: true });
       }
     },
@@ -202,6 +204,23 @@ async function startEmbeddedPostgres(
     if (pid !== undefined && alive(pid)) await server.stop();
     await killCluster(dataDir);
   };
+}
+
+/**
+ * A test that times out never reaches its stop(), and vitest may kill its worker outright: a detached shell
+ * outlives the worker, and once the worker is gone it kills the postmaster (its backends follow) and removes the
+ * directory. stop() kills the watchdog.
+ */
+function startWatchdog(dir: string, dataDir: string): ChildProcess {
+  const script =
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; ' +
+    'pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null) && kill -9 "$pid" 2>/dev/null; sleep 1; rm -rf "$3"';
+  const child = spawn('sh', ['-c', script, 'pgkeep-test-pg-watchdog', String(process.pid), dataDir, dir], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  return child;
 }
 
 async function postgresIds(): Promise<{ uid: number; gid: number }> {
