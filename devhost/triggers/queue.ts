@@ -87,9 +87,10 @@ export class QueueTrigger {
 
   private decode(text: string): RpcTypedData {
     if (this.rt.hostJson.queues.messageEncoding === 'none') return { string: text };
-    const bytes = Buffer.from(text, 'base64');
-    // The host rejects text that is not valid base64; a round trip is the cheapest exact check.
-    if (bytes.toString('base64').replace(/=+$/, '') !== text.trim().replace(/=+$/, '')) {
+    // The host (Convert.FromBase64String) ignores whitespace but rejects anything else that is not base64.
+    const compact = text.replace(/\s+/g, '');
+    const bytes = Buffer.from(compact, 'base64');
+    if (bytes.toString('base64').replace(/=+$/, '') !== compact.replace(/=+$/, '')) {
       throw new Error('message is not valid base64 (host.json messageEncoding is base64)');
     }
     return { string: bytes.toString('utf8') };
