@@ -78,7 +78,7 @@ describe('restoreAsFiles', () => {
       const props = await target.getBlobClient(file.name).getProperties();
       expect(props.contentLength).toBe(file.bytes);
     }
-    const manifest = JSON.parse(
+    const manifest: unknown = JSON.parse(
       (await target.getBlobClient(result.files[0]?.name ?? '').downloadToBuffer()).toString(),
     );
     expect(manifest).toEqual(manifestOf(varied));
