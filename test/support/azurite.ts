@@ -1,7 +1,7 @@
 // Starts a throwaway in-memory Azurite on free ports for a test file, and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
+import { createRequire } from 'node:module';
 
 export interface AzuriteInstance {
   readonly connectionString: string;
@@ -62,13 +62,16 @@ export interface StartAzuriteOptions {
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
-  const cli = path.resolve(__dirname, '../../node_modules/azurite/dist/src/azurite.js');
+  // Resolved as a module, so that it is found from test/support and from the compiled dist/test/support alike.
+  const cli = createRequire(__filename).resolve('azurite/dist/src/azurite.js');
   const child = spawn(
     process.execPath,
     [
       cli,
       '--silent',
       ...(options.location !== undefined ? ['--location', options.location] : ['--inMemoryPersistence']),
+      // Tests and benchmarks do not phone home (and the lookups of the telemetry endpoint fail offline anyway).
+      '--disableTelemetry',
       '--skipApiVersionCheck',
       '--disableProductStyleUrl',
       '--blobHost',

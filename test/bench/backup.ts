@@ -1,0 +1,272 @@
+// The backup benchmark (design §13): on the same generated database and in one run, times pgkeep's backup into
+// Azurite, `pg_dump -Fc -Z0 | zstd -1 > /dev/null` (the floor) and `pg_dump -Fc | uploadStream` (what peers do),
+// samples the host's memory during pgkeep's backup at two database sizes, and prints ratios against the targets.
+import { spawn } from 'node:child_process';
+import type { ContainerClient } from '@azure/storage-blob';
+import { settings } from '../../shared/config';
+import { pgEnv } from '../../shared/adapters/connection-string';
+import { runDump } from '../../shared/adapters/dump-pipeline';
+import { blockBlobSink } from '../../shared/adapters/staged-blocks';
+import type { PgClientTools, PgConnection } from '../../shared/ports';
+import { ensureDataset, type Dataset } from './dataset';
+import type { BenchPostgres } from './server';
+import {
+  formatBytes,
+  formatMs,
+  formatTable,
+  MiB,
+  ratioLines,
+  sampleRss,
+  stats,
+  timed,
+  type MemoryPeak,
+  type Out,
+  type RatioCheck,
+} from './support';
+
+export interface BenchContext {
+  readonly server: BenchPostgres;
+  readonly container: ContainerClient;
+  readonly tools: PgClientTools;
+  readonly out: Out;
+}
+
+export interface BackupScenarioOptions {
+  readonly sizeMb: number;
+  readonly repeat: number;
+}
+
+/** The design's targets (§13). */
+export const backupTargets = {
+  vsZstdFloor: 1.3,
+  peerSlowdown: 3,
+  peakBytes: 256 * MiB,
+  /** "Not growing with database size": the peak at N MiB over the peak at N/4 MiB. */
+  peakGrowth: 1.1,
+} as const;
+
+const contenders = {
+  floor: 'pg_dump -Fc -Z0 | zstd -1 > /dev/null',
+  pgkeep: 'pgkeep backup → Azurite',
+  peer: 'pg_dump -Fc | uploadStream → Azurite',
+} as const;
+type Contender = keyof typeof contenders;
+const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'peer'];
+
+interface Run {
+  readonly ms: number;
+  readonly outputBytes?: number;
+  readonly memory?: MemoryPeak;
+}
+
+interface SizeResult {
+  readonly dataset: Dataset;
+  readonly runs: Record<Contender, Run[]>;
+}
+
+export async function runBackupScenario(ctx: BenchContext, options: BackupScenarioOptions): Promise<void> {
+  const { out } = ctx;
+  const quarterMb = Math.max(1, Math.round(options.sizeMb / 4));
+  out('');
+  out(`== backup: ${options.sizeMb} MiB and ${quarterMb} MiB databases, ${options.repeat} repeat(s) ==`);
+  out(
+    'what "pgkeep backup" runs: the dump pipeline (pg_dump -Fc -Z0 → zstd → staged blocks, pg_restore --list check,' +
+      ' SHA-256) and the manifest upload.',
+  );
+  // TODO(bench): switch pgkeepBackup() to backupActivities(createRuntime(config)).runDump once
+  // shared/adapters/stores.ts and pg-manifest.ts are on main, so job progress writes and describeDatabase count too.
+  out(
+    'not yet included: job progress writes to Table Storage and describeDatabase (the activity wiring is not on main).',
+  );
+  out(
+    'method: each database is dumped once to /dev/null first (warm cache), then every repeat runs the three' +
+      ' contenders, rotating their order per repeat.',
+  );
+
+  const sizes: SizeResult[] = [];
+  for (const sizeMb of [options.sizeMb, quarterMb]) {
+    const dataset = await ensureDataset(ctx.server, sizeMb, out);
+    out(
+      `  ${dataset.database}: pg_database_size ${formatBytes(dataset.databaseBytes)}, tables+indexes ${formatBytes(dataset.tableBytes)}`,
+    );
+    sizes.push({ dataset, runs: await timeContenders(ctx, dataset, options.repeat) });
+  }
+  printResults(out, sizes);
+}
+
+async function timeContenders(ctx: BenchContext, dataset: Dataset, repeat: number): Promise<Record<Contender, Run[]>> {
+  const conn = ctx.server.connectionFor(dataset.database);
+  await shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc -Z0 --no-password > /dev/null`);
+  const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], peer: [] };
+  for (let r = 0; r < repeat; r++) {
+    const order = [...ORDER.slice(r % ORDER.length), ...ORDER.slice(0, r % ORDER.length)];
+    for (const contender of order) {
+      const blobName = `bench/${dataset.database}/${contender}-${r}`;
+      let run: Run;
+      if (contender === 'floor') {
+        run = await timed(() =>
+          shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc -Z0 --no-password | zstd -q -1 > /dev/null`),
+        );
+      } else if (contender === 'pgkeep') {
+        const memory = sampleRss(50);
+        const { ms, value } = await timed(() => pgkeepBackup(ctx, conn, dataset, blobName));
+        run = { ms, outputBytes: value, memory: memory.stop() };
+      } else {
+        const { ms, value } = await timed(() => peerBackup(ctx, conn, blobName));
+        run = { ms, outputBytes: value };
+      }
+      runs[contender].push(run);
+      // Keep Azurite's disk bounded; deleting is not part of any contender's time.
+      await ctx.container.deleteBlob(blobName, { deleteSnapshots: 'include' }).catch(() => undefined);
+      await ctx.container.deleteBlob(`${blobName}.manifest.json`).catch(() => undefined);
+    }
+  }
+  return runs;
+}
+
+/**
+ * pgkeep's backup of one database: the real dump pipeline into a block blob with the production defaults
+ * (ZSTD_LEVEL, DUMP_STALL_TIMEOUT_SECONDS), then the manifest next to it. Returns the stored bytes.
+ */
+async function pgkeepBackup(
+  ctx: BenchContext,
+  conn: PgConnection,
+  dataset: Dataset,
+  blobName: string,
+): Promise<number> {
+  const result = await runDump({
+    conn,
+    tools: ctx.tools,
+    sink: blockBlobSink(ctx.container.getBlockBlobClient(blobName)),
+    zstdLevel: settings.ZSTD_LEVEL.default ?? 2,
+    stallTimeoutMs: (settings.DUMP_STALL_TIMEOUT_SECONDS.default ?? 900) * 1000,
+    expectedSizeBytes: dataset.databaseBytes,
+  });
+  const manifest = JSON.stringify({
+    formatVersion: 1,
+    database: conn.database,
+    databaseSizeBytes: dataset.databaseBytes,
+    pgDumpVersion: result.pgDumpVersion,
+    tocEntries: result.tocEntries,
+    compression: result.compression,
+    uncompressedBytes: result.uncompressedBytes,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    blockSize: result.blockSize,
+    blockCount: result.blockCount,
+  });
+  await ctx.container.getBlockBlobClient(`${blobName}.manifest.json`).upload(manifest, Buffer.byteLength(manifest));
+  const stored = await ctx.container.getBlobClient(blobName).getProperties();
+  if (stored.contentLength !== result.bytes) {
+    throw new Error(`pgkeep stored ${stored.contentLength ?? 0} bytes but reported ${result.bytes}`);
+  }
+  return result.bytes;
+}
+
+/** What most peers do: pg_dump's own (zlib) compression streamed to a blob with the SDK's uploadStream defaults. */
+async function peerBackup(ctx: BenchContext, conn: PgConnection, blobName: string): Promise<number> {
+  const dump = spawn(ctx.tools.pgDump, ['-Fc', '--no-password'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...pgEnv(conn) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  dump.stderr.setEncoding('utf8');
+  dump.stderr.on('data', (s: string) => (stderr = (stderr + s).slice(-4096)));
+  const exit = new Promise<number | null>((resolve) => dump.once('close', resolve));
+  const blob = ctx.container.getBlockBlobClient(blobName);
+  await blob.uploadStream(dump.stdout);
+  const code = await exit;
+  if (code !== 0) throw new Error(`pg_dump -Fc exited with ${code ?? 'a signal'}: ${stderr.trim()}`);
+  return (await blob.getProperties()).contentLength ?? 0;
+}
+
+/** Runs `script` under bash with pipefail, with pg_dump in $PG_DUMP and the connection in libpq's environment. */
+async function shellDump(tools: PgClientTools, conn: PgConnection, script: string): Promise<void> {
+  const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', PG_DUMP: tools.pgDump, ...pgEnv(conn) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => (stderr = (stderr + s).slice(-4096)));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`${script} exited with ${code ?? 'a signal'}: ${stderr.trim()}`);
+}
+
+function printResults(out: Out, sizes: readonly SizeResult[]): void {
+  const [full, quarter] = sizes;
+  if (full === undefined || quarter === undefined) return;
+
+  out('');
+  out('wall time per contender (min / median / max over repeats), output size, dump throughput at the median:');
+  const rows: string[][] = [];
+  for (const { dataset, runs } of sizes) {
+    for (const contender of ORDER) {
+      const s = stats(runs[contender].map((r) => r.ms));
+      const bytes = runs[contender][0]?.outputBytes;
+      rows.push([
+        dataset.database,
+        contenders[contender],
+        formatMs(s.min),
+        formatMs(s.median),
+        formatMs(s.max),
+        bytes === undefined ? '—' : formatBytes(bytes),
+        `${(dataset.tableBytes / MiB / (s.median / 1000)).toFixed(0)} MiB/s`,
+      ]);
+    }
+  }
+  for (const line of formatTable(['database', 'contender', 'min', 'median', 'max', 'output', 'rate'], rows)) out(line);
+
+  out('');
+  out('host (this Node process) memory during pgkeep backups — Azurite and PostgreSQL run in their own processes:');
+  const memRows = sizes.map(({ dataset, runs }) => {
+    const peaks = runs.pgkeep.map((r) => r.memory).filter((m): m is MemoryPeak => m !== undefined);
+    const worst = peaks.reduce((a, b) => (b.peak > a.peak ? b : a));
+    return [
+      dataset.database,
+      formatBytes(worst.startRss),
+      formatBytes(worst.sampledPeak),
+      worst.kernelPeak === undefined ? 'n/a' : formatBytes(worst.kernelPeak),
+      formatBytes(worst.peak),
+    ];
+  });
+  for (const line of formatTable(['database', 'RSS at start', 'peak (50 ms samples)', 'VmHWM', 'peak'], memRows)) {
+    out(line);
+  }
+
+  const median = (r: SizeResult, c: Contender): number => stats(r.runs[c].map((x) => x.ms)).median;
+  const peak = (r: SizeResult): number => Math.max(...r.runs.pgkeep.map((x) => x.memory?.peak ?? 0));
+  out('');
+  out('ratios (medians) against the design §13 targets:');
+  const checks: RatioCheck[] = [
+    {
+      label: `pgkeep backup / (${contenders.floor})`,
+      value: median(full, 'pgkeep') / median(full, 'floor'),
+      op: '<=',
+      target: backupTargets.vsZstdFloor,
+      unit: 'x',
+    },
+    {
+      label: '(pg_dump -Fc | uploadStream) / pgkeep backup',
+      value: median(full, 'peer') / median(full, 'pgkeep'),
+      op: '>=',
+      target: backupTargets.peerSlowdown,
+      unit: 'x',
+    },
+    ...sizes.map((r): RatioCheck => ({
+      label: `host peak RSS, ${r.dataset.database}`,
+      value: peak(r),
+      op: '<=',
+      target: backupTargets.peakBytes,
+      unit: 'MiB',
+    })),
+    {
+      label: `host peak growth, ${quarter.dataset.database} → ${full.dataset.database}`,
+      value: peak(full) / peak(quarter),
+      op: '<=',
+      target: backupTargets.peakGrowth,
+      unit: 'x',
+    },
+  ];
+  for (const line of ratioLines(checks)) out(line);
+}

@@ -1,0 +1,148 @@
+// `npm run bench`: parses the options, starts PostgreSQL and on-disk Azurite, runs the chosen scenario(s) and stops
+// everything. Exit 0 unless something crashed: targets are reported as PASS/MISS, never asserted.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
+import { startAzurite } from '../support/azurite';
+import { runBackupScenario, type BenchContext } from './backup';
+import { startBenchPostgres } from './server';
+import { describeMachine, formatMs, timed, type Out } from './support';
+
+export const scenarioNames = ['backup', 'all'] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export interface BenchArgs {
+  readonly scenario: ScenarioName;
+  readonly sizeMb: number;
+  readonly keep: boolean;
+  readonly repeat: number;
+}
+
+export const usage = `usage: npm run bench -- [--scenario backup|all] [--size-mb N] [--repeat N] [--keep]
+
+  --scenario   which benchmark to run (default all; today "all" is the backup benchmark)
+  --size-mb    size of the generated database's tables in MiB (default 1024); the backup
+               scenario also runs on a database a quarter of that size to compare memory peaks
+  --repeat     runs per contender; min / median / max are printed (default 1)
+  --keep       keep PostgreSQL and the generated databases in .bench-data/ for the next run`;
+
+export class UsageError extends Error {}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  let scenario: ScenarioName = 'all';
+  let sizeMb = 1024;
+  let keep = false;
+  let repeat = 1;
+  const positiveInt = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number ≥ 1`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '--scenario': {
+        const value = argv[++i];
+        if (!scenarioNames.includes(value as ScenarioName)) {
+          throw new UsageError(`--scenario must be one of ${scenarioNames.join(', ')}`);
+        }
+        scenario = value as ScenarioName;
+        break;
+      }
+      case '--size-mb':
+        sizeMb = positiveInt(arg, argv[++i]);
+        break;
+      case '--repeat':
+        repeat = positiveInt(arg, argv[++i]);
+        break;
+      case '--keep':
+        keep = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${arg ?? ''}`);
+    }
+  }
+  return { scenario, sizeMb, keep, repeat };
+}
+
+/** The package root (where .bench-data/ lives), from both test/bench and dist/test/bench. */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** What stops the servers of the run in progress (also on Ctrl-C). */
+const cleanups = new Set<() => Promise<void>>();
+
+export async function stopEverything(): Promise<void> {
+  for (const cleanup of [...cleanups].reverse()) {
+    cleanups.delete(cleanup);
+    await cleanup().catch(() => undefined);
+  }
+}
+
+export async function runBench(args: BenchArgs, out: Out): Promise<void> {
+  const tools = pickPgDump(15, await discoverPgTools());
+  out(
+    `pgkeep bench — scenario ${args.scenario}, --size-mb ${args.sizeMb}, --repeat ${args.repeat}${args.keep ? ', --keep' : ''}`,
+  );
+  for (const line of await describeMachine(tools.pgDump)) out(line);
+
+  try {
+    const { ms: startMs, value: ctx } = await timed(async (): Promise<BenchContext> => {
+      const server = await startBenchPostgres(args.keep ? { keepDir: path.join(packageRoot(), '.bench-data') } : {});
+      cleanups.add(() => server.stop());
+      // On disk, so a few hundred MB of blobs do not sit in Azurite's memory.
+      const azuriteDir = await mkdtemp(path.join(tmpdir(), 'pgkeep-bench-azurite-'));
+      cleanups.add(() => rm(azuriteDir, { recursive: true, force: true }));
+      const azurite = await startAzurite({ location: azuriteDir });
+      cleanups.add(() => azurite.stop());
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('bench');
+      await container.createIfNotExists();
+      return { server, container, tools, out };
+    });
+    out(`servers: PostgreSQL 15 on port ${ctx.server.port}, Azurite (on disk) — started in ${formatMs(startMs)}`);
+
+    if (args.scenario === 'backup' || args.scenario === 'all') {
+      await runBackupScenario(ctx, { sizeMb: args.sizeMb, repeat: args.repeat });
+    }
+  } finally {
+    await stopEverything();
+  }
+}
+
+async function main(): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n\n${usage}`);
+    return 2;
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stopEverything().finally(() => process.exit(130));
+    });
+  }
+  await runBench(args, (line) => console.log(line));
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exit(1);
+    },
+  );
+}
