@@ -79,10 +79,37 @@ export function parseTimeSpanMs(v: unknown, fallbackMs: number): number {
 // Locally nobody wants to wait the production minute for an idle queue to be polled again.
 const LOCAL_MAX_POLL_MS = 1000;
 
-export function readHostJson(appRoot: string): HostJson {
+/**
+ * Applies `AzureFunctionsJobHost__<path>` settings over host.json, as the host does (e.g.
+ * `AzureFunctionsJobHost__extensions__queues__batchSize=4`); path segments match existing keys case-insensitively.
+ */
+export function applyHostJsonOverrides(json: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): void {
+  for (const [key, raw] of Object.entries(env)) {
+    const m = /^AzureFunctionsJobHost__(.+)$/i.exec(key);
+    if (!m || raw === undefined) continue;
+    const segments = m[1]!.split('__');
+    let node = json;
+    for (const [i, seg] of segments.entries()) {
+      const existing = Object.keys(node).find((k) => k.toLowerCase() === seg.toLowerCase()) ?? seg;
+      if (i === segments.length - 1) {
+        node[existing] = /^-?\d+(\.\d+)?$/.test(raw)
+          ? Number(raw)
+          : /^(true|false)$/i.test(raw)
+            ? /^true$/i.test(raw)
+            : raw;
+      } else {
+        if (!isRecord(node[existing])) node[existing] = {};
+        node = node[existing] as Record<string, unknown>;
+      }
+    }
+  }
+}
+
+export function readHostJson(appRoot: string, env: NodeJS.ProcessEnv = process.env): HostJson {
   const file = path.join(appRoot, 'host.json');
   const json = fs.existsSync(file) ? readJson(file) : {};
   if (!isRecord(json)) throw new Error(`${file}: expected a JSON object`);
+  applyHostJsonOverrides(json, env);
   const ext = isRecord(json.extensions) ? json.extensions : {};
   const http = isRecord(ext.http) ? ext.http : {};
   const q = isRecord(ext.queues) ? ext.queues : {};

@@ -1,5 +1,6 @@
 // devhost as a whole process: settings reach the app (real env winning), disabled functions, key auth when enabled,
 // and devhost starting and stopping its own Azurite.
+import { QueueServiceClient } from '@azure/storage-queue';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +27,12 @@ beforeAll(async () => {
     appRoot,
     azuriteBy: 'devhost',
     args: ['--enable-auth'],
-    env: { OVERRIDDEN: 'env-value', DEVHOST_MASTER_KEY: MASTER, DEVHOST_FUNCTION_KEY: FUNCTION },
+    env: {
+      OVERRIDDEN: 'env-value',
+      DEVHOST_MASTER_KEY: MASTER,
+      DEVHOST_FUNCTION_KEY: FUNCTION,
+      AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:02',
+    },
   });
 });
 afterAll(async () => {
@@ -68,6 +74,24 @@ describe('devhost process', () => {
       });
     expect((await run()).status).toBe(401);
     expect((await run(MASTER)).status).toBe(202);
+  });
+
+  it('makes a failed queue message visible again only after visibilityTimeout (set through an env override)', async () => {
+    const q = QueueServiceClient.fromConnectionString(host.storage.connectionString).getQueueClient('work-items');
+    await q.createIfNotExists();
+    await q.sendMessage(Buffer.from(JSON.stringify({ key: 'vis-1', fail: true })).toString('base64'));
+    const attemptsAfter = async (n: number): Promise<number> => {
+      const until = Date.now() + 15_000;
+      for (;;) {
+        const res = await fetch(`${host.baseUrl}/api/attempts/vis-1`);
+        if (((await res.json()) as { attempts: number }).attempts >= n) return Date.now();
+        if (Date.now() > until) throw new Error(`attempt ${n} never came:\n${host.logs()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const first = await attemptsAfter(1);
+    const second = await attemptsAfter(2);
+    expect(second - first).toBeGreaterThanOrEqual(1500);
   });
 
   it('never prints the configured keys', () => {

@@ -101,6 +101,18 @@ describe('readHostJson', () => {
   });
 });
 
+describe('applyHostJsonOverrides', () => {
+  it('lets AzureFunctionsJobHost__ settings override host.json paths, matching keys case-insensitively', () => {
+    const dir = tempApp({ 'host.json': '{"extensions":{"queues":{"batchSize":16}}}' });
+    const h = readHostJson(dir, {
+      AzureFunctionsJobHost__extensions__Queues__batchSize: '4',
+      AzureFunctionsJobHost__extensions__http__routePrefix: 'v1',
+    });
+    expect(h.queues.batchSize).toBe(4);
+    expect(h.routePrefix).toBe('v1');
+  });
+});
+
 describe('parseTimeSpanMs', () => {
   it('parses .NET TimeSpans with days and fractions', () => {
     expect(parseTimeSpanMs('1.02:03:04.5', 0)).toBe(((26 * 60 + 3) * 60 + 4.5) * 1000);
