@@ -7,7 +7,11 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverPgTools } from '../../shared/adapters/pg-binaries';
 import { pickPgRestore } from '../../shared/adapters/pg-restore-tools';
-import { restoreAsDatabase, type RestoreAsDatabaseOptions } from '../../shared/adapters/restore-pipeline';
+import {
+  PgRestoreOutput,
+  restoreAsDatabase,
+  type RestoreAsDatabaseOptions,
+} from '../../shared/adapters/restore-pipeline';
 import type { PgClientTools } from '../../shared/ports';
 import { freePort, startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
@@ -279,6 +283,18 @@ describe('restoreAsDatabase', () => {
     expect(await databaseExists('never')).toBe(false);
   });
 
+  it('stops pg_restore, drops the database and fails "cancelled" when the caller aborts', async () => {
+    const name = newName('aborted');
+    const controller = new AbortController();
+    const err = await failureOf(
+      restore(varied, name, { abortSignal: controller.signal, onProgress: () => controller.abort() }),
+    );
+    expect(err.code).toBe('SystemErrorRestoreFailed');
+    expect(err.message).toMatch(/cancelled/);
+    expect(childCommandLines('pg_restore')).toEqual([]);
+    expect(await databaseExists(name)).toBe(false);
+  });
+
   it('fails SystemErrorRestoreFailed and drops the database when the source is not a dump at all', async () => {
     const name = newName('garbage');
     const garbage = Buffer.from('not a zstd stream');
@@ -291,6 +307,66 @@ describe('restoreAsDatabase', () => {
     );
     expect(err.code).toBe('SystemErrorRestoreFailed');
     expect(await databaseExists(name)).toBe(false);
+  });
+});
+
+describe('PgRestoreOutput', () => {
+  const parse = (stderr: string): PgRestoreOutput => {
+    const out = new PgRestoreOutput();
+    // Split mid-line on purpose: stderr arrives in arbitrary chunks.
+    for (let i = 0; i < stderr.length; i += 7) out.push(stderr.slice(i, i + 7));
+    out.end();
+    return out;
+  };
+
+  it('counts ownership and privilege failures as warnings and everything else, multi-line commands included, as fatal', () => {
+    const out = parse(
+      [
+        'pg_restore: creating TABLE "public.t"',
+        'pg_restore: while PROCESSING TOC:',
+        'pg_restore: from TOC entry 216; 1259 16393 TABLE t ghost',
+        'pg_restore: error: could not execute query: ERROR:  role "ghost" does not exist',
+        'Command was: ALTER TABLE public.t OWNER TO ghost;',
+        '',
+        'pg_restore: from TOC entry 3350; 0 0 ACL TABLE t ghost',
+        'pg_restore: error: could not execute query: ERROR:  role "reader" does not exist',
+        'Command was: GRANT SELECT ON TABLE public.t TO reader;',
+        '',
+        'pg_restore: from TOC entry 217; 1259 16394 TABLE u postgres',
+        'pg_restore: error: could not execute query: ERROR:  type "public.mood" does not exist',
+        'LINE 3:     m public.mood',
+        'Command was: CREATE TABLE public.u (',
+        '    m public.mood',
+        ');',
+        '',
+        'pg_restore: processing data for table "public.t"',
+        'pg_restore: warning: errors ignored on restore: 3',
+        '',
+      ].join('\n'),
+    );
+    expect(out.warningCount).toBe(2);
+    expect(out.warnings.map((w) => w.code)).toEqual(['OwnerNotSet', 'PrivilegeNotSet']);
+    expect(out.fatalCount).toBe(1);
+    expect(out.describeFailure()).toMatch(
+      /TABLE u postgres: ERROR: type "public.mood" does not exist.*CREATE TABLE public.u/,
+    );
+    expect(out.ignoredReported).toBe(3);
+    expect(out.restoredItems).toBe(2);
+    expect(out.connectionLost).toBe(false);
+  });
+
+  it('treats an ownership statement that failed because the connection dropped as a lost connection, not a warning', () => {
+    const out = parse(
+      [
+        'pg_restore: error: could not execute query: server closed the connection unexpectedly',
+        '\tThis probably means the server terminated abnormally',
+        'Command was: ALTER TABLE public.t OWNER TO app;',
+        '',
+      ].join('\n'),
+    );
+    expect(out.connectionLost).toBe(true);
+    expect(out.warningCount).toBe(0);
+    expect(out.fatalCount).toBe(1);
   });
 });
 
