@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { PgkeepError, type ErrorCode } from '../errors';
 import type { BlockBlobSink, PgClientTools, PgConnection } from '../ports';
 import { pgEnv, redact } from './connection-string';
+import { createEncryptStream, ENCRYPTION_SEGMENT_BYTES, type DumpEncryptionKey } from './dump-encryption';
 import { chooseBlockSize, StagedBlockWriter } from './staged-blocks';
 
 export interface RunDumpOptions {
@@ -28,6 +29,8 @@ export interface RunDumpOptions {
   readonly metadata?: Record<string, string>;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
+  /** Client-side AES-256-GCM after compression (dump-encryption.ts); the SHA-256 covers the encrypted bytes. */
+  readonly encryption?: DumpEncryptionKey;
 }
 
 export interface DumpResult {
@@ -41,6 +44,12 @@ export interface DumpResult {
   readonly tocEntries: number;
   readonly pgDumpVersion: string;
   readonly compression: { readonly algorithm: 'zstd'; readonly level: number };
+  readonly encryption: {
+    readonly algorithm: 'AES-256-GCM';
+    readonly format: 'PGKEEPE1';
+    readonly keyId: string;
+    readonly segmentBytes: number;
+  } | null;
   readonly blockSize: number;
   readonly blockCount: number;
 }
@@ -139,7 +148,10 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   });
   const hash = createHash('sha256');
   const upload = (async () => {
-    for await (const chunk of zstd.stdout as AsyncIterable<Buffer>) {
+    const output: Readable = options.encryption
+      ? zstd.stdout.pipe(createEncryptStream(options.encryption.key))
+      : zstd.stdout;
+    for await (const chunk of output as AsyncIterable<Buffer>) {
       hash.update(chunk);
       stored += chunk.length;
       await writer.write(chunk);
@@ -219,6 +231,14 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     tocEntries: tocEntries(),
     pgDumpVersion: tools.version,
     compression: { algorithm: 'zstd', level },
+    encryption: options.encryption
+      ? {
+          algorithm: 'AES-256-GCM',
+          format: 'PGKEEPE1',
+          keyId: options.encryption.keyId,
+          segmentBytes: ENCRYPTION_SEGMENT_BYTES,
+        }
+      : null,
     blockSize,
     blockCount: blockIds.length,
   };

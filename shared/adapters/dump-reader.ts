@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { PgkeepError } from '../errors';
+import { createDecryptStream } from './dump-encryption';
 
 export interface DumpReader {
   /** The decompressed pg_dump custom-format archive. */
@@ -17,6 +18,8 @@ export interface OpenDumpReaderOptions {
   readonly abortSignal?: AbortSignal;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
+  /** The key of an encrypted dump (its manifest's encryption.keyId names it). */
+  readonly decryptionKey?: Buffer;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function openDumpReader(blob: BlobClient, options: OpenDumpReaderOp
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const hash = createHash('sha256');
+  const pendingChecks: Promise<void>[] = [];
   let bytes = 0;
   let stderr = '';
   zstd.stderr.setEncoding('utf8');
@@ -47,12 +51,27 @@ export async function openDumpReader(blob: BlobClient, options: OpenDumpReaderOp
     body.once('end', resolve);
     body.once('error', reject);
   });
-  body.pipe(zstd.stdin);
+  if (options.decryptionKey === undefined) {
+    body.pipe(zstd.stdin);
+  } else {
+    const decrypt = createDecryptStream(options.decryptionKey);
+    const decrypted = new Promise<void>((resolve, reject) => {
+      decrypt.once('end', resolve);
+      decrypt.once('error', (err) => {
+        // Nothing after a failed segment may reach the restore: stop decompressing at once.
+        zstd.kill('SIGKILL');
+        reject(err);
+      });
+    });
+    body.pipe(decrypt).pipe(zstd.stdin);
+    decrypted.catch(() => undefined);
+    pendingChecks.push(decrypted);
+  }
   const exited = new Promise<number | null>((resolve, reject) => {
     zstd.once('error', reject);
     zstd.once('close', resolve);
   });
-  const done = Promise.all([downloaded, exited]).then(([, code]) => {
+  const done = Promise.all([downloaded, exited, ...pendingChecks]).then(([, code]) => {
     if (code !== 0) {
       throw new PgkeepError('SystemErrorIntegrityCheckFailed', `zstd cannot decompress ${blob.name}: ${stderr.trim()}`);
     }

@@ -1,6 +1,6 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,13 @@ function ourPgDumps(): { pid: number; cmdline: string }[] {
 }
 
 /** Runs `pg_restore --list` on the decompressed blob and returns its TOC lines. */
-async function listArchive(container: ContainerClient, blobName: string, tools: PgClientTools): Promise<string[]> {
-  const reader = await openDumpReader(container.getBlobClient(blobName));
+async function listArchive(
+  container: ContainerClient,
+  blobName: string,
+  tools: PgClientTools,
+  decryptionKey?: Buffer,
+): Promise<string[]> {
+  const reader = await openDumpReader(container.getBlobClient(blobName), { decryptionKey });
   const restore = spawn(tools.pgRestore, ['--list'], { stdio: ['pipe', 'pipe', 'inherit'] });
   restore.stdin.on('error', () => undefined);
   reader.archive.pipe(restore.stdin);
@@ -167,6 +172,23 @@ describe('runDump', () => {
     expect(err.message).toMatch(/password authentication failed/);
     expectNoSecret(err, wrong);
     expect(await container.getBlobClient(blobName).exists()).toBe(false);
+  });
+
+  it('encrypts after compression when given a key, and reads back only with that key', async () => {
+    const blobName = `encrypted-${++seq}.dump.zst.enc`;
+    const key = randomBytes(32);
+    const result = await dumpInto(blobName, { encryption: { key, keyId: 'test-key-1' } });
+    expect(result.encryption).toMatchObject({ algorithm: 'AES-256-GCM', keyId: 'test-key-1' });
+    const downloaded = await container.getBlobClient(blobName).downloadToBuffer();
+    expect(createHash('sha256').update(downloaded).digest('hex')).toBe(result.sha256);
+    expect(downloaded.subarray(0, 8).toString('latin1')).toBe('PGKEEPE1');
+    expect(JSON.stringify(result)).not.toContain(key.toString('base64'));
+
+    const toc = await listArchive(container, blobName, tools, key);
+    expect(toc.length).toBe(result.tocEntries);
+    const wrongKey = await openDumpReader(container.getBlobClient(blobName), { decryptionKey: randomBytes(32) });
+    wrongKey.archive.resume();
+    await expect(wrongKey.done).rejects.toMatchObject({ code: 'SystemErrorIntegrityCheckFailed' });
   });
 
   it('stops pg_dump and commits nothing when the caller aborts', async () => {
