@@ -75,7 +75,10 @@ interface Exit {
  */
 export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   const { conn, tools, sink } = options;
-  const level = Math.trunc(options.zstdLevel);
+  const level = options.zstdLevel;
+  if (!Number.isInteger(level) || level < 1 || level > 19) {
+    throw new PgkeepError('SystemErrorInternal', `zstd level ${level} is outside 1–19`);
+  }
   const blockSize = chooseBlockSize(options.expectedSizeBytes);
   const internal = new AbortController();
   const children: ChildProcess[] = [];
@@ -130,7 +133,11 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     const now = Date.now();
     if (!force && now - lastReport.at < PROGRESS_INTERVAL_MS && dumped - lastReport.bytes < PROGRESS_BYTES) return;
     lastReport = { at: now, bytes: dumped };
-    options.onProgress?.(dumped, stored);
+    try {
+      options.onProgress?.(dumped, stored);
+    } catch {
+      // Progress is advisory: a failing callback must not break the stream it is reporting on.
+    }
   };
 
   pgDump.stdout.on('data', (chunk: Buffer) => {
@@ -222,7 +229,15 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     );
   });
   const sha256 = hash.digest('hex');
-  await sink.commitBlocks(blockIds, { abortSignal: options.abortSignal, metadata: options.metadata });
+  await sink
+    .commitBlocks(blockIds, { abortSignal: options.abortSignal, metadata: options.metadata })
+    .catch((err: unknown) => {
+      throw new PgkeepError(
+        'SystemErrorDumpFailed',
+        `committing the dump's ${blockIds.length} blocks failed: ${scrub(err instanceof Error ? err.message : String(err))}`,
+        { cause: err },
+      );
+    });
   report(true);
   return {
     bytes: stored,

@@ -191,6 +191,22 @@ describe('runDump', () => {
     await expect(wrongKey.done).rejects.toMatchObject({ code: 'SystemErrorIntegrityCheckFailed' });
   });
 
+  it('fails SystemErrorDumpFailed, stops pg_dump and commits nothing when a block cannot be staged', async () => {
+    let commits = 0;
+    const refusing: BlockBlobSink = {
+      stageBlock: () => Promise.reject(new Error('the storage account refused the block')),
+      commitBlocks: () => {
+        commits++;
+        return Promise.resolve();
+      },
+    };
+    const err = await failureOf(dumpInto('refused.dump.zst', { sink: refusing }));
+    expect(err.code).toBe('SystemErrorDumpFailed');
+    expect(err.message).toContain('refused the block');
+    expect(commits).toBe(0);
+    expect(ourPgDumps()).toEqual([]);
+  });
+
   it('stops pg_dump and commits nothing when the caller aborts', async () => {
     const blobName = `aborted-${++seq}.dump.zst`;
     const controller = new AbortController();
