@@ -159,7 +159,7 @@ export type RecoveryPointTrigger = 'Scheduled' | 'OnDemand';
 
 export interface RecoveryPointRecord {
   readonly instanceName: string;
-  /** Sortable and unique within the instance. */
+  /** Sortable and unique within the instance: made by `recoveryPointId(time, suffix)` (newest sorts first). */
   readonly id: string;
   /** The backup's time (ISO UTC): tagging and lifetimes count from it. */
   readonly time: string;
@@ -186,6 +186,28 @@ export interface RecoveryPointRecord {
   readonly pgDumpVersion: string;
   readonly databaseName: string;
   readonly createdAt: string;
+}
+
+/** Largest epoch milliseconds a recovery point id can encode (year 2286). */
+const MAX_ID_MS = 9_999_999_999_999;
+
+/**
+ * The id of the recovery point taken at `time`: `<13-digit inverted epoch ms>-<suffix>`, so ids sort newest first
+ * and the store can point-read and range-filter by time from the id alone. `suffix` ([A-Za-z0-9]{1,32}) makes it
+ * unique within the instance; derive it from the job id so a retried commit produces the same id. Pure: usable in
+ * orchestrators.
+ */
+export function recoveryPointId(time: string | Date, suffix: string): string {
+  const ms = typeof time === 'string' ? Date.parse(time) : time.getTime();
+  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_ID_MS) throw new RangeError('recovery point time out of range');
+  if (!/^[A-Za-z0-9]{1,32}$/.test(suffix)) throw new RangeError('recovery point id suffix must be [A-Za-z0-9]{1,32}');
+  return `${String(MAX_ID_MS - ms).padStart(13, '0')}-${suffix}`;
+}
+
+/** The epoch milliseconds a recovery point id encodes, or undefined when it is not one. */
+export function recoveryPointIdTime(id: string): number | undefined {
+  const m = /^(\d{13})-[A-Za-z0-9]{1,32}$/.exec(id);
+  return m ? MAX_ID_MS - Number(m[1]) : undefined;
 }
 
 export interface RecoveryPointStore {
@@ -257,3 +279,50 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+// --- vault blob store ---
+
+export type BlobTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+
+export interface VaultBlobInfo {
+  readonly name: string;
+  readonly bytes: number;
+  readonly tier?: BlobTier;
+  /** Azure's x-ms-archive-status while a tier change out of Archive is pending, e.g. `rehydrate-pending-to-hot`. */
+  readonly archiveStatus?: string;
+  /** Set on the target of a copy: `pending` until a rehydrating copy has finished, then `success`. */
+  readonly copyStatus?: string;
+  readonly createdOn: string;
+  readonly lastModified: string;
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * The vault's blob container (BACKUP_CONTAINER): dumps, manifests, rehydrated copies.
+ * Contract: names are relative to the container; getJson and info return undefined when the blob is missing; delete succeeds
+ * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived.
+ */
+export interface VaultBlobStore {
+  /** `<instance>/<pointId>/dump.pgdump.zst` */
+  dumpBlobName(instanceName: string, pointId: string): string;
+  /** `<instance>/<pointId>/manifest.json` */
+  manifestBlobName(instanceName: string, pointId: string): string;
+  /** The dump pipeline writes through it (staged blocks); call ensureContainer first, the client cannot. */
+  blockBlobClient(name: string): import('@azure/storage-blob').BlockBlobClient;
+  /** Creates the container if missing (once per process); every other method does it by itself. */
+  ensureContainer(): Promise<void>;
+  putJson(name: string, value: unknown): Promise<void>;
+  getJson<T>(name: string): Promise<T | undefined>;
+  info(name: string): Promise<VaultBlobInfo | undefined>;
+  setTier(name: string, tier: BlobTier): Promise<void>;
+  /**
+   * Starts a rehydrating copy of an archived blob into `target` (Hot), Azure's copy-with-rehydrate-priority, and
+   * returns without waiting: poll `info(target)` until `copyStatus` is `success` (hours in Azure, at once in Azurite).
+   */
+  startRehydrateCopy(source: string, target: string, priority: 'Standard' | 'High'): Promise<void>;
+  openRead(name: string, options?: { abortSignal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
+  /** Succeeds when absent; deletes the blob's snapshots too. */
+  delete(name: string): Promise<void>;
+  /** Every blob under `prefix` (all when omitted), for orphan detection. */
+  list(prefix?: string): AsyncIterable<VaultBlobInfo>;
+}

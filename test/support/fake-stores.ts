@@ -1,0 +1,229 @@
+// In-memory fakes of the state-store ports, for activity and workflow tests. They keep the same contract as the
+// Table Storage adapters (test/contract/stores.contract.ts runs against both) and share their rules (rules.ts).
+
+import { escapeKey } from '../../shared/adapters/tables/common';
+import {
+  datasourceAlreadyProtected,
+  datasourceClaimKey,
+  resourceIdChanged,
+} from '../../shared/adapters/tables/instances';
+import { jobNotFound } from '../../shared/adapters/tables/jobs';
+import {
+  boundMs,
+  checkRecoveryPointId,
+  fitWarnings,
+  guardJobPatch,
+  jobWindow,
+  policyDocumentJson,
+  smallJson,
+} from '../../shared/adapters/tables/rules';
+import type { StateStores } from '../../shared/adapters/stores';
+import {
+  ConcurrencyError,
+  systemClock,
+  type Clock,
+  type InstanceRecord,
+  type InstanceStore,
+  type JobRecord,
+  type JobStore,
+  type PolicyRecord,
+  type PolicyStore,
+  type RecoveryPointRecord,
+  type RecoveryPointStore,
+  type Stored,
+} from '../../shared/ports';
+
+let etags = 0;
+const nextEtag = () => `W/"fake-${++etags}"`;
+const copy = <T>(v: T): T => structuredClone(v);
+
+/** Runs `fn` on a later tick: a fake answers asynchronously, and what it throws becomes a rejection. */
+const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
+
+/** Yields copies of what `snapshot` returns when iteration starts, as a query would. */
+async function* lazily<T>(snapshot: () => T[]): AsyncGenerator<T> {
+  await Promise.resolve();
+  for (const item of snapshot()) yield copy(item);
+}
+
+const sortedValues = <T>(rows: Map<string, T>): T[] =>
+  [...rows.keys()].sort().flatMap((k) => {
+    const row = rows.get(k);
+    return row === undefined ? [] : [row];
+  });
+
+export function createFakePolicyStore(): PolicyStore {
+  const rows = new Map<string, PolicyRecord>();
+  return {
+    create(policy) {
+      return later(() => {
+        policyDocumentJson(policy.name, policy.document);
+        if (rows.has(policy.name)) throw new ConcurrencyError(`policy ${policy.name} already exists`);
+        rows.set(policy.name, copy(policy));
+      });
+    },
+    get: (name) => Promise.resolve(copy(rows.get(name))),
+    list: () => lazily(() => sortedValues(rows)),
+    delete(name) {
+      return later(() => {
+        rows.delete(name);
+      });
+    },
+  };
+}
+
+export function createFakeInstanceStore(): InstanceStore {
+  const rows = new Map<string, Stored<InstanceRecord>>();
+  const claims = new Map<string, string>();
+  return {
+    create(instance) {
+      return later(() => {
+        if (rows.has(instance.name)) {
+          throw new ConcurrencyError(`backup instance ${instance.name} already exists`);
+        }
+        const claimKey = datasourceClaimKey(instance.dataSource.resourceID);
+        const owner = claims.get(claimKey);
+        if (owner !== undefined) {
+          throw datasourceAlreadyProtected(instance.dataSource.resourceID, owner);
+        }
+        rows.set(instance.name, { value: copy(instance), etag: nextEtag() });
+        claims.set(claimKey, instance.name);
+      });
+    },
+    get: (name) => Promise.resolve(copy(rows.get(name))),
+    list: () => lazily(() => sortedValues(rows)),
+    update(instance, etag) {
+      return later(() => {
+        const current = rows.get(instance.name);
+        if (!current) {
+          throw new ConcurrencyError(`backup instance ${instance.name} was deleted since it was read`);
+        }
+        if (current.value.dataSource.resourceID.toLowerCase() !== instance.dataSource.resourceID.toLowerCase()) {
+          throw resourceIdChanged(instance.name);
+        }
+        if (current.etag !== etag) {
+          throw new ConcurrencyError(`backup instance ${instance.name} changed since it was read`);
+        }
+        const next = { value: copy(instance), etag: nextEtag() };
+        rows.set(instance.name, next);
+        return next.etag;
+      });
+    },
+    delete(name) {
+      return later(() => {
+        const current = rows.get(name);
+        if (current) {
+          rows.delete(name);
+          claims.delete(datasourceClaimKey(current.value.dataSource.resourceID));
+        }
+      });
+    },
+  };
+}
+
+export function createFakeRecoveryPointStore(): RecoveryPointStore {
+  const partitions = new Map<string, Map<string, Stored<RecoveryPointRecord>>>();
+  const partition = (instanceName: string) => {
+    let p = partitions.get(instanceName);
+    if (!p) partitions.set(instanceName, (p = new Map<string, Stored<RecoveryPointRecord>>()));
+    return p;
+  };
+  return {
+    create(point) {
+      return later(() => {
+        checkRecoveryPointId(point);
+        const p = partition(point.instanceName);
+        if (p.has(point.id)) {
+          throw new ConcurrencyError(`recovery point ${point.id} of ${point.instanceName} already exists`);
+        }
+        p.set(point.id, { value: copy(point), etag: nextEtag() });
+      });
+    },
+    get: (instanceName, id) => Promise.resolve(copy(partitions.get(instanceName)?.get(id))),
+    list(instanceName, options = {}) {
+      // Ids sort newest first by construction (recoveryPointId), as Table Storage orders RowKeys.
+      return lazily(() => {
+        const fromMs = boundMs(options.from, 'from');
+        const toMs = boundMs(options.to, 'to');
+        return sortedValues(partitions.get(instanceName) ?? new Map<string, Stored<RecoveryPointRecord>>()).filter(
+          (row) => {
+            const ms = Date.parse(row.value.time);
+            return (fromMs === undefined || ms >= fromMs) && (toMs === undefined || ms < toMs);
+          },
+        );
+      });
+    },
+    update(point, etag) {
+      return later(() => {
+        checkRecoveryPointId(point);
+        const p = partition(point.instanceName);
+        if (p.get(point.id)?.etag !== etag) {
+          throw new ConcurrencyError(`recovery point ${point.id} of ${point.instanceName} changed since it was read`);
+        }
+        const next = { value: copy(point), etag: nextEtag() };
+        p.set(point.id, next);
+        return next.etag;
+      });
+    },
+    delete(instanceName, id) {
+      return later(() => {
+        partitions.get(instanceName)?.delete(id);
+      });
+    },
+  };
+}
+
+/** Stores a job the way the adapter does: warnings trimmed to fit, JSON fields size-checked. */
+function normaliseJobFields<T extends Partial<JobRecord>>(fields: T): T {
+  if (fields.progress) smallJson(fields.progress, 'progress');
+  if (fields.error) smallJson(fields.error, 'error');
+  if (fields.extra) smallJson(fields.extra, 'extra');
+  return fields.warnings ? { ...fields, warnings: fitWarnings(fields.warnings) } : fields;
+}
+
+export function createFakeJobStore(clock: Clock = systemClock): JobStore {
+  const rows = new Map<string, JobRecord>();
+  return {
+    create(job) {
+      return later(() => {
+        if (boundMs(job.startTime, 'startTime') === undefined) throw new RangeError('no startTime');
+        if (rows.has(job.id)) throw new ConcurrencyError(`backup job ${job.id} already exists`);
+        rows.set(job.id, copy(normaliseJobFields(job)));
+      });
+    },
+    get: (id) => Promise.resolve(copy(rows.get(id))),
+    patch(id, fields) {
+      return later(() => {
+        const current = rows.get(id);
+        if (!current) throw jobNotFound(id);
+        rows.set(id, { ...current, ...copy(normaliseJobFields(guardJobPatch(current.status, fields))) });
+      });
+    },
+    list(filter) {
+      return lazily(() => {
+        const { fromMs, toMs } = jobWindow(filter, clock.now());
+        return [...rows.values()]
+          .map((job) => ({ job, ms: Date.parse(job.startTime) }))
+          .filter(
+            ({ job, ms }) =>
+              ms >= fromMs &&
+              (toMs === undefined || ms < toMs) &&
+              (filter.backupInstance === undefined || job.backupInstance === filter.backupInstance) &&
+              (filter.operation === undefined || job.operation === filter.operation) &&
+              (filter.status === undefined || job.status === filter.status),
+          )
+          .sort((a, b) => b.ms - a.ms || (escapeKey(a.job.id) < escapeKey(b.job.id) ? -1 : 1))
+          .map(({ job }) => job);
+      });
+    },
+  };
+}
+
+export function createFakeStores(clock: Clock = systemClock): StateStores {
+  return {
+    policies: createFakePolicyStore(),
+    instances: createFakeInstanceStore(),
+    recoveryPoints: createFakeRecoveryPointStore(),
+    jobs: createFakeJobStore(clock),
+  };
+}
