@@ -2,6 +2,7 @@
 // Azurite, `pg_dump -Fc -Z0 | zstd -1 > /dev/null` (the floor) and `pg_dump -Fc | uploadStream` (what peers do),
 // samples the host's memory during pgkeep's backup at two database sizes, and prints ratios against the targets.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { ContainerClient } from '@azure/storage-blob';
 import { settings } from '../../shared/config';
 import { pgEnv } from '../../shared/adapters/connection-string';
@@ -27,6 +28,8 @@ import {
 export interface BenchContext {
   readonly server: BenchPostgres;
   readonly container: ContainerClient;
+  /** Of the Azurite holding `container` (its well-known development key): the peer uploader is its own process. */
+  readonly storageConnectionString: string;
   readonly tools: PgClientTools;
   readonly out: Out;
 }
@@ -84,7 +87,9 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   );
 
   const sizes: SizeResult[] = [];
-  for (const sizeMb of [options.sizeMb, quarterMb]) {
+  // Smaller first: the host's RSS never shrinks back fully, so the larger run starts from the smaller one's level
+  // and any growth with size shows as a higher peak.
+  for (const sizeMb of [quarterMb, options.sizeMb]) {
     const dataset = await ensureDataset(ctx.server, sizeMb, out);
     out(
       `  ${dataset.database}: pg_database_size ${formatBytes(dataset.databaseBytes)}, tables+indexes ${formatBytes(dataset.tableBytes)}`,
@@ -163,38 +168,51 @@ async function pgkeepBackup(
   return result.bytes;
 }
 
-/** What most peers do: pg_dump's own (zlib) compression streamed to a blob with the SDK's uploadStream defaults. */
+// The peer's uploader: a separate Node process, as a peer's backup tool is, reading pg_dump's output on stdin.
+const PEER_UPLOADER = `
+  const { BlobServiceClient } = require(process.env.SDK_MODULE);
+  BlobServiceClient.fromConnectionString(process.env.STORAGE)
+    .getContainerClient(process.env.CONTAINER).getBlockBlobClient(process.env.BLOB)
+    .uploadStream(process.stdin)
+    .then(() => process.exit(0), (err) => { console.error(err.message); process.exit(1); });`;
+
+/**
+ * What most peers do: pg_dump's own (zlib, default level) compression piped into an uploader that streams it to a
+ * blob with the SDK's uploadStream defaults (8 MiB buffers, 5 in parallel). Returns the stored bytes.
+ */
 async function peerBackup(ctx: BenchContext, conn: PgConnection, blobName: string): Promise<number> {
-  const dump = spawn(ctx.tools.pgDump, ['-Fc', '--no-password'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...pgEnv(conn) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  await shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc --no-password | "$NODE" -e "$UPLOADER"`, {
+    NODE: process.execPath,
+    UPLOADER: PEER_UPLOADER,
+    SDK_MODULE: createRequire(__filename).resolve('@azure/storage-blob'),
+    STORAGE: ctx.storageConnectionString,
+    CONTAINER: ctx.container.containerName,
+    BLOB: blobName,
   });
-  let stderr = '';
-  dump.stderr.setEncoding('utf8');
-  dump.stderr.on('data', (s: string) => (stderr = (stderr + s).slice(-4096)));
-  const exit = new Promise<number | null>((resolve) => dump.once('close', resolve));
-  const blob = ctx.container.getBlockBlobClient(blobName);
-  await blob.uploadStream(dump.stdout);
-  const code = await exit;
-  if (code !== 0) throw new Error(`pg_dump -Fc exited with ${code ?? 'a signal'}: ${stderr.trim()}`);
-  return (await blob.getProperties()).contentLength ?? 0;
+  return (await ctx.container.getBlobClient(blobName).getProperties()).contentLength ?? 0;
 }
 
 /** Runs `script` under bash with pipefail, with pg_dump in $PG_DUMP and the connection in libpq's environment. */
-async function shellDump(tools: PgClientTools, conn: PgConnection, script: string): Promise<void> {
+async function shellDump(
+  tools: PgClientTools,
+  conn: PgConnection,
+  script: string,
+  env: Record<string, string> = {},
+): Promise<void> {
   const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', PG_DUMP: tools.pgDump, ...pgEnv(conn) },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', PG_DUMP: tools.pgDump, ...pgEnv(conn), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => (stderr = (stderr + s).slice(-4096)));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  if (code !== 0) throw new Error(`${script} exited with ${code ?? 'a signal'}: ${stderr.trim()}`);
+  // The script names its tools by variable only, so it holds no connection details.
+  if (code !== 0) throw new Error(`'${script}' exited with ${code ?? 'a signal'}: ${stderr.trim()}`);
 }
 
 function printResults(out: Out, sizes: readonly SizeResult[]): void {
-  const [full, quarter] = sizes;
+  const [quarter, full] = sizes;
   if (full === undefined || quarter === undefined) return;
 
   out('');
@@ -228,9 +246,13 @@ function printResults(out: Out, sizes: readonly SizeResult[]): void {
       formatBytes(worst.sampledPeak),
       worst.kernelPeak === undefined ? 'n/a' : formatBytes(worst.kernelPeak),
       formatBytes(worst.peak),
+      formatBytes(worst.peak - worst.startRss),
     ];
   });
-  for (const line of formatTable(['database', 'RSS at start', 'peak (50 ms samples)', 'VmHWM', 'peak'], memRows)) {
+  for (const line of formatTable(
+    ['database', 'RSS at start', 'peak (50 ms samples)', 'VmHWM', 'peak', 'rise'],
+    memRows,
+  )) {
     out(line);
   }
 

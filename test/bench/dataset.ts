@@ -29,37 +29,41 @@ const SCHEMA = `
     id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL, tags text[] NOT NULL, updated_at timestamptz NOT NULL);
 `;
 
-/** One batch: `n` events, n/2 orders, n/10 customers and n/10 documents, ids from `first`. */
-function batchSql(first: number, n: number): string {
+/**
+ * One batch: `n` events, n/2 orders, n/10 customers and n/10 documents, ids from `first`; one statement per table,
+ * so that the tables can be filled on parallel connections.
+ */
+function batchSql(first: number, n: number): string[] {
   const range = (count: number) => `generate_series(${first}, ${first + Math.max(1, Math.floor(count)) - 1}) AS g`;
-  return `
-  INSERT INTO customers
+  return [
+    `INSERT INTO customers
     SELECT g, 'user' || g || '.' || substr(md5(g::text), 1, 6) || '@' || bench_words(1) || '.example', bench_words(2 + g % 2),
       (ARRAY['DE','US','FR','GB','NL','SE','JP','BR','IN','PL'])[1 + floor(random() * 10)::int],
       round((random() * 20000)::numeric, 2), timestamptz '2015-01-01' + random() * interval '9 years',
       jsonb_build_object('lang', (ARRAY['en','de','fr','ja'])[1 + g % 4], 'newsletter', random() < 0.3,
         'bio', bench_words(8 + g % 12), 'pref_' || (g % 23), floor(random() * 1000))
-    FROM ${range(n / 10)};
-  INSERT INTO orders
+    FROM ${range(n / 10)}`,
+    `INSERT INTO orders
     SELECT g, 1 + floor(random() * ${first / 10 + n / 10})::bigint,
       (ARRAY['new','paid','shipped','delivered','cancelled','refunded'])[1 + floor(random() * 6)::int],
       round((random() * 900 + 5)::numeric, 2), timestamptz '2018-01-01' + random() * interval '6 years',
       (SELECT jsonb_agg(jsonb_build_object('sku', upper(substr(md5((g * 31 + i)::text), 1, 10)), 'qty', 1 + i % 4,
          'price', round((random() * 200)::numeric, 2))) FROM generate_series(1, 1 + g % 4) AS i),
       CASE WHEN random() < 0.4 THEN bench_words(4 + g % 10) END
-    FROM ${range(n / 2)};
-  INSERT INTO events
+    FROM ${range(n / 2)}`,
+    `INSERT INTO events
     SELECT g, timestamptz '2023-01-01' + random() * interval '400 days',
       (ARRAY['page_view','click','search','add_to_cart','checkout','login','logout','error'])[1 + floor(random() * 8)::int],
       md5(random()::text),
       jsonb_build_object('path', '/' || bench_words(2), 'ms', floor(random() * 3000), 'ok', random() < 0.97,
         'k' || (g % 41), md5((g * 7)::text), 'attr_' || floor(random() * 300)::int, round((random() * 1e6)::numeric, 3),
         'ua', bench_words(3), 'ab', jsonb_build_array(g % 3, random() < 0.5))
-    FROM ${range(n)};
-  INSERT INTO documents
+    FROM ${range(n)}`,
+    `INSERT INTO documents
     SELECT g, initcap(bench_words(3 + g % 5)), bench_words(60 + floor(random() * 200)::int),
       ARRAY[bench_words(1), bench_words(1), bench_words(1)], timestamptz '2020-01-01' + random() * interval '4 years'
-    FROM ${range(n / 10)};`;
+    FROM ${range(n / 10)}`,
+  ];
 }
 
 const TABLE_BYTES = `
@@ -102,15 +106,17 @@ export async function ensureDataset(server: BenchPostgres, sizeMb: number, out: 
 
   const target = sizeMb * MiB;
   const { ms } = await timed(async () => {
-    const db = await server.client(database);
+    const conns = await Promise.all(batchSql(0, 1).map(() => server.client(database)));
     try {
+      const db = conns[0]!;
       await db.query(SCHEMA);
       // First batch small to learn the bytes per row, then batches of ~32 MiB (or what is left).
       let next = 1;
       let rows = Math.max(50, Math.min(20_000, Math.floor(target / 2000)));
       let bytes = 0;
       while (bytes < target * 0.98) {
-        await db.query(batchSql(next, rows));
+        const statements = batchSql(next, rows);
+        await Promise.all(statements.map((sql, i) => conns[i]!.query(sql)));
         next += rows;
         bytes = Number((await db.query<{ bytes: string }>(TABLE_BYTES)).rows[0]?.bytes ?? 0);
         const perRow = bytes / (next - 1);
@@ -119,7 +125,7 @@ export async function ensureDataset(server: BenchPostgres, sizeMb: number, out: 
       await db.query('ANALYZE');
       await db.query('CHECKPOINT');
     } finally {
-      await db.end();
+      await Promise.all(conns.map((c) => c.end()));
     }
   });
   const admin2 = await server.client();

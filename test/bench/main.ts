@@ -107,7 +107,7 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
       cleanups.add(() => azurite.stop());
       const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('bench');
       await container.createIfNotExists();
-      return { server, container, tools, out };
+      return { server, container, storageConnectionString: azurite.connectionString, tools, out };
     });
     out(`servers: PostgreSQL 15 on port ${ctx.server.port}, Azurite (on disk) — started in ${formatMs(startMs)}`);
 
