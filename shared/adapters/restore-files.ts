@@ -25,6 +25,8 @@ export interface RestoreAsFilesOptions {
   readonly onProgress?: (bytesRead: number) => void;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
+  /** The key of a client-side encrypted dump (its manifest's encryption.keyId names it). */
+  readonly decryptionKey?: Buffer;
 }
 
 export interface RestoreAsFilesResult {
@@ -170,6 +172,7 @@ async function uploadDump(
   const source = await openDecompressedSource(options.source, {
     ...(options.onProgress === undefined ? {} : { onBytes: options.onProgress }),
     ...(options.zstdPath === undefined ? {} : { zstdPath: options.zstdPath }),
+    ...(options.decryptionKey === undefined ? {} : { decryptionKey: options.decryptionKey }),
   });
   const onAbort = (): void => source.destroy();
   options.abortSignal?.addEventListener('abort', onAbort, { once: true });

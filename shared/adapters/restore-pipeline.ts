@@ -50,6 +50,8 @@ export interface RestoreAsDatabaseOptions {
   readonly tempDir?: string;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
+  /** The key of a client-side encrypted dump (its manifest's encryption.keyId names it). */
+  readonly decryptionKey?: Buffer;
 }
 
 export interface RestoreWarning {
@@ -390,6 +392,7 @@ async function restoreStreamed(options: RestoreAsDatabaseOptions, args: readonly
   const source = await openDecompressedSource(options.source, {
     onBytes: (b) => progress.update(b),
     ...(options.zstdPath === undefined ? {} : { zstdPath: options.zstdPath }),
+    ...(options.decryptionKey === undefined ? {} : { decryptionKey: options.decryptionKey }),
   });
   const restore = spawnPgRestore(options, args);
   const aborted = watchAbort(options.abortSignal, source, restore.child);
@@ -416,6 +419,7 @@ async function restoreFromTempFile(
     const source = await openDecompressedSource(options.source, {
       onBytes: (b) => progress.update(b),
       ...(options.zstdPath === undefined ? {} : { zstdPath: options.zstdPath }),
+      ...(options.decryptionKey === undefined ? {} : { decryptionKey: options.decryptionKey }),
     });
     const staging = watchAbort(options.abortSignal, source, undefined);
     const written = pipeline(source.archive, createWriteStream(file, { mode: 0o600 })).then(

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PgkeepError } from '../errors';
+import { createDecryptStream } from './dump-encryption';
 
 export interface SourceDigest {
   /** Hex SHA-256 of the stored bytes read (the whole source unless it failed or was destroyed). */
@@ -33,6 +34,8 @@ export interface OpenDecompressedSourceOptions {
   readonly onBytes?: (bytesRead: number) => void;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
+  /** The key of a client-side encrypted dump (manifest `encryption.keyId` names it); decrypted after hashing. */
+  readonly decryptionKey?: Buffer;
 }
 
 /** Opens `source` and starts decompressing it. Throws SystemErrorRestoreFailed when the source cannot be opened. */
@@ -69,7 +72,19 @@ export async function openDecompressedSource(
     options.onBytes?.(bytes);
   });
   zstd.stdin.on('error', () => undefined);
-  input.pipe(zstd.stdin);
+  // What feeds zstd: the stored bytes, or their decryption (the digest always covers the stored bytes).
+  let feed: Readable = input;
+  if (options.decryptionKey !== undefined) {
+    const decrypt = createDecryptStream(options.decryptionKey);
+    decrypt.once('error', (err) => {
+      // Nothing after a segment that fails authentication may reach the restore: stop zstd at once.
+      zstdError = `decryption failed: ${err.message}`;
+      if (zstd.exitCode === null && zstd.signalCode === null) zstd.kill('SIGKILL');
+    });
+    input.pipe(decrypt);
+    feed = decrypt;
+  }
+  feed.pipe(zstd.stdin);
 
   const sourceEnded = new Promise<void>((resolve) => {
     input.once('end', resolve);
@@ -89,7 +104,7 @@ export async function openDecompressedSource(
   });
   // zstd gave up (corrupt input) before the source ended: read the rest into the digest anyway.
   void zstdExited.then(() => {
-    input.unpipe(zstd.stdin);
+    input.unpipe();
     input.resume();
   });
 
@@ -108,7 +123,7 @@ export async function openDecompressedSource(
       zstd.stdout.resume();
     },
     destroy() {
-      input.unpipe(zstd.stdin);
+      input.unpipe();
       input.destroy();
       if (zstd.exitCode === null && zstd.signalCode === null) zstd.kill('SIGKILL');
       zstd.stdout.resume();

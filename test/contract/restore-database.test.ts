@@ -1,4 +1,5 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -281,6 +282,24 @@ describe('restoreAsDatabase', () => {
     expect(badLogin.code).toBe('UserErrorDBUserAuthFailed');
     expectNoSecret(badLogin, wrong);
     expect(await databaseExists('never')).toBe(false);
+  });
+
+  it('restores a client-side encrypted dump with its key, and fails (dropping the database) with a wrong key', async () => {
+    const key = randomBytes(32);
+    const encrypted = await dumpToBlob(container, 'encrypted.dump.zst', server.connectionFor(SOURCE_DB), {
+      key,
+      keyId: 'k1',
+    });
+    const name = newName('encrypted');
+    const result = await restore(encrypted, name, { decryptionKey: key });
+    expect(result.status).toBe('Succeeded');
+    expect(await tableChecksums(server.connectionFor(name))).toEqual(sourceSums);
+
+    const wrongKey = newName('wrong_key');
+    const err = await failureOf(restore(encrypted, wrongKey, { decryptionKey: randomBytes(32) }));
+    expect(err.code).toBe('SystemErrorRestoreFailed');
+    expect(err.message).toMatch(/decryption failed/);
+    expect(await databaseExists(wrongKey)).toBe(false);
   });
 
   it('stops pg_restore, drops the database and fails "cancelled" when the caller aborts', async () => {

@@ -3,6 +3,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+import type { DumpEncryptionKey } from '../../shared/adapters/dump-encryption';
 import { runDump, type DumpResult } from '../../shared/adapters/dump-pipeline';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
 import { blockBlobSink } from '../../shared/adapters/staged-blocks';
@@ -19,6 +20,7 @@ export async function dumpToBlob(
   container: ContainerClient,
   blobName: string,
   conn: PgConnection,
+  encryption?: DumpEncryptionKey,
 ): Promise<StoredDump> {
   const tools = pickPgDump(15, await discoverPgTools({ pathDirs: [] }));
   const result = await runDump({
@@ -28,6 +30,7 @@ export async function dumpToBlob(
     zstdLevel: 1,
     stallTimeoutMs: 20_000,
     expectedSizeBytes: 50 * 1024 * 1024,
+    ...(encryption === undefined ? {} : { encryption }),
   });
   return { blobName, result };
 }
