@@ -1,7 +1,12 @@
 // Runs the state-store contract against the Table Storage adapters on Azurite and against the in-memory fakes, and
 // the vault blob store contract against Azurite.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { createHttpHeaders, type PipelineRequest } from '@azure/core-rest-pipeline';
+import { TableClient } from '@azure/data-tables';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config';
+import { createStores, vaultConnection } from '../../shared/adapters/stores';
 import { createTableProvider } from '../../shared/adapters/tables/common';
 import { createTableInstanceStore } from '../../shared/adapters/tables/instances';
 import { createTableJobStore } from '../../shared/adapters/tables/jobs';
@@ -9,8 +14,8 @@ import { createTablePolicyStore } from '../../shared/adapters/tables/policies';
 import { createTableRecoveryPointStore } from '../../shared/adapters/tables/recovery-points';
 import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
 import { createFakeStores } from '../support/fake-stores';
-import { startAzurite, type AzuriteInstance } from '../support/azurite';
-import { describeStateStoreContract, describeVaultBlobContract } from './stores.contract';
+import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../support/azurite';
+import { describeStateStoreContract, describeVaultBlobContract, sampleInstance, samplePolicy } from './stores.contract';
 
 /** A fresh name per test, so every test starts from empty tables / an empty container. */
 const unique = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
@@ -39,6 +44,82 @@ describe('on Azurite', () => {
   });
 
   describeVaultBlobContract('Blob Storage', () => Promise.resolve(createVaultBlobStore(connection(), unique('c'))));
+
+  describe('createStores', () => {
+    it('builds every store on VAULT_STORAGE, with tables named by TABLE_PREFIX and blobs in BACKUP_CONTAINER', async () => {
+      const { connectionString } = connection();
+      const prefix = unique('p');
+      const container = unique('c');
+      const stores = createStores(
+        loadConfig({ VAULT_STORAGE: connectionString, TABLE_PREFIX: prefix, BACKUP_CONTAINER: container }),
+      );
+      await stores.policies.create(samplePolicy('weekly'));
+      await stores.blobs.putJson('orders/p1/manifest.json', { ok: true });
+      const table = TableClient.fromConnectionString(connectionString, `${prefix}backupPolicies`, {
+        allowInsecureConnection: true,
+      });
+      expect((await table.getEntity('policy', 'weekly'))['name']).toBe('weekly');
+      const blob = BlobServiceClient.fromConnectionString(connectionString)
+        .getContainerClient(container)
+        .getBlobClient('orders/p1/manifest.json');
+      expect(await blob.exists()).toBe(true);
+    });
+  });
+});
+
+describe('vaultConnection', () => {
+  const none = { VAULT_STORAGE: '', VAULT_STORAGE__accountName: '', AzureWebJobsStorage: '' };
+
+  it('prefers VAULT_STORAGE, then VAULT_STORAGE__accountName, then AzureWebJobsStorage', () => {
+    const all = { VAULT_STORAGE: 'vault-cs', VAULT_STORAGE__accountName: 'vaultacct', AzureWebJobsStorage: 'host-cs' };
+    expect(vaultConnection(all)).toEqual({ kind: 'connectionString', connectionString: 'vault-cs' });
+    expect(vaultConnection({ ...all, VAULT_STORAGE: '' })).toEqual({ kind: 'identity', accountName: 'vaultacct' });
+    expect(vaultConnection({ ...none, AzureWebJobsStorage: 'host-cs' })).toEqual({
+      kind: 'connectionString',
+      connectionString: 'host-cs',
+    });
+  });
+
+  it('refuses to build stores without any storage setting, naming VAULT_STORAGE', () => {
+    expect(() => vaultConnection(none)).toThrow(
+      expect.objectContaining({ code: 'UserErrorInvalidRequest', target: 'VAULT_STORAGE' }),
+    );
+  });
+});
+
+describe('Table store error mapping', () => {
+  /** The real TableClient over an httpClient that creates tables but answers every other request with `status`. */
+  function failingStores(status: number) {
+    const httpClient = {
+      sendRequest: (request: PipelineRequest) =>
+        Promise.resolve({
+          request,
+          status: request.method === 'POST' && /\/Tables$/.test(new URL(request.url).pathname) ? 204 : status,
+          headers: createHttpHeaders({ 'content-type': 'application/json;odata=minimalmetadata' }),
+          bodyAsText: JSON.stringify({ 'odata.error': { code: 'ServerBusy', message: { value: 'busy' } } }),
+        }),
+    };
+    const tables = createTableProvider(
+      { kind: 'connectionString', connectionString: azuriteConnectionString(1, 2, 3) },
+      unique('e'),
+      { httpClient, retryOptions: { maxRetries: 0 } },
+    );
+    return { policies: createTablePolicyStore(tables), instances: createTableInstanceStore(tables) };
+  }
+
+  it('rethrows service errors other than the expected 404 and 409 instead of reporting absence or conflict', async () => {
+    const { policies, instances } = failingStores(503);
+    await expect(policies.get('weekly')).rejects.toMatchObject({ statusCode: 503 });
+    await expect(policies.delete('weekly')).rejects.toMatchObject({ statusCode: 503 });
+    await expect(policies.create(samplePolicy('weekly'))).rejects.toMatchObject({ statusCode: 503 });
+    await expect(instances.create(sampleInstance('orders', 'rid'))).rejects.toMatchObject({ statusCode: 503 });
+  });
+
+  it('treats 404 on get and delete as absence', async () => {
+    const { policies } = failingStores(404);
+    expect(await policies.get('weekly')).toBeUndefined();
+    await policies.delete('weekly');
+  });
 });
 
 describeStateStoreContract('in-memory fakes', (clock) => Promise.resolve(createFakeStores(clock)));

@@ -5,7 +5,13 @@
 // recoveryPoints (recovery-points.ts), jobs (jobs.ts). Each store's file starts with its row layout.
 
 import type { TokenCredential } from '@azure/identity';
-import { odata, RestError, TableClient, type TableEntityResult } from '@azure/data-tables';
+import {
+  odata,
+  RestError,
+  TableClient,
+  type TableEntityResult,
+  type TableServiceClientOptions,
+} from '@azure/data-tables';
 
 /** How the stores reach the vault storage account. */
 export type TableConnection =
@@ -21,7 +27,12 @@ export interface TableProvider {
 
 const created = new Map<string, Promise<void>>();
 
-export function createTableProvider(connection: TableConnection, prefix: string): TableProvider {
+/** `clientOptions` reach every TableClient (retry tuning; tests pass an httpClient to inject service errors). */
+export function createTableProvider(
+  connection: TableConnection,
+  prefix: string,
+  clientOptions: TableServiceClientOptions = {},
+): TableProvider {
   const clients = new Map<TableName, TableClient>();
   const clientFor = (name: TableName): TableClient => {
     let client = clients.get(name);
@@ -32,8 +43,9 @@ export function createTableProvider(connection: TableConnection, prefix: string)
           ? TableClient.fromConnectionString(connection.connectionString, tableName, {
               // Azurite (and only Azurite) speaks plain http; the SDK refuses shared-key over http without this.
               allowInsecureConnection: isDevelopmentConnection(connection.connectionString),
+              ...clientOptions,
             })
-          : new TableClient(connection.endpoint, tableName, connection.credential);
+          : new TableClient(connection.endpoint, tableName, connection.credential, clientOptions);
       clients.set(name, client);
     }
     return client;
