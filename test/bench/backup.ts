@@ -4,12 +4,10 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { ContainerClient } from '@azure/storage-blob';
-import { settings } from '../../shared/config';
 import { pgEnv } from '../../shared/adapters/connection-string';
-import { runDump } from '../../shared/adapters/dump-pipeline';
-import { blockBlobSink } from '../../shared/adapters/staged-blocks';
 import type { PgClientTools, PgConnection } from '../../shared/ports';
 import { ensureDataset, type Dataset } from './dataset';
+import { createPgkeepHost, type PgkeepHost } from './pgkeep-host';
 import type { BenchPostgres } from './server';
 import {
   formatBytes,
@@ -73,19 +71,19 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   out('');
   out(`== backup: ${options.sizeMb} MiB and ${quarterMb} MiB databases, ${options.repeat} repeat(s) ==`);
   out(
-    'what "pgkeep backup" runs: the dump pipeline (pg_dump -Fc -Z0 → zstd → staged blocks, pg_restore --list check,' +
-      ' SHA-256) and the manifest upload.',
-  );
-  // TODO(bench): switch pgkeepBackup() to backupActivities(createRuntime(config)).runDump once
-  // shared/adapters/stores.ts and pg-manifest.ts are on main, so job progress writes and describeDatabase count too.
-  out(
-    'not yet included: job progress writes to Table Storage and describeDatabase (the activity wiring is not on main).',
+    'what "pgkeep backup" times: the runDump activity with the production defaults — instance row and secret,' +
+      ' describeDatabase, pg_dump -Fc -Z0 → zstd → staged blocks (with the pg_restore --list check and SHA-256),' +
+      ' job progress writes to Table Storage, the manifest blob.',
   );
   out(
     'method: each database is dumped once to /dev/null first (warm cache), then every repeat runs the three' +
       ' contenders, rotating their order per repeat.',
   );
 
+  const host = createPgkeepHost({
+    storageConnectionString: ctx.storageConnectionString,
+    connectionFor: (db) => ctx.server.connectionFor(db),
+  });
   const sizes: SizeResult[] = [];
   // Smaller first: the host's RSS never shrinks back fully, so the larger run starts from the smaller one's level
   // and any growth with size shows as a higher peak.
@@ -94,13 +92,19 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
     out(
       `  ${dataset.database}: pg_database_size ${formatBytes(dataset.databaseBytes)}, tables+indexes ${formatBytes(dataset.tableBytes)}`,
     );
-    sizes.push({ dataset, runs: await timeContenders(ctx, dataset, options.repeat) });
+    sizes.push({ dataset, runs: await timeContenders(ctx, host, dataset, options.repeat) });
   }
   printResults(out, sizes);
 }
 
-async function timeContenders(ctx: BenchContext, dataset: Dataset, repeat: number): Promise<Record<Contender, Run[]>> {
+async function timeContenders(
+  ctx: BenchContext,
+  host: PgkeepHost,
+  dataset: Dataset,
+  repeat: number,
+): Promise<Record<Contender, Run[]>> {
   const conn = ctx.server.connectionFor(dataset.database);
+  await host.protect(dataset.database);
   await shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc -Z0 --no-password > /dev/null`);
   const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], peer: [] };
   for (let r = 0; r < repeat; r++) {
@@ -114,8 +118,9 @@ async function timeContenders(ctx: BenchContext, dataset: Dataset, repeat: numbe
         );
       } else if (contender === 'pgkeep') {
         const memory = sampleRss(50);
-        const { ms, value } = await timed(() => pgkeepBackup(ctx, conn, dataset, blobName));
-        run = { ms, outputBytes: value, memory: memory.stop() };
+        const backup = await host.backup(dataset.database);
+        run = { ms: backup.ms, outputBytes: backup.bytes, memory: memory.stop() };
+        await backup.cleanup();
       } else {
         const { ms, value } = await timed(() => peerBackup(ctx, conn, blobName));
         run = { ms, outputBytes: value };
@@ -123,49 +128,9 @@ async function timeContenders(ctx: BenchContext, dataset: Dataset, repeat: numbe
       runs[contender].push(run);
       // Keep Azurite's disk bounded; deleting is not part of any contender's time.
       await ctx.container.deleteBlob(blobName, { deleteSnapshots: 'include' }).catch(() => undefined);
-      await ctx.container.deleteBlob(`${blobName}.manifest.json`).catch(() => undefined);
     }
   }
   return runs;
-}
-
-/**
- * pgkeep's backup of one database: the real dump pipeline into a block blob with the production defaults
- * (ZSTD_LEVEL, DUMP_STALL_TIMEOUT_SECONDS), then the manifest next to it. Returns the stored bytes.
- */
-async function pgkeepBackup(
-  ctx: BenchContext,
-  conn: PgConnection,
-  dataset: Dataset,
-  blobName: string,
-): Promise<number> {
-  const result = await runDump({
-    conn,
-    tools: ctx.tools,
-    sink: blockBlobSink(ctx.container.getBlockBlobClient(blobName)),
-    zstdLevel: settings.ZSTD_LEVEL.default ?? 2,
-    stallTimeoutMs: (settings.DUMP_STALL_TIMEOUT_SECONDS.default ?? 900) * 1000,
-    expectedSizeBytes: dataset.databaseBytes,
-  });
-  const manifest = JSON.stringify({
-    formatVersion: 1,
-    database: conn.database,
-    databaseSizeBytes: dataset.databaseBytes,
-    pgDumpVersion: result.pgDumpVersion,
-    tocEntries: result.tocEntries,
-    compression: result.compression,
-    uncompressedBytes: result.uncompressedBytes,
-    bytes: result.bytes,
-    sha256: result.sha256,
-    blockSize: result.blockSize,
-    blockCount: result.blockCount,
-  });
-  await ctx.container.getBlockBlobClient(`${blobName}.manifest.json`).upload(manifest, Buffer.byteLength(manifest));
-  const stored = await ctx.container.getBlobClient(blobName).getProperties();
-  if (stored.contentLength !== result.bytes) {
-    throw new Error(`pgkeep stored ${stored.contentLength ?? 0} bytes but reported ${result.bytes}`);
-  }
-  return result.bytes;
 }
 
 // The peer's uploader: a separate Node process, as a peer's backup tool is, reading pg_dump's output on stdin.
