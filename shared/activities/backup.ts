@@ -7,17 +7,18 @@ import { lifecycleOf } from '../domain/lifecycle';
 import { parsePolicy } from '../domain/policy';
 import { tagForBackup, type TaggedPoint } from '../domain/tagging';
 import type { Policy } from '../domain/types';
-import type {
-  Clock,
-  InstanceRecord,
-  InstanceStore,
-  JobRecord,
-  JobStore,
-  PgClientTools,
-  PgConnection,
-  PolicyStore,
-  RecoveryPointRecord,
-  RecoveryPointStore,
+import {
+  recoveryPointId,
+  type Clock,
+  type InstanceRecord,
+  type InstanceStore,
+  type JobRecord,
+  type JobStore,
+  type PgClientTools,
+  type PgConnection,
+  type PolicyStore,
+  type RecoveryPointRecord,
+  type RecoveryPointStore,
 } from '../ports';
 import { blockBlobSink } from '../adapters/staged-blocks';
 import { pickPgDump } from '../adapters/pg-binaries';
@@ -42,6 +43,8 @@ export interface BackupBlobs {
   dumpBlobName(instanceName: string, backupId: string): string;
   manifestBlobName(instanceName: string, backupId: string): string;
   blockBlobClient(name: string): BlockBlobClient;
+  /** Creates the container if missing; blockBlobClient cannot. */
+  ensureContainer(): Promise<void>;
   putJson(name: string, value: unknown): Promise<void>;
   info(name: string): Promise<{ bytes: number } | undefined>;
   delete(name: string): Promise<void>;
@@ -67,9 +70,9 @@ export interface BackupActivityDeps {
   readonly log: (message: string) => void;
 }
 
-/** A recovery point's id, derived from its backup's job so that a retried commit finds its own row. */
-export function recoveryPointIdFor(jobId: string): string {
-  return jobId;
+/** A recovery point's id, from its time and its job, so that a retried commit finds its own row. */
+export function recoveryPointIdFor(jobId: string, time: string): string {
+  return recoveryPointId(time, jobId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32));
 }
 
 async function loadInstance(deps: BackupActivityDeps, name: string): Promise<InstanceRecord> {
@@ -138,6 +141,7 @@ export function createBackupActivities(deps: BackupActivityDeps) {
     const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
     const facts = await deps.describeDatabase(conn);
     const time = nowIso();
+    await deps.blobs.ensureContainer();
     const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);
     const manifestBlobName = deps.blobs.manifestBlobName(instance.name, input.jobId);
     let lastWrite = Promise.resolve();
@@ -189,7 +193,7 @@ export function createBackupActivities(deps: BackupActivityDeps) {
   }
 
   async function commitRecoveryPoint(input: CommitRecoveryPointInput): Promise<CommitRecoveryPointResult> {
-    const id = recoveryPointIdFor(input.jobId);
+    const id = recoveryPointIdFor(input.jobId, input.dump.time);
     const already = await deps.recoveryPoints.get(input.instanceName, id);
     let point = already?.value;
     if (!point) {
@@ -248,7 +252,11 @@ export function createBackupActivities(deps: BackupActivityDeps) {
   }
 
   async function failBackupJob(input: FailBackupJobInput): Promise<void> {
-    const committed = await deps.recoveryPoints.get(input.instanceName, recoveryPointIdFor(input.jobId));
+    // Only a run whose dump finished can have committed a row; its id is derived from the dump's time.
+    const committed =
+      input.dumpTime === undefined
+        ? undefined
+        : await deps.recoveryPoints.get(input.instanceName, recoveryPointIdFor(input.jobId, input.dumpTime));
     if (committed) {
       // The row is the completion marker: the backup completed even though a later step failed.
       await finishSucceeded(input, committed.value);

@@ -34,8 +34,7 @@ export function policyRoutes(deps: ApiDeps) {
     if (!validName(name)) {
       throw new PgkeepError('UserErrorInvalidRequest', `'${name}' is not a valid policy name`, { target: 'name' });
     }
-    const body = parseJsonBody(req);
-    const { document, pathPrefix } = unwrap(body);
+    const { document, pathPrefix } = unwrap(parseJsonBody(req));
     const parsed = parsePolicy(document);
     if (!parsed.ok) {
       const details = parsed.errors.map((e) => ({
@@ -47,13 +46,7 @@ export function policyRoutes(deps: ApiDeps) {
         details,
       });
     }
-    // The route names the policy; a differing name in the body is a mistake worth reporting.
-    const outerName = (body as Record<string, unknown>).name;
-    if (typeof outerName === 'string' && outerName !== name) {
-      throw new PgkeepError('UserErrorInvalidRequest', `the body names policy '${outerName}' but the route '${name}'`, {
-        target: '$.name',
-      });
-    }
+    // As in ARM, the route names the resource; a name inside the body is ignored (fixtures carry their own).
     const stored: PolicyRecord = {
       name,
       document: { ...document, name },

@@ -40,12 +40,14 @@ export function* backupOrchestrator(
   })) as StartBackupJobResult;
   if (!started.started) return { jobId, status: 'Failed', error: started.error };
 
+  let dumpTime: string | undefined;
   try {
     const ready = (yield context.df.callActivity(activities.checkBackupReadiness, step)) as ReadinessResult;
     const dump = (yield context.df.callActivity(activities.runDump, {
       ...step,
       serverMajor: ready.serverMajor,
     })) as DumpResult;
+    dumpTime = dump.time;
     const committed = (yield context.df.callActivity(activities.commitRecoveryPoint, {
       ...step,
       trigger: input.trigger,
@@ -55,7 +57,7 @@ export function* backupOrchestrator(
     return { jobId, status: 'Succeeded', recoveryPointId: committed.recoveryPointId };
   } catch (err) {
     const error = decodeTaskError(err);
-    yield context.df.callActivity(activities.failBackupJob, { ...step, error });
+    yield context.df.callActivity(activities.failBackupJob, { ...step, error, ...(dumpTime ? { dumpTime } : {}) });
     return { jobId, status: 'Failed', error };
   }
 }

@@ -76,6 +76,8 @@ export interface CommitRecoveryPointResult {
 
 export interface FailBackupJobInput extends JobStepInput {
   readonly error: JobError;
+  /** Set when the dump had finished: a commit may then have written the row before failing. */
+  readonly dumpTime?: string;
 }
 
 export interface BackupOrchestratorResult {
