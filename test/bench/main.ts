@@ -120,6 +120,10 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   let args: BenchArgs;
   try {
     args = parseBenchArgs(process.argv.slice(2));

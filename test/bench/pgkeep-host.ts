@@ -75,8 +75,6 @@ export function createPgkeepHost(options: {
 
   return {
     async protect(database) {
-      // The runDump activity writes through blockBlobClient, which cannot create the container (ports.ts).
-      await stores.blobs.ensureContainer();
       const name = instanceOf(database);
       const setting = `${SECRET_SETTING}_${database.toUpperCase()}`;
       connections.set(setting, options.connectionFor(database));
