@@ -109,6 +109,7 @@ async function timeContenders(
   const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], peer: [] };
   for (let r = 0; r < repeat; r++) {
     const order = [...ORDER.slice(r % ORDER.length), ...ORDER.slice(0, r % ORDER.length)];
+    const done: string[] = [];
     for (const contender of order) {
       const blobName = `bench/${dataset.database}/${contender}-${r}`;
       let run: Run;
@@ -126,9 +127,12 @@ async function timeContenders(
         run = { ms, outputBytes: value };
       }
       runs[contender].push(run);
+      done.push(`${contender} ${formatMs(run.ms)}`);
       // Keep Azurite's disk bounded; deleting is not part of any contender's time.
       await ctx.container.deleteBlob(blobName, { deleteSnapshots: 'include' }).catch(() => undefined);
     }
+    // A line per repeat, so a long run shows it is alive and noise is visible as it happens.
+    ctx.out(`  ${dataset.database} repeat ${r + 1}/${repeat}: ${done.join(', ')}`);
   }
   return runs;
 }
