@@ -14,6 +14,7 @@ import { createSecretResolver } from './adapters/secrets';
 import { createStores, type Stores } from './adapters/stores';
 import { describeDatabase } from './adapters/pg-manifest';
 import { createBackupActivities } from './activities/backup';
+import { createExpiryActivities } from './activities/expiry';
 import type { ReadinessDeps } from './activities/readiness';
 import { checkInstanceReadiness } from './activities/readiness';
 import type { OrchestrationStarter } from './activities/scheduler';
@@ -114,6 +115,20 @@ export function backupActivities(rt: Runtime) {
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
       ...(config.BACKUP_ENCRYPTION_KEY_ID ? { encryptionKeyId: config.BACKUP_ENCRYPTION_KEY_ID } : {}),
     },
+    log: rt.log,
+  });
+}
+
+export function expiryActivities(rt: Runtime) {
+  const { stores } = rt;
+  return createExpiryActivities({
+    instances: stores.instances,
+    policies: stores.policies,
+    recoveryPoints: stores.recoveryPoints,
+    jobs: stores.jobs,
+    blobs: stores.blobs,
+    clock: rt.clock,
+    settings: { orphanGraceHours: rt.config.ORPHAN_GRACE_HOURS },
     log: rt.log,
   });
 }

@@ -136,6 +136,11 @@ export interface InstanceRecord {
   readonly activeBackupJobId?: string;
   /** The latest scheduled slot (ISO UTC) a backup was started for: the scheduler never starts a slot twice. */
   readonly lastScheduledSlot?: string;
+  /**
+   * Set by DELETE of a stopped instance: hidden from the API, its name and datasource stay reserved, and expiry
+   * removes the row (releasing the claim) once no recovery point of it remains (docs/decisions.md, expiry).
+   */
+  readonly deletedAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -17,9 +17,16 @@ import {
   validName,
 } from './schemas';
 
-export async function loadInstance(deps: ApiDeps, name: string): Promise<Stored<InstanceRecord>> {
+/** The instance, or 404; a deleted one (awaiting expiry of its points) only when asked for. */
+export async function loadInstance(
+  deps: ApiDeps,
+  name: string,
+  options: { includeDeleted?: boolean } = {},
+): Promise<Stored<InstanceRecord>> {
   const stored = await deps.instances.get(name);
-  if (!stored) throw notFound('backup instance', name);
+  if (!stored || (stored.value.deletedAt !== undefined && options.includeDeleted !== true)) {
+    throw notFound('backup instance', name);
+  }
   return stored;
 }
 
@@ -86,6 +93,13 @@ export function instanceRoutes(deps: ApiDeps) {
       });
     }
     const existing = await deps.instances.get(name);
+    if (existing?.value.deletedAt !== undefined) {
+      throw new PgkeepError(
+        'UserErrorInvalidRequest',
+        `backup instance '${name}' was deleted and its recovery points are still expiring; the name is free once they are gone`,
+        { target: name, status: 409 },
+      );
+    }
     if (existing && existing.value.dataSource.resourceID !== props.dataSourceInfo.resourceID) {
       throw new PgkeepError(
         'UserErrorInvalidRequest',
@@ -132,6 +146,7 @@ export function instanceRoutes(deps: ApiDeps) {
   async function list(): Promise<ApiResponse> {
     const value = [];
     for await (const { value: inst } of deps.instances.list()) {
+      if (inst.deletedAt !== undefined) continue;
       value.push(toInstanceResource(deps.vaultId, inst, await summaryOf(deps, inst.name)));
     }
     return json(200, listOf(value));
@@ -230,7 +245,7 @@ export function instanceRoutes(deps: ApiDeps) {
   async function remove(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
     const stored = await deps.instances.get(name);
-    if (!stored) return { status: 204 };
+    if (!stored || stored.value.deletedAt !== undefined) return { status: 204 };
     if (stored.value.protectionState !== 'ProtectionStopped') {
       throw new PgkeepError(
         'UserErrorInvalidRequest',
@@ -238,7 +253,9 @@ export function instanceRoutes(deps: ApiDeps) {
         { target: name, status: 409 },
       );
     }
-    await deps.instances.delete(name);
+    // Marked, not removed: the expiry run deletes or keeps its points as stopProtection said, and removes the row
+    // (releasing the datasource) once none is left; removing it now would orphan the points (docs/decisions.md).
+    await deps.instances.update({ ...stored.value, deletedAt: nowIso(), updatedAt: nowIso() }, stored.etag);
     return { status: 200 };
   }
 

@@ -12,7 +12,8 @@ const rangeSchema = z.object({ from: isoInstant.optional(), to: isoInstant.optio
 export function recoveryPointRoutes(deps: ApiDeps) {
   async function list(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
-    await loadInstance(deps, name);
+    // A deleted instance's kept points stay listable until they expire.
+    await loadInstance(deps, name, { includeDeleted: true });
     const q = validate(rangeSchema, Object.fromEntries(req.query.entries()), 'query');
     const range = {
       ...(q.from ? { from: new Date(q.from).toISOString() } : {}),

@@ -8,6 +8,7 @@ import { instanceRoutes } from './instances';
 import { jobRoutes } from './jobs';
 import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
+import { retentionPreviewRoutes } from './retention-preview';
 
 export type CallerRole = 'Reader' | 'Operator' | 'Admin';
 const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
@@ -83,6 +84,13 @@ export const apiRoutes: readonly Route[] = [
   },
   { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
   { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },
+  {
+    name: 'retentionPreview',
+    method: 'GET',
+    route: `${I}/retentionPreview`,
+    role: 'Reader',
+    run: (d, r) => retentionPreviewRoutes(d).preview(r),
+  },
 ];
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */

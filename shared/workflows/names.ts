@@ -6,6 +6,7 @@ import type { JobError, JobTrigger } from '../ports';
 
 export const orchestrators = {
   backup: 'backupOrchestrator',
+  expiry: 'expiryOrchestrator',
 } as const;
 
 export const activities = {
@@ -85,4 +86,82 @@ export interface BackupOrchestratorResult {
   readonly status: 'Succeeded' | 'Failed';
   readonly recoveryPointId?: string;
   readonly error?: JobError;
+}
+
+// --- expiry (design §7) ---
+
+/** The expiry activities (shared/activities/expiry.ts); registered apart, like the restore table. */
+export const expiryActivities = {
+  startExpiryJob: 'startExpiryJob',
+  expireInstance: 'expireInstance',
+  finishExpiryJob: 'finishExpiryJob',
+} as const;
+
+export interface ExpiryOrchestratorInput {
+  /** Instances processed at once (EXPIRY_CONCURRENCY); the timer passes the setting. */
+  readonly concurrency: number;
+  readonly trigger?: Extract<JobTrigger, 'Scheduled' | 'OnDemand'>;
+}
+
+export interface StartExpiryJobInput {
+  readonly jobId: string;
+  readonly orchestrationId: string;
+  readonly trigger: Extract<JobTrigger, 'Scheduled' | 'OnDemand'>;
+  /** The run's instant: every plan of the run is made at it. */
+  readonly nowUtc: string;
+}
+
+export interface StartExpiryJobResult {
+  /** Every instance row, deleted ones included (their points still expire). */
+  readonly instanceNames: readonly string[];
+}
+
+export interface ExpireInstanceInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+  readonly nowUtc: string;
+}
+
+/** One finding of an expiry run: a failed action (counts toward Failed) or a warning (reported only). */
+export interface ExpiryFinding {
+  readonly code: string;
+  readonly message: string;
+  readonly instanceName: string;
+  readonly pointId?: string;
+}
+
+export interface ExpireInstanceResult {
+  readonly instanceName: string;
+  readonly moved: number;
+  readonly deleted: number;
+  readonly rehydratedExpired: number;
+  readonly orphansDeleted: number;
+  /** True when the instance row itself was removed (deleted instance, no points left). */
+  readonly instanceRemoved: boolean;
+  /** How many actions failed (may exceed failures.length: the list is capped to keep the history small). */
+  readonly failureCount: number;
+  readonly failures: readonly ExpiryFinding[];
+  readonly warningCount: number;
+  readonly warnings: readonly ExpiryFinding[];
+}
+
+export interface FinishExpiryJobInput {
+  readonly jobId: string;
+  /** The run's instant (the plans' "now"). */
+  readonly asOf: string;
+  readonly instances: number;
+  readonly moved: number;
+  readonly deleted: number;
+  readonly rehydratedExpired: number;
+  readonly orphansDeleted: number;
+  readonly failureCount: number;
+  readonly failures: readonly ExpiryFinding[];
+  readonly warningCount: number;
+  readonly warnings: readonly ExpiryFinding[];
+}
+
+export interface ExpiryOrchestratorResult {
+  readonly jobId: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly failureCount: number;
 }
