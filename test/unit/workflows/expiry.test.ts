@@ -113,7 +113,9 @@ describe('expiryOrchestrator', () => {
       const failing = t.input.instanceName === 'b';
       t.result = resultFor(t.input.instanceName!, {
         failureCount: failing ? 4 : 0,
-        failures: failing ? [{ code: 'StorageError', message: 'deleting failed', instanceName: 'b', pointId: 'p' }] : [],
+        failures: failing
+          ? [{ code: 'StorageError', message: 'deleting failed', instanceName: 'b', pointId: 'p' }]
+          : [],
       });
     });
     expect(finish.deleted).toBe(3);
