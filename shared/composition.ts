@@ -19,6 +19,10 @@ import type { ReadinessDeps } from './activities/readiness';
 import { checkInstanceReadiness } from './activities/readiness';
 import type { OrchestrationStarter } from './activities/scheduler';
 import { orchestrators, type BackupOrchestratorInput } from './workflows/names';
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { createRestoreActivities } from './activities/restore';
+import type { RestoreQueueDeps } from './activities/restore-queue';
 
 export interface Runtime {
   readonly config: Config;
@@ -91,6 +95,10 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
     newId: () => randomUUID(),
     checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
     startBackup: (id, input) => starter.start(id, input),
+    checkRestore: (instanceName, request) => restoreActivities(rt).checkRestore(instanceName, request),
+    startRestore: async (instanceId, input) => {
+      await client.startNew(orchestrators.restore, { instanceId, input });
+    },
     readManifest: async (instanceName, pointId) => {
       const point = await stores.recoveryPoints.get(instanceName, pointId);
       return point ? stores.blobs.getJson(point.value.manifestBlobName) : undefined;
@@ -117,6 +125,97 @@ export function backupActivities(rt: Runtime) {
     },
     log: rt.log,
   });
+}
+
+let restoreCredential: TokenCredential | undefined;
+const appCredential = (): TokenCredential => (restoreCredential ??= new DefaultAzureCredential());
+
+/**
+ * The target container of a restore as files. A URL with a SAS token is used as is; a container of the vault's own
+ * storage account (e.g. Azurite) goes through the vault connection; any other URL uses the app's identity (it needs
+ * Storage Blob Data Contributor on the container).
+ */
+export function restoreContainerClient(rt: Runtime, url: string): ContainerClient {
+  const parsed = new URL(url);
+  if (parsed.searchParams.has('sig')) return new ContainerClient(url);
+  const cs = vaultConnectionString(rt.config);
+  if (cs !== undefined) {
+    const service = BlobServiceClient.fromConnectionString(cs);
+    const base = service.url.endsWith('/') ? service.url : `${service.url}/`;
+    const name = decodeURIComponent(parsed.pathname.split('/').filter(Boolean).pop() ?? '');
+    if (`${parsed.origin}${parsed.pathname}`.startsWith(base) && name !== '') return service.getContainerClient(name);
+  }
+  return new ContainerClient(url, appCredential());
+}
+
+function vaultConnectionString(config: Config): string | undefined {
+  if (config.VAULT_STORAGE !== '') return config.VAULT_STORAGE;
+  if (config.VAULT_STORAGE__accountName === '' && config.AzureWebJobsStorage !== '') return config.AzureWebJobsStorage;
+  return undefined;
+}
+
+let queueService: QueueServiceClient | undefined;
+const queuesCreated = new Map<string, Promise<unknown>>();
+
+/** Sends a message to a queue of the host's storage (AzureWebJobsStorage), base64-encoded as the host expects. */
+export function hostQueueSender(rt: Runtime): (queue: string, text: string) => Promise<void> {
+  return async (queue, text) => {
+    const { config } = rt;
+    queueService ??=
+      config.AzureWebJobsStorage !== ''
+        ? QueueServiceClient.fromConnectionString(config.AzureWebJobsStorage)
+        : new QueueServiceClient(
+            `https://${config.AzureWebJobsStorage__accountName}.queue.core.windows.net`,
+            appCredential(),
+          );
+    const client = queueService.getQueueClient(queue);
+    let created = queuesCreated.get(queue);
+    if (!created) {
+      created = client.createIfNotExists().catch((err: unknown) => {
+        queuesCreated.delete(queue);
+        throw err;
+      });
+      queuesCreated.set(queue, created);
+    }
+    await created;
+    await client.sendMessage(Buffer.from(text, 'utf8').toString('base64'));
+  };
+}
+
+export function restoreActivities(rt: Runtime) {
+  const { stores, config } = rt;
+  return createRestoreActivities({
+    instances: stores.instances,
+    recoveryPoints: stores.recoveryPoints,
+    jobs: stores.jobs,
+    blobs: stores.blobs,
+    secrets: rt.readiness.secrets,
+    discoverTools: rt.discoverTools,
+    containerClient: (url) => restoreContainerClient(rt, url),
+    sendQueueMessage: hostQueueSender(rt),
+    clock: rt.clock,
+    settings: {
+      ...(config.BACKUP_ENCRYPTION_KEY ? { encryptionKey: config.BACKUP_ENCRYPTION_KEY } : {}),
+      ...(config.BACKUP_ENCRYPTION_KEY_ID ? { encryptionKeyId: config.BACKUP_ENCRYPTION_KEY_ID } : {}),
+    },
+    log: rt.log,
+  });
+}
+
+/** What the restore-requests trigger needs, with the Durable client of its invocation. */
+export function restoreQueueDeps(rt: Runtime, client: DurableClient): RestoreQueueDeps {
+  const starter = orchestrationStarter(client);
+  return {
+    starter: {
+      exists: (id) => starter.exists(id),
+      start: async (instanceId, input) => {
+        await client.startNew(orchestrators.restore, { instanceId, input });
+      },
+    },
+    sendQueueMessage: hostQueueSender(rt),
+    resultsQueue: rt.config.RESTORE_RESULTS_QUEUE,
+    log: rt.log,
+  };
 }
 
 export function expiryActivities(rt: Runtime) {

@@ -34,6 +34,12 @@ export const settings = {
     default: '',
     localValue: 'UseDevelopmentStorage=true',
   }),
+  AzureWebJobsStorage__accountName: s({
+    kind: 'string',
+    description:
+      "identity-based connection to the Functions host's storage (Azure); restore results are posted to its queues",
+    default: '',
+  }),
   VAULT_STORAGE: s({
     kind: 'string',
     secret: true,

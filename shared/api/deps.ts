@@ -32,4 +32,14 @@ export interface ApiDeps {
   readonly startBackup: (orchestrationId: string, input: BackupStartInput) => Promise<void>;
   /** Reads a recovery point's manifest; undefined when the blob is missing. */
   readonly readManifest: (instanceName: string, pointId: string) => Promise<unknown>;
+  /** Every check of a restore request (validateRestore), as a report; see shared/activities/restore.ts. */
+  readonly checkRestore: (
+    instanceName: string,
+    request: import('../workflows/names').RestoreSpec,
+  ) => Promise<import('../ports').ReadinessCheck[]>;
+  /** Starts the restore orchestration; resolves once it is scheduled. */
+  readonly startRestore: (
+    orchestrationId: string,
+    input: import('../workflows/names').RestoreOrchestratorInput,
+  ) => Promise<void>;
 }

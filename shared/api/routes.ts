@@ -9,6 +9,7 @@ import { jobRoutes } from './jobs';
 import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
 import { retentionPreviewRoutes } from './retention-preview';
+import { restoreRoutes } from './restores';
 
 export type CallerRole = 'Reader' | 'Operator' | 'Admin';
 const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
@@ -81,6 +82,20 @@ export const apiRoutes: readonly Route[] = [
     route: `${I}/recoveryPoints/{id}`,
     role: 'Reader',
     run: (d, r) => R(d).get(r),
+  },
+  {
+    name: 'validateRestoreHttp',
+    method: 'POST',
+    route: `${I}/validateRestore`,
+    role: 'Operator',
+    run: (d, r) => restoreRoutes(d).validateRestore(r),
+  },
+  {
+    name: 'restoreHttp',
+    method: 'POST',
+    route: `${I}/restore`,
+    role: 'Operator',
+    run: (d, r) => restoreRoutes(d).restore(r),
   },
   { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
   { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },

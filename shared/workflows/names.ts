@@ -2,10 +2,11 @@
 // orchestrators both import from here, so a rename cannot split them.
 
 import type { TagName } from '../domain/types';
-import type { JobError, JobTrigger } from '../ports';
+import type { JobError, JobTrigger, SecretReference } from '../ports';
 
 export const orchestrators = {
   backup: 'backupOrchestrator',
+  restore: 'restoreOrchestrator',
   expiry: 'expiryOrchestrator',
 } as const;
 
@@ -87,6 +88,149 @@ export interface BackupOrchestratorResult {
   readonly recoveryPointId?: string;
   readonly error?: JobError;
 }
+
+// --- restore (design §6) ---
+
+/** The restore activities; a separate table from `activities` because functions/ registers each table apart. */
+export const restoreActivities = {
+  startRestoreJob: 'startRestoreJob',
+  startRehydration: 'startRehydration',
+  checkRehydration: 'checkRehydration',
+  completeRehydration: 'completeRehydration',
+  runRestore: 'runRestore',
+  finishRestoreJob: 'finishRestoreJob',
+  postRestoreResult: 'postRestoreResult',
+} as const;
+
+/** pg_restore options of a restore as database (our addition to Azure's request, at `$.options`). */
+export interface RestoreOptionsSpec {
+  readonly schemas?: readonly string[];
+  readonly tables?: readonly string[];
+  readonly owner?: 'none' | 'keep' | { readonly role: string };
+  readonly jobs?: number;
+}
+
+export type RestoreTargetSpec =
+  | {
+      readonly kind: 'database';
+      /** The new database's name (restoreTargetInfo.datasourceInfo.resourceName). */
+      readonly databaseName: string;
+      /** The target server's connection string; its own database name is ignored. */
+      readonly secret: SecretReference;
+      readonly resourceID?: string;
+    }
+  | {
+      readonly kind: 'files';
+      /** The container URL, possibly with a SAS token: never stored on jobs or logged (see redactUrl). */
+      readonly url: string;
+      readonly filePrefix: string;
+    };
+
+/** A validated restore request (the HTTP body or the queue message's `request`), normalised. */
+export interface RestoreSpec {
+  readonly recoveryPointId: string;
+  readonly sourceDataStoreType: 'VaultStore' | 'ArchiveStore';
+  /** Present for AzureBackupRestoreWithRehydrationRequest. */
+  readonly rehydration?: { readonly priority: 'Standard' | 'High'; readonly retentionDays: number };
+  readonly target: RestoreTargetSpec;
+  readonly options?: RestoreOptionsSpec;
+}
+
+/** Where and how the outcome of a queued restore is reported (design §6 "Queue contract"). */
+export interface RestoreReply {
+  readonly requestId: string;
+  readonly queue: string;
+}
+
+export interface RestoreOrchestratorInput {
+  /** Given by the HTTP starter (which created the job); derived from the orchestration id for queued restores. */
+  readonly jobId?: string;
+  readonly instanceName: string;
+  readonly trigger: Extract<JobTrigger, 'OnDemand' | 'Queue'>;
+  readonly request: RestoreSpec;
+  readonly reply?: RestoreReply;
+}
+
+export interface RestoreStepInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+  readonly request: RestoreSpec;
+}
+
+export interface StartRestoreJobInput extends RestoreStepInput {
+  readonly trigger: RestoreOrchestratorInput['trigger'];
+  readonly orchestrationId: string;
+  readonly requestId?: string;
+}
+
+export interface StartRestoreJobResult {
+  /** The blob to restore from; absent when the point is archived and must be rehydrated first. */
+  readonly sourceBlobName?: string;
+  /** The lease set on the recovery point (inUseUntil), released by finishRestoreJob. */
+  readonly inUseUntil: string;
+}
+
+export interface RehydrationStarted {
+  readonly rehydrateJobId: string;
+  readonly targetBlobName: string;
+}
+
+export interface CheckRehydrationInput extends RestoreStepInput, RehydrationStarted {}
+
+/** With `error`: the rehydration failed or timed out; the Rehydrate job is failed and the point left as it was. */
+export interface CompleteRehydrationInput extends CheckRehydrationInput {
+  readonly error?: JobError;
+}
+
+export type RehydrationState = 'pending' | 'success' | 'failed';
+
+export interface RunRestoreInput extends RestoreStepInput {
+  readonly sourceBlobName: string;
+}
+
+export interface RestoreWarningInfo {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface RunRestoreResult {
+  readonly status: 'Succeeded' | 'SucceededWithWarnings';
+  readonly warnings: readonly RestoreWarningInfo[];
+  readonly bytesRead: number;
+  /** Restore as files: the blobs written. */
+  readonly files?: readonly { readonly name: string; readonly bytes: number }[];
+}
+
+export interface FinishRestoreJobInput extends RestoreStepInput {
+  readonly inUseUntil?: string;
+  readonly outcome: { readonly result: RunRestoreResult } | { readonly error: JobError };
+}
+
+export interface RestoreResultMessage {
+  readonly requestId: string;
+  /** Absent only when no job was created (a malformed message). */
+  readonly jobId?: string;
+  readonly status: 'Succeeded' | 'Failed';
+  /** Succeeded or SucceededWithWarnings, when status is Succeeded. */
+  readonly result?: RunRestoreResult['status'];
+  readonly warnings?: readonly RestoreWarningInfo[];
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface PostRestoreResultInput {
+  readonly queue: string;
+  readonly message: RestoreResultMessage;
+}
+
+export interface RestoreOrchestratorResult {
+  readonly jobId: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly result?: RunRestoreResult;
+  readonly error?: JobError;
+}
+
+/** Rehydration polling: first wait, doubling up to the cap, and the give-up deadline (Azure: up to ~15 h). */
+export const rehydrationPolling = { firstDelayMs: 60_000, maxDelayMs: 30 * 60_000, deadlineMs: 48 * 3600_000 } as const;
 
 // --- expiry (design §7) ---
 

@@ -1,0 +1,178 @@
+// Setup shared by the restore end-to-end tests: one PostgreSQL 15 with the varied database, the app under devhost,
+// a protected instance with one or more recovery points made through the API, and small HTTP and storage helpers.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- response bodies are checked by the assertions, not by types */
+import path from 'node:path';
+import {
+  BlobServiceClient,
+  ContainerSASPermissions,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+} from '@azure/storage-blob';
+import { expect } from 'vitest';
+import { startDevhost, type DevhostInstance } from '../support/devhost';
+import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+export const ACCOUNT = 'devstoreaccount1';
+const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface RestoreEnv {
+  readonly pg: TestPostgres;
+  readonly dh: DevhostInstance;
+  readonly blobService: BlobServiceClient;
+  call(method: string, p: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  waitJob(id: string, timeoutMs?: number): Promise<any>;
+  /** Takes an on-demand backup of `orders` and returns its recovery point id. */
+  backup(): Promise<string>;
+  /** The target-secret reference for the test server (the app setting TARGET_DB). */
+  readonly targetSecret: { objectType: string; secretStoreResource: { secretStoreType: string; uri: string } };
+  stop(): Promise<void>;
+}
+
+/** A minimal weekly policy (the repo has no fixtures folder of its own). */
+const weeklyPolicy = {
+  name: 'weekly',
+  objectType: 'BackupPolicy',
+  datasourceTypes: ['Microsoft.DBforPostgreSQL/servers/databases'],
+  policyRules: [
+    {
+      name: 'BackupWeekly',
+      objectType: 'AzureBackupRule',
+      backupParameters: { backupType: 'Full', objectType: 'AzureBackupParams' },
+      dataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
+      trigger: {
+        objectType: 'ScheduleBasedTriggerContext',
+        schedule: { repeatingTimeIntervals: ['R/2021-08-22T02:00:00+00:00/P1W'], timeZone: 'UTC' },
+        taggingCriteria: [{ tagInfo: { tagName: 'Default', id: 'Default_' }, taggingPriority: 99, isDefault: true }],
+      },
+    },
+    {
+      name: 'Default',
+      objectType: 'AzureRetentionRule',
+      isDefault: true,
+      lifecycles: [
+        {
+          deleteAfter: { objectType: 'AbsoluteDeleteOption', duration: 'P3M' },
+          sourceDataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
+          targetDataStoreCopySettings: [],
+        },
+      ],
+    },
+  ],
+};
+
+export const datasourceType = 'Microsoft.DBforPostgreSQL/servers/databases';
+
+export function databaseRequest(pointId: string, databaseName: string, env: RestoreEnv, extra: object = {}) {
+  return {
+    objectType: 'AzureBackupRecoveryPointBasedRestoreRequest',
+    recoveryPointId: pointId,
+    sourceDataStoreType: 'VaultStore',
+    restoreTargetInfo: {
+      objectType: 'RestoreTargetInfo',
+      recoveryOption: 'FailIfExists',
+      datasourceInfo: {
+        objectType: 'Datasource',
+        datasourceType,
+        resourceID: `local/${databaseName}`,
+        resourceName: databaseName,
+      },
+      datasourceAuthCredentials: env.targetSecret,
+    },
+    ...extra,
+  };
+}
+
+/** A SAS URL (read, write, delete, list) of a container in the devhost's Azurite. */
+export function containerSasUrl(env: RestoreEnv, container: string): string {
+  const sas = generateBlobSASQueryParameters(
+    {
+      containerName: container,
+      permissions: ContainerSASPermissions.parse('rwdl'),
+      expiresOn: new Date(Date.now() + 3600_000),
+    },
+    new StorageSharedKeyCredential(ACCOUNT, KEY),
+  ).toString();
+  return `${env.blobService.getContainerClient(container).url}?${sas}`;
+}
+
+export async function startRestoreEnv(extraEnv: Record<string, string> = {}): Promise<RestoreEnv> {
+  const pg = await startPostgres({ major: 15 });
+  let dh: DevhostInstance | undefined;
+  try {
+    await seedVariedDatabase(pg, 'orders', 20_000);
+    const conn = (db: string) =>
+      `Server=${pg.host};Port=${pg.port};Database=${db};User Id=${pg.superuser};Password=${pg.password};Ssl Mode=Disable;`;
+    dh = await startDevhost({
+      appRoot: repoRoot,
+      env: {
+        ORDERS_DB: conn('orders'),
+        TARGET_DB: conn('postgres'),
+        SCHEDULER_SCHEDULE: '0 0 0 1 1 *',
+        EXPIRY_SCHEDULE: '0 0 0 1 1 *',
+        ...extraEnv,
+      },
+    });
+    const host = dh;
+    const api = `${host.baseUrl}/api`;
+    const call = async (method: string, p: string, body?: unknown) => {
+      const res = await fetch(api + p, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined, headers: res.headers };
+    };
+    const waitJob = async (id: string, timeoutMs = 60_000): Promise<any> => {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await call('GET', `/backupJobs/${id}`);
+        const status = (r.body as { properties?: { status?: string } } | undefined)?.properties?.status;
+        if (status === 'Succeeded' || status === 'Failed' || status === 'Cancelled') return r.body;
+        if (Date.now() > until) throw new Error(`job ${id} did not finish: ${JSON.stringify(r.body)}`);
+        await new Promise((r2) => setTimeout(r2, 250));
+      }
+    };
+    const created = await call('PUT', '/backupPolicies/weekly', weeklyPolicy);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const put = await call('PUT', '/backupInstances/orders', {
+      properties: {
+        dataSourceInfo: { datasourceType, resourceID: 'local/orders', resourceName: 'orders' },
+        policyInfo: { policyId: 'weekly' },
+        datasourceAuthCredentials: {
+          objectType: 'SecretStoreBasedAuthCredentials',
+          secretStoreResource: { secretStoreType: 'AppSetting', uri: 'appsetting://ORDERS_DB' },
+        },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+    const backup = async () => {
+      const started = await call('POST', '/backupInstances/orders/backup', {});
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const job = await waitJob(started.body.name as string);
+      expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+      return job.properties.recoveryPointId as string;
+    };
+    return {
+      pg,
+      dh: host,
+      blobService: BlobServiceClient.fromConnectionString(host.storage.connectionString),
+      call,
+      waitJob,
+      backup,
+      targetSecret: {
+        objectType: 'SecretStoreBasedAuthCredentials',
+        secretStoreResource: { secretStoreType: 'AppSetting', uri: 'appsetting://TARGET_DB' },
+      },
+      async stop() {
+        await host.stop();
+        await pg.stop();
+      },
+    };
+  } catch (err) {
+    await dh?.stop();
+    await pg.stop();
+    throw err;
+  }
+}
