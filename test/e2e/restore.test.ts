@@ -1,7 +1,7 @@
 // Restores over HTTP under devhost (design §6): validateRestore, restore as database and as files round trips
 // compared by checksums, options reaching pg_restore, archive tier with and without rehydration, and the faults
 // that must fail the job (name in use, container not accessible, corrupted blob).
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument -- response bodies are checked by the assertions, not by types */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- response bodies are checked by the assertions, not by types */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
