@@ -88,9 +88,8 @@ const common = {
 
 const retentionDuration = z
   .string()
-  .regex(/^P\d+D$/, { message: 'must be a whole number of days, P10D to P30D' })
-  .refine((d) => Number(d.slice(1, -1)) >= 10 && Number(d.slice(1, -1)) <= 30, {
-    message: 'must be from P10D to P30D',
+  .refine((d) => /^P\d+D$/.test(d) && Number(d.slice(1, -1)) >= 10 && Number(d.slice(1, -1)) <= 30, {
+    message: 'must be a whole number of days from P10D to P30D',
   });
 
 export const restoreRequestSchema = z
