@@ -13,6 +13,7 @@ import { discoverPgTools, parsePgBinDirs } from './adapters/pg-binaries';
 import { createSecretResolver } from './adapters/secrets';
 import { createStores, type Stores } from './adapters/stores';
 import { describeDatabase } from './adapters/pg-manifest';
+import { parseEncryptionKey } from './adapters/dump-encryption';
 import { createBackupActivities } from './activities/backup';
 import { createExpiryActivities } from './activities/expiry';
 import type { ReadinessDeps } from './activities/readiness';
@@ -121,7 +122,9 @@ export function backupActivities(rt: Runtime) {
     settings: {
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
-      ...(config.BACKUP_ENCRYPTION_KEY_ID ? { encryptionKeyId: config.BACKUP_ENCRYPTION_KEY_ID } : {}),
+      ...(config.BACKUP_ENCRYPTION_KEY
+        ? { encryption: parseEncryptionKey(config.BACKUP_ENCRYPTION_KEY, config.BACKUP_ENCRYPTION_KEY_ID || 'default') }
+        : {}),
     },
     log: rt.log,
   });

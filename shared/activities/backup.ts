@@ -24,6 +24,7 @@ import { blockBlobSink } from '../adapters/staged-blocks';
 import { pickPgDump } from '../adapters/pg-binaries';
 import { assertReady } from '../adapters/pg-readiness';
 import { runDump as runDumpPipeline } from '../adapters/dump-pipeline';
+import type { DumpEncryptionKey } from '../adapters/dump-encryption';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {
@@ -66,7 +67,12 @@ export interface BackupActivityDeps {
   readonly discoverTools: () => Promise<PgClientTools[]>;
   readonly describeDatabase: (conn: PgConnection) => Promise<DatabaseFacts>;
   readonly clock: Clock;
-  readonly settings: { readonly zstdLevel: number; readonly stallTimeoutMs: number; readonly encryptionKeyId?: string };
+  readonly settings: {
+    readonly zstdLevel: number;
+    readonly stallTimeoutMs: number;
+    /** Client-side encryption of dumps (BACKUP_ENCRYPTION_KEY, parsed); absent = none. */
+    readonly encryption?: DumpEncryptionKey;
+  };
   readonly log: (message: string) => void;
 }
 
@@ -153,6 +159,7 @@ export function createBackupActivities(deps: BackupActivityDeps) {
       stallTimeoutMs: deps.settings.stallTimeoutMs,
       expectedSizeBytes: facts.databaseSizeBytes,
       metadata: { jobid: input.jobId, instance: instance.name },
+      ...(deps.settings.encryption ? { encryption: deps.settings.encryption } : {}),
       onProgress: (_dumped, stored) => {
         // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
         lastWrite = lastWrite
@@ -172,7 +179,8 @@ export function createBackupActivities(deps: BackupActivityDeps) {
       dumpFormat: 'custom',
       tocEntries: result.tocEntries,
       compression: result.compression,
-      encryption: deps.settings.encryptionKeyId ? { keyId: deps.settings.encryptionKeyId } : null,
+      // Algorithm, format, key id and segment size: what a restore needs to ask for the key. Never the key.
+      encryption: result.encryption,
       uncompressedBytes: result.uncompressedBytes,
       bytes: result.bytes,
       sha256: result.sha256,
@@ -241,12 +249,14 @@ export function createBackupActivities(deps: BackupActivityDeps) {
   }
 
   async function finishSucceeded(input: JobStepInput, point: RecoveryPointRecord): Promise<void> {
+    // A patch replaces `extra` whole: keep what the start recorded (scheduled slot, requested tag).
+    const job = await deps.jobs.get(input.jobId);
     await deps.jobs.patch(input.jobId, {
       status: 'Succeeded',
       endTime: nowIso(),
       recoveryPointId: point.id,
       progress: { bytes: point.bytes, percent: 100 },
-      extra: { retentionTag: point.tag },
+      extra: { ...job?.extra, retentionTag: point.tag },
     });
     await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
   }
@@ -264,7 +274,10 @@ export function createBackupActivities(deps: BackupActivityDeps) {
     }
     await deps.blobs.delete(deps.blobs.dumpBlobName(input.instanceName, input.jobId));
     await deps.blobs.delete(deps.blobs.manifestBlobName(input.instanceName, input.jobId));
-    await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error: input.error });
+    // A scheduled run whose start step never wrote the job has no row to fail; the lock is still released.
+    if (await deps.jobs.get(input.jobId)) {
+      await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error: input.error });
+    }
     await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
   }
 

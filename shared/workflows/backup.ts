@@ -1,6 +1,7 @@
 // The backup orchestration (design §5): job → readiness → dump → commit, or job Failed with a code and the
 // partial blob removed. Deterministic: time and ids come from context.df only; every side effect is an activity.
 
+import { RetryOptions } from 'durable-functions';
 import type * as df from 'durable-functions';
 import {
   activities,
@@ -25,30 +26,45 @@ function readInput(context: df.OrchestrationContext): BackupOrchestratorInput {
   return input;
 }
 
+/**
+ * Retries of the bookkeeping steps (start, commit, fail). They are idempotent — each reads what an earlier attempt
+ * wrote — and a transient Table/Blob error there must not leave a job InProgress holding the instance's lock.
+ * readiness and dump are not retried here: their failures are reported on the job and the next slot tries again.
+ */
+export const bookkeepingRetry = { firstRetryIntervalInMilliseconds: 2_000, maxNumberOfAttempts: 4 } as const;
+
+function retryOptions(): df.RetryOptions {
+  const o = new RetryOptions(bookkeepingRetry.firstRetryIntervalInMilliseconds, bookkeepingRetry.maxNumberOfAttempts);
+  o.backoffCoefficient = 2;
+  return o;
+}
+
 export function* backupOrchestrator(
   context: df.OrchestrationContext,
 ): Generator<df.Task, BackupOrchestratorResult, unknown> {
   const input = readInput(context);
   const jobId = input.jobId ?? context.df.newGuid(`${context.df.instanceId}:job`);
   const step = { jobId, instanceName: input.instanceName };
-
-  const started = (yield context.df.callActivity(activities.startBackupJob, {
-    ...step,
-    trigger: input.trigger,
-    orchestrationId: context.df.instanceId,
-    ...(input.scheduledSlot ? { scheduledSlot: input.scheduledSlot } : {}),
-  })) as StartBackupJobResult;
-  if (!started.started) return { jobId, status: 'Failed', error: started.error };
+  const retry = retryOptions();
 
   let dumpTime: string | undefined;
   try {
+    const started = (yield context.df.callActivityWithRetry(activities.startBackupJob, retry, {
+      ...step,
+      trigger: input.trigger,
+      orchestrationId: context.df.instanceId,
+      ...(input.scheduledSlot ? { scheduledSlot: input.scheduledSlot } : {}),
+    })) as StartBackupJobResult;
+    // Not started (protection stopped, another backup running): the start step already failed the job.
+    if (!started.started) return { jobId, status: 'Failed', error: started.error };
+
     const ready = (yield context.df.callActivity(activities.checkBackupReadiness, step)) as ReadinessResult;
     const dump = (yield context.df.callActivity(activities.runDump, {
       ...step,
       serverMajor: ready.serverMajor,
     })) as DumpResult;
     dumpTime = dump.time;
-    const committed = (yield context.df.callActivity(activities.commitRecoveryPoint, {
+    const committed = (yield context.df.callActivityWithRetry(activities.commitRecoveryPoint, retry, {
       ...step,
       trigger: input.trigger,
       ...(input.retentionTagOverride ? { retentionTagOverride: input.retentionTagOverride } : {}),
@@ -57,7 +73,11 @@ export function* backupOrchestrator(
     return { jobId, status: 'Succeeded', recoveryPointId: committed.recoveryPointId };
   } catch (err) {
     const error = decodeTaskError(err);
-    yield context.df.callActivity(activities.failBackupJob, { ...step, error, ...(dumpTime ? { dumpTime } : {}) });
+    yield context.df.callActivityWithRetry(activities.failBackupJob, retry, {
+      ...step,
+      error,
+      ...(dumpTime ? { dumpTime } : {}),
+    });
     return { jobId, status: 'Failed', error };
   }
 }

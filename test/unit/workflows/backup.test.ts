@@ -7,6 +7,7 @@ import { decodeTaskError, encodeWireError } from '../../../shared/workflows/task
 interface Call {
   name: string;
   input: unknown;
+  retry?: boolean;
 }
 
 /** A context whose callActivity records the call and returns it as the yielded "task". */
@@ -17,6 +18,11 @@ function fakeContext(input: BackupOrchestratorInput): df.OrchestrationContext {
       getInput: () => input,
       newGuid: (seed: string) => `guid(${seed})`,
       callActivity: (name: string, activityInput: unknown): Call => ({ name, input: activityInput }),
+      callActivityWithRetry: (name: string, _retry: unknown, activityInput: unknown): Call => ({
+        name,
+        input: activityInput,
+        retry: true,
+      }),
     },
   } as unknown as df.OrchestrationContext;
 }
@@ -85,6 +91,31 @@ describe('backupOrchestrator', () => {
     const error = { code: 'UserErrorBackupInProgress' as const, message: 'busy', hint: 'wait' };
     const end = gen.next({ started: false, error });
     expect(end).toMatchObject({ done: true, value: { status: 'Failed', error } });
+  });
+
+  it('retries the idempotent bookkeeping steps (start, commit, fail) but not readiness or the dump', () => {
+    const gen = backupOrchestrator(fakeContext({ jobId: 'j1', instanceName: 'orders', trigger: 'OnDemand' }));
+    const calls = [gen.next().value, gen.next({ started: true }).value] as unknown as Call[];
+    calls.push(gen.next({ serverMajor: 15, serverVersion: '15.8' }).value as unknown as Call);
+    calls.push(gen.next(dump).value as unknown as Call);
+    expect(calls.map((c) => [c.name, c.retry === true])).toEqual([
+      [activities.startBackupJob, true],
+      [activities.checkBackupReadiness, false],
+      [activities.runDump, false],
+      [activities.commitRecoveryPoint, true],
+    ]);
+    const fail = gen.throw(new Error('commit gave up')).value as unknown as Call;
+    expect([fail.name, fail.retry]).toEqual([activities.failBackupJob, true]);
+    expect((fail.input as { dumpTime: string }).dumpTime).toBe(dump.time);
+  });
+
+  it('fails the job (releasing its lock) when the start step itself keeps failing', () => {
+    const gen = backupOrchestrator(fakeContext({ jobId: 'j1', instanceName: 'orders', trigger: 'OnDemand' }));
+    gen.next();
+    const fail = gen.throw(new Error('table storage unavailable')).value as unknown as Call;
+    expect(fail.name).toBe(activities.failBackupJob);
+    expect((fail.input as { error: { code: string } }).error.code).toBe('SystemErrorInternal');
+    expect(gen.next()).toMatchObject({ done: true, value: { status: 'Failed' } });
   });
 
   it('rejects an input without an instance name with a precise message', () => {
