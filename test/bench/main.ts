@@ -8,10 +8,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
 import { startAzurite } from '../support/azurite';
 import { runBackupScenario, type BenchContext } from './backup';
+import { runRestoreScenario } from './restore';
 import { startBenchPostgres } from './server';
 import { describeMachine, formatMs, timed, type Out } from './support';
 
-export const scenarioNames = ['backup', 'all'] as const;
+export const scenarioNames = ['backup', 'restore', 'all'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface BenchArgs {
@@ -21,9 +22,9 @@ export interface BenchArgs {
   readonly repeat: number;
 }
 
-export const usage = `usage: npm run bench -- [--scenario backup|all] [--size-mb N] [--repeat N] [--keep]
+export const usage = `usage: npm run bench -- [--scenario backup|restore|all] [--size-mb N] [--repeat N] [--keep]
 
-  --scenario   which benchmark to run (default all; today "all" is the backup benchmark)
+  --scenario   which benchmark to run (default all: backup, then restore)
   --size-mb    size of the generated database's tables in MiB (default 1024); the backup
                scenario also runs on a database a quarter of that size to compare memory peaks
   --repeat     runs per contender; min / median / max are printed (default 1)
@@ -113,6 +114,9 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
 
     if (args.scenario === 'backup' || args.scenario === 'all') {
       await runBackupScenario(ctx, { sizeMb: args.sizeMb, repeat: args.repeat });
+    }
+    if (args.scenario === 'restore' || args.scenario === 'all') {
+      await runRestoreScenario(ctx, { sizeMb: args.sizeMb, repeat: args.repeat });
     }
   } finally {
     await stopEverything();
