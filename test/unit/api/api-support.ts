@@ -1,0 +1,140 @@
+// An API under test over the fake stores: requests go through the route table and runHandler as functions/api.ts
+// sends them, with readiness, orchestration starts and manifests as recorded stand-ins of the ApiDeps ports.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ApiDeps, BackupStartInput } from '../../../shared/api/deps';
+import { runHandler, type ApiRequest, type ApiResponse } from '../../../shared/api/http';
+import { apiRoutes } from '../../../shared/api/routes';
+import type { ErrorBody } from '../../../shared/errors';
+import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
+import { createFakeStores } from '../../support/fake-stores';
+
+export const NOW = '2026-03-10T12:00:00.000Z';
+export const VAULT = '/subscriptions/s/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v';
+
+export function fixture(file: string): Record<string, unknown> {
+  const dir = path.resolve(__dirname, '../../../../shared/fixtures/policies');
+  return JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+}
+
+export const ready: DbReadinessReport = {
+  checks: [{ name: 'userCanLogIn', status: 'Succeeded', message: 'ok' }],
+  serverMajor: 15,
+  serverVersion: '15.8',
+};
+
+export function createApi() {
+  const stores = createFakeStores({ now: () => new Date(NOW) });
+  const started: { id: string; input: BackupStartInput }[] = [];
+  let ids = 0;
+  const state: { readiness: DbReadinessReport; startFails: boolean; manifests: Map<string, unknown> } = {
+    readiness: ready,
+    startFails: false,
+    manifests: new Map<string, unknown>(),
+  };
+  const deps: ApiDeps = {
+    vaultId: VAULT,
+    ...stores,
+    clock: { now: () => new Date(NOW) },
+    newId: () => `job${++ids}`,
+    checkReadiness: () => Promise.resolve(state.readiness),
+    startBackup: (id, input) => {
+      if (state.startFails) return Promise.reject(new Error('task hub unavailable'));
+      started.push({ id, input });
+      return Promise.resolve();
+    },
+    readManifest: (instance, point) => Promise.resolve(state.manifests.get(`${instance}/${point}`)),
+    checkRestore: () => Promise.resolve([]),
+    startRestore: () => Promise.resolve(),
+  };
+  const errors: string[] = [];
+
+  async function call(
+    method: string,
+    url: string,
+    body?: unknown,
+    init: { raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse & { error: ErrorBody['error'] }> {
+    const u = new URL(url, 'http://localhost/api/');
+    const rel = u.pathname.replace(/^\/api\//, '');
+    const route = apiRoutes
+      .filter((r) => r.method === method)
+      .map((r) => ({ r, m: matchRoute(r.route, rel) }))
+      .find((x) => x.m !== undefined);
+    if (!route) throw new Error(`no route for ${method} ${rel}`);
+    const headers = new Map(Object.entries(init.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const req: ApiRequest = {
+      method,
+      params: route.m!,
+      query: u.searchParams,
+      headers: { get: (n) => headers.get(n.toLowerCase()) ?? null },
+      url: u.toString(),
+      ...(init.raw !== undefined ? { body: init.raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+    };
+    const res = await runHandler(() => route.r.run(deps, req), req, { error: (m) => errors.push(m) });
+    return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
+  }
+
+  return { deps, stores, started, state, call, errors };
+}
+
+/** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */
+function matchRoute(template: string, rel: string): Record<string, string> | undefined {
+  const t = template.split('/');
+  const p = rel.split('/');
+  if (t.length !== p.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < t.length; i++) {
+    const m = /^\{(\w+)\}$/.exec(t[i]!);
+    if (m) params[m[1]!] = decodeURIComponent(p[i]!);
+    else if (t[i]!.toLowerCase() !== p[i]!.toLowerCase()) return undefined;
+  }
+  return params;
+}
+
+export function instanceBody(over: { resourceID?: string; resourceName?: string; policyId?: string } = {}) {
+  return {
+    properties: {
+      friendlyName: 'orders',
+      dataSourceInfo: {
+        objectType: 'Datasource',
+        datasourceType: 'Microsoft.DBforPostgreSQL/servers/databases',
+        resourceID:
+          over.resourceID ??
+          '/subscriptions/s/resourceGroups/g/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1/databases/orders',
+        resourceName: over.resourceName ?? 'orders',
+        resourceLocation: 'westeurope',
+      },
+      policyInfo: { policyId: over.policyId ?? 'weekly' },
+      datasourceAuthCredentials: {
+        objectType: 'SecretStoreBasedAuthCredentials',
+        secretStoreResource: { secretStoreType: 'AppSetting', uri: 'appsetting://ORDERS_DB' },
+      },
+    },
+  };
+}
+
+export function failedCheck(name: string, code: ReadinessCheck['code'], details?: ReadinessCheck['details']) {
+  return {
+    name,
+    status: 'Failed' as const,
+    code,
+    message: `${name} failed`,
+    remediation: 'do this',
+    ...(details ? { details } : {}),
+  };
+}
+
+/** An API with the weekly fixture policy and one configured instance, `orders`. */
+export async function apiWithInstance() {
+  const api = createApi();
+  expect201(await api.call('PUT', 'backupPolicies/weekly', fixture('default-weekly.json')));
+  expect201(await api.call('PUT', 'backupInstances/orders', instanceBody()));
+  return api;
+}
+
+function expect201(res: ApiResponse): void {
+  if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${JSON.stringify(res.jsonBody)}`);
+}
+
+export const targets = (error: ErrorBody['error'] | undefined): string[] => (error?.details ?? []).map((d) => d.target);
