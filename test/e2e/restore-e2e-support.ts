@@ -122,7 +122,7 @@ export async function startRestoreEnv(extraEnv: Record<string, string> = {}): Pr
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
       const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text)) : undefined, headers: res.headers };
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
     };
     const waitJob = async (id: string, timeoutMs = 60_000): Promise<any> => {
       const until = Date.now() + timeoutMs;
