@@ -35,7 +35,8 @@ export function policyRoutes(deps: ApiDeps) {
       throw new PgkeepError('UserErrorInvalidRequest', `'${name}' is not a valid policy name`, { target: 'name' });
     }
     const { document, pathPrefix } = unwrap(parseJsonBody(req));
-    const parsed = parsePolicy(document);
+    // As in ARM, the route names the resource: a body without a name (Azure's own policies carry none) is valid.
+    const parsed = parsePolicy(document, { name });
     if (!parsed.ok) {
       const details = parsed.errors.map((e) => ({
         code: 'UserErrorInvalidPolicy' as const,

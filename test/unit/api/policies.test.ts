@@ -20,6 +20,14 @@ describe('PUT /backupPolicies/{name}', () => {
     });
   });
 
+  it('names the policy after the route when the body carries no name, as ARM does', async () => {
+    const api = createApi();
+    const { name: _inBody, ...unnamed } = fixture('default-weekly.json');
+    const res = await api.call('PUT', 'backupPolicies/nameless', unnamed);
+    expect(res.status).toBe(201);
+    expect((await api.stores.policies.get('nameless'))?.document.name).toBe('nameless');
+  });
+
   it('answers an identical re-put with 200 and leaves the policy as it was', async () => {
     const api = await apiWithInstance();
     const again = await api.call('PUT', 'backupPolicies/weekly', fixture('default-weekly.json'));
