@@ -1,0 +1,107 @@
+// The scheduler tick over the fake stores: the latest due slot once per instance, catch-up of the latest missed slot
+// only, deterministic orchestration ids, and one broken instance not stopping the others.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  runScheduler,
+  scheduledOrchestrationId,
+  type OrchestrationStarter,
+} from '../../../shared/activities/scheduler';
+import type { BackupOrchestratorInput } from '../../../shared/workflows/names';
+import { createFakeStores } from '../../support/fake-stores';
+import { sampleInstance } from '../../contract/stores.contract';
+
+// default-weekly: Sundays 02:00 UTC.
+const weekly = JSON.parse(
+  readFileSync(path.resolve(__dirname, '../../../../shared/fixtures/policies/default-weekly.json'), 'utf8'),
+) as Record<string, unknown>;
+
+async function setup(now: { value: string }) {
+  const stores = createFakeStores();
+  await stores.policies.create({ name: 'weekly', document: { ...weekly, name: 'weekly' }, createdAt: now.value });
+  const running = new Set<string>();
+  const started: { id: string; input: BackupOrchestratorInput }[] = [];
+  const starter: OrchestrationStarter = {
+    exists: (id) => Promise.resolve(running.has(id)),
+    start: (id, input) => {
+      running.add(id);
+      started.push({ id, input });
+      return Promise.resolve();
+    },
+  };
+  const tick = () =>
+    runScheduler({
+      instances: stores.instances,
+      policies: stores.policies,
+      clock: { now: () => new Date(now.value) },
+      starter,
+      log: () => undefined,
+    });
+  return { stores, started, running, tick };
+}
+
+describe('runScheduler', () => {
+  it('starts the latest missed slot only after the host was down for weeks, and never starts it twice', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, started, tick } = await setup(now);
+    await stores.instances.create(
+      sampleInstance('orders', 'local/orders', { lastScheduledSlot: '2026-02-01T02:00:00.000Z' }),
+    );
+    const result = await tick();
+    const slot = '2026-03-08T02:00:00.000Z';
+    expect(result).toEqual({ started: [scheduledOrchestrationId('orders', slot)], failed: [] });
+    expect(started).toEqual([
+      {
+        id: 'backup-orders-20260308T020000000Z',
+        input: { instanceName: 'orders', trigger: 'Scheduled', scheduledSlot: slot },
+      },
+    ]);
+    expect((await stores.instances.get('orders'))?.value.lastScheduledSlot).toBe(slot);
+    now.value = '2026-03-10T12:05:00.000Z';
+    expect((await tick()).started).toEqual([]);
+    now.value = '2026-03-15T02:00:00.000Z';
+    expect((await tick()).started).toEqual(['backup-orders-20260315T020000000Z']);
+  });
+
+  it('owes no slot from before the instance existed, and none while protection is stopped', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, tick } = await setup(now);
+    await stores.instances.create(
+      sampleInstance('fresh', 'local/fresh', { lastScheduledSlot: '2026-03-09T00:00:00.000Z' }),
+    );
+    await stores.instances.create(
+      sampleInstance('stopped', 'local/stopped', {
+        protectionState: 'ProtectionStopped',
+        lastScheduledSlot: '2026-01-01T00:00:00.000Z',
+      }),
+    );
+    expect((await tick()).started).toEqual([]);
+  });
+
+  it('records the slot without a second start when its orchestration already exists', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, started, running, tick } = await setup(now);
+    await stores.instances.create(
+      sampleInstance('orders', 'local/orders', { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
+    );
+    running.add('backup-orders-20260308T020000000Z');
+    expect((await tick()).started).toEqual([]);
+    expect(started).toEqual([]);
+    expect((await stores.instances.get('orders'))?.value.lastScheduledSlot).toBe('2026-03-08T02:00:00.000Z');
+  });
+
+  it('reports an instance whose policy is missing and still schedules the others', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, tick } = await setup(now);
+    await stores.instances.create(
+      sampleInstance('broken', 'local/broken', { policyName: 'gone', lastScheduledSlot: '2026-03-01T00:00:00.000Z' }),
+    );
+    await stores.instances.create(
+      sampleInstance('orders', 'local/orders', { lastScheduledSlot: '2026-03-01T00:00:00.000Z' }),
+    );
+    const result = await tick();
+    expect(result.started).toEqual(['backup-orders-20260308T020000000Z']);
+    expect(result.failed).toEqual([{ instance: 'broken', message: "policy 'gone' is missing or invalid" }]);
+  });
+});
