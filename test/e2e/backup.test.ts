@@ -99,7 +99,13 @@ describe('backup over HTTP', () => {
     const manifest = props.manifest;
     expect(manifest).toMatchObject({ bytes: props.sizeInBytes, sha256: props.sha256, database: 'orders' });
     expect(manifest.tocEntries).toBeGreaterThan(10);
-    expect(JSON.stringify(manifest)).toContain('Sales Ops');
+    expect(manifest.relations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ schema: 'public', name: 'events', rowEstimate: 100_000 }),
+        expect.objectContaining({ schema: 'Sales Ops', name: 'Quarterly Targets' }),
+      ]),
+    );
+    expect(manifest.largeObjects).toBe(1);
 
     // The stored bytes are what the row says, and pg_restore reads them after zstd.
     const blobs = await blobsUnder(dh, `orders/${jobId}/`);
@@ -235,7 +241,7 @@ describe('backup over HTTP', () => {
 describe('backupScheduler', () => {
   it('starts exactly one scheduled backup for a slot, under a deterministic orchestration id', async () => {
     // A weekly slot a few seconds from now (today's weekday), with the timer ticking every second.
-    const slot = new Date(Math.ceil((Date.now() + 6_000) / 1000) * 1000);
+    const slot = new Date(Math.ceil((Date.now() + 10_000) / 1000) * 1000);
     const policy = fixturePolicy('default-weekly.json') as {
       policyRules: { trigger?: { schedule: { repeatingTimeIntervals: string[] } } }[];
     };
