@@ -95,6 +95,35 @@ async function loadPolicy(deps: BackupActivityDeps, name: string): Promise<Polic
   return parsed.value;
 }
 
+/**
+ * describeDatabase waits for table locks (sizes take one): a lock held longer than DUMP_STALL_TIMEOUT fails the run
+ * as a silent pg_dump would, instead of hanging before the pipeline's own stall timer starts.
+ */
+async function describeWithin(deps: BackupActivityDeps, conn: PgConnection): Promise<DatabaseFacts> {
+  const ms = deps.settings.stallTimeoutMs;
+  const described = deps.describeDatabase(conn);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PgkeepError(
+            'SystemErrorDumpStalled',
+            `reading the catalog of database '${conn.database}' waited more than ${Math.round(ms / 1000)} s, probably for a table lock`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([described, stalled]);
+  } finally {
+    clearTimeout(timer);
+    // The query finishes (or fails) once the lock is gone; nobody waits for it any more.
+    described.catch(() => undefined);
+  }
+}
+
 export function createBackupActivities(deps: BackupActivityDeps) {
   const nowIso = () => deps.clock.now().toISOString();
   const lockDeps = { instances: deps.instances, jobs: deps.jobs, nowIso };
@@ -145,7 +174,7 @@ export function createBackupActivities(deps: BackupActivityDeps) {
     const instance = await loadInstance(deps, input.instanceName);
     const conn = await resolveConnection(deps.readiness.secrets, instance);
     const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
-    const facts = await deps.describeDatabase(conn);
+    const facts = await describeWithin(deps, conn);
     const time = nowIso();
     await deps.blobs.ensureContainer();
     const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);

@@ -90,6 +90,7 @@ beforeAll(async () => {
       BACKUP_ENCRYPTION_KEY: key,
       BACKUP_ENCRYPTION_KEY_ID: 'e2e-key-1',
       SCHEDULER_SCHEDULE: '0 0 0 1 1 *',
+      DUMP_STALL_TIMEOUT_SECONDS: '5',
     },
   });
   api = apiClient(dh);
@@ -118,7 +119,7 @@ async function backup(name: string): Promise<string> {
 }
 
 /** The job failed with `code`, and nothing of it is left: no recovery point, no blob, no lock. */
-async function expectCleanFailure(name: string, jobId: string, code: string) {
+async function expectCleanFailure(name: string, jobId: string, code: string, nextOutcome = 'Failed') {
   const job = (await jobEnded(api, jobId)).body.properties;
   expect(job.status, JSON.stringify(job)).toBe('Failed');
   expect(job.error.code, JSON.stringify(job.error)).toBe(code);
@@ -126,10 +127,11 @@ async function expectCleanFailure(name: string, jobId: string, code: string) {
   expect(job.recoveryPointId).toBeUndefined();
   expect((await api.call('GET', `backupInstances/${name}/recoveryPoints`)).body.value).toEqual([]);
   expect(await blobsUnder(dh, `${name}/`)).toEqual([]);
-  // The lock is released: another backup can start at once (it meets the same fault).
+  const before = await blobsUnder(dh, '');
+  // The lock is released: another backup can start at once (it meets the same fault, unless the fault is gone).
   const again = await backup(name);
-  expect((await jobEnded(api, again)).body.properties.status).toBe('Failed');
-  expect(await blobsUnder(dh, `${name}/`)).toEqual([]);
+  expect((await jobEnded(api, again)).body.properties.status).toBe(nextOutcome);
+  if (nextOutcome === 'Failed') expect(await blobsUnder(dh, '')).toEqual(before);
   return job as { error: { code: string; message: string; hint: string } };
 }
 
@@ -220,6 +222,23 @@ describe('backup faults', () => {
     expect((await jobEnded(api, await backup('busy'))).body.properties.status).toBe('Succeeded');
   });
 
+  it('fails SystemErrorDumpStalled when a lock keeps the backup waiting longer than DUMP_STALL_TIMEOUT', async () => {
+    await configure('locked', 'shop', 'SHOP_DB');
+    const locker = new pg.Client({ ...pg15.connectionFor('shop'), ssl: false });
+    await locker.connect();
+    let jobId: string;
+    try {
+      await locker.query('BEGIN; LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE');
+      jobId = await backup('locked');
+      expect((await jobEnded(api, jobId)).body.properties.status).toBe('Failed');
+      await locker.query('COMMIT');
+    } finally {
+      await locker.end();
+    }
+    // With the lock gone, the next backup succeeds.
+    await expectCleanFailure('locked', jobId, 'SystemErrorDumpStalled', 'Succeeded');
+  });
+
   it('fails UserErrorServerConnectionClosed when the server is killed mid-dump', async () => {
     await configure('killed', 'shop_big', 'SLOW_DB');
     slow.bytesPerSecond = 2_000_000;
@@ -240,7 +259,7 @@ describe('backup faults', () => {
 
   it('never shows the database password in logs, jobs, responses or command lines', async () => {
     const jobs = (await api.call('GET', 'backupJobs')).body.value as { name: string }[];
-    expect(jobs.length).toBeGreaterThanOrEqual(13);
+    expect(jobs.length).toBeGreaterThanOrEqual(15);
     for (const j of jobs) await api.call('GET', `backupJobs/${j.name}`);
     const logs = dh.logs();
     // The scans are not vacuous: the host logged every request, the responses hold the failures, and a pg_dump ran.
