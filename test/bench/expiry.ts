@@ -39,6 +39,7 @@ const now = '2030-06-01T02:30:00.000Z';
 
 /** Weekly on Sundays, Default kept two years in the vault: at `now` only the points placed past that are due. */
 const policyDocument = {
+  name: 'bench',
   datasourceTypes: ['Microsoft.DBforPostgreSQL/servers/databases'],
   objectType: 'BackupPolicy',
   policyRules: [
@@ -90,10 +91,16 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
     const config = loadConfig({ VAULT_STORAGE: azurite.connectionString, TABLE_PREFIX: prefix });
     const clock: Clock = { now: () => new Date(now) };
     const stores = createStateStores(config, { clock });
-    const blobs = createVaultBlobStore({ kind: 'connectionString', connectionString: azurite.connectionString }, prefix);
-    const tables = createTableProvider({ kind: 'connectionString', connectionString: azurite.connectionString }, prefix);
+    const blobs = createVaultBlobStore(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      prefix,
+    );
+    const tables = createTableProvider(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      prefix,
+    );
     const parsed = parsePolicy(policyDocument);
-    if (!parsed.ok) throw new Error('bench policy does not parse');
+    if (!parsed.ok) throw new Error(`bench policy does not parse: ${JSON.stringify(parsed.errors)}`);
     const policy = parsed.value;
 
     const names = Array.from({ length: options.instances }, (_, i) => `db${String(i).padStart(5, '0')}`);
@@ -151,14 +158,20 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
         await pool(
           rows.flatMap((r) => [r.blobName, r.manifestBlobName]),
           8,
-          (blob) => blobs.blockBlobClient(blob).upload('dump', 4).then(() => undefined),
+          (blob) =>
+            blobs
+              .blockBlobClient(blob)
+              .upload('dump', 4)
+              .then(() => undefined),
         );
         for (let i = 0; i < rows.length; i += 100) {
           await pointsTable.submitTransaction(rows.slice(i, i + 100).map((r) => ['create', toEntity(r)]));
         }
       });
     });
-    out(`expiry: wrote ${options.instances * perInstance} rows and ${2 * options.instances * perInstance} blobs in ${formatMs(writeMs)}`);
+    out(
+      `expiry: wrote ${options.instances * perInstance} rows and ${2 * options.instances * perInstance} blobs in ${formatMs(writeMs)}`,
+    );
 
     const plainScan = () =>
       timed(async () => {
@@ -180,7 +193,12 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
     const expiryRun = (nowUtc: string) =>
       timed(async () => {
         const jobId = `expiry-${nowUtc}`;
-        const started = await activities.startExpiryJob({ jobId, orchestrationId: jobId, trigger: 'Scheduled', nowUtc });
+        const started = await activities.startExpiryJob({
+          jobId,
+          orchestrationId: jobId,
+          trigger: 'Scheduled',
+          nowUtc,
+        });
         const results: ExpireInstanceResult[] = [];
         await pool(started.instanceNames, options.concurrency, async (instanceName) => {
           results.push(await activities.expireInstance({ jobId, instanceName, nowUtc }));
@@ -216,7 +234,13 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
       ['plain scan of every row (again)', formatMs(scan2.ms), `${scan2.value} rows`],
     ];
     const checks = [
-      { label: 'expiry run (1% due) / plain scan', value: few.ms / scanMs, op: '<=' as const, target: 2, unit: 'x' as const },
+      {
+        label: 'expiry run (1% due) / plain scan',
+        value: few.ms / scanMs,
+        op: '<=' as const,
+        target: 2,
+        unit: 'x' as const,
+      },
     ];
     if (options.manyDue) {
       const later = new Date(Date.parse(now) + 365 * dayMs).toISOString();

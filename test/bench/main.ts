@@ -8,11 +8,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
 import { startAzurite } from '../support/azurite';
 import { runBackupScenario, type BenchContext } from './backup';
+import { runExpiryScenario } from './expiry';
 import { runRestoreScenario } from './restore';
 import { startBenchPostgres } from './server';
 import { describeMachine, formatMs, timed, type Out } from './support';
 
-export const scenarioNames = ['backup', 'restore', 'all'] as const;
+export const scenarioNames = ['backup', 'restore', 'expiry', 'all'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface BenchArgs {
@@ -22,9 +23,10 @@ export interface BenchArgs {
   readonly repeat: number;
 }
 
-export const usage = `usage: npm run bench -- [--scenario backup|restore|all] [--size-mb N] [--repeat N] [--keep]
+export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|all] [--size-mb N] [--repeat N] [--keep]
 
-  --scenario   which benchmark to run (default all: backup, then restore)
+  --scenario   which benchmark to run (default all: backup, then restore, then expiry); expiry
+               (100,000 recovery points over 1,000 instances vs one plain scan) needs no PostgreSQL
   --size-mb    size of the generated database's tables in MiB (default 1024); the backup
                scenario also runs on a database a quarter of that size to compare memory peaks
   --repeat     runs per contender; min / median / max are printed (default 1)
@@ -96,6 +98,11 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
     `pgkeep bench — scenario ${args.scenario}, --size-mb ${args.sizeMb}, --repeat ${args.repeat}${args.keep ? ', --keep' : ''}`,
   );
   for (const line of await describeMachine(tools.pgDump)) out(line);
+  // Expiry brings its own Azurite and needs no PostgreSQL.
+  if (args.scenario === 'expiry') {
+    await runExpiryScenario(out);
+    return;
+  }
 
   try {
     const { ms: startMs, value: ctx } = await timed(async (): Promise<BenchContext> => {
@@ -118,6 +125,7 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
     if (args.scenario === 'restore' || args.scenario === 'all') {
       await runRestoreScenario(ctx, { sizeMb: args.sizeMb, repeat: args.repeat });
     }
+    if (args.scenario === 'all') await runExpiryScenario(out);
   } finally {
     await stopEverything();
   }
