@@ -21,7 +21,7 @@ for (const name of Object.values(names)) {
   });
 }
 
-/** `expiry-<tick as 20260105T023000000Z>`: a timer tick delivered twice starts one run. */
+/** `expiry-<tick as 20260105T023000000Z>`: a tick delivered twice starts one run. */
 function expiryOrchestrationId(tickUtc: Date): string {
   return `expiry-${tickUtc.toISOString().replace(/[-:.]/g, '')}`;
 }
@@ -34,8 +34,8 @@ app.timer('expiryTimer', {
   handler: async (_timer, context) => {
     const runtime = rt();
     const client = df.getClient(context);
-    // The tick's minute, from the wall clock: deterministic per tick without relying on the timer payload's shape.
-    const tick = new Date(Math.floor(runtime.clock.now().getTime() / 60_000) * 60_000);
+    // The tick's second, from the wall clock: one run per tick without relying on the timer payload's shape.
+    const tick = new Date(Math.floor(runtime.clock.now().getTime() / 1000) * 1000);
     const instanceId = expiryOrchestrationId(tick);
     if (await orchestrationStarter(client).exists(instanceId)) return;
     const input: ExpiryOrchestratorInput = { concurrency: runtime.config.EXPIRY_CONCURRENCY, trigger: 'Scheduled' };
