@@ -1,9 +1,6 @@
 // The expiry benchmark (design §13): 100,000 recovery points over 1,000 instances in Azurite, the real expiry
 // activities over all instances versus one plain scan of the same rows, in the same run. Rows go in through Table
 // batch transactions, blobs (tiny dump + manifest per point) through a wide upload pool.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../shared/config';
 import { createStateStores } from '../../shared/adapters/stores';
@@ -82,10 +79,10 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
   const perInstance = Math.ceil(options.points / options.instances);
   out('');
   out(
-    `expiry: ${options.instances} instances × ${perInstance} points, concurrency ${options.concurrency}, Azurite on disk`,
+    `expiry: ${options.instances} instances × ${perInstance} points, concurrency ${options.concurrency}, Azurite in memory`,
   );
-  const dir = await mkdtemp(path.join(tmpdir(), 'pgkeep-bench-expiry-'));
-  const azurite = await startAzurite({ location: dir });
+  // In memory: 200,000 tiny blobs are small, and on-disk Azurite writes each one as a file.
+  const azurite = await startAzurite();
   try {
     const prefix = `bx${randomBytes(3).toString('hex')}`;
     const config = loadConfig({ VAULT_STORAGE: azurite.connectionString, TABLE_PREFIX: prefix });
@@ -260,7 +257,6 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
     if (info) out(`${info.label}: ${info.value.toFixed(2)}×`);
   } finally {
     await azurite.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
