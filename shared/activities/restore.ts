@@ -4,7 +4,6 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
-import { DatabaseError, type Client } from 'pg';
 import { PgkeepError } from '../errors';
 import {
   ConcurrencyError,
@@ -21,11 +20,15 @@ import {
   type Stored,
   type VaultBlobStore,
 } from '../ports';
-import { connectPgClient, parseConnectionString, redact } from '../adapters/connection-string';
-import { classifyConnectError } from '../adapters/pg-readiness';
+import { parseConnectionString, redact } from '../adapters/connection-string';
 import { pickPgRestore } from '../adapters/pg-restore-tools';
 import { normalizeFilePrefix, restoreAsFiles } from '../adapters/restore-files';
-import { planRestore, restoreAsDatabase, type RestoreSelection } from '../adapters/restore-pipeline';
+import {
+  connectMaintenance,
+  planRestore,
+  restoreAsDatabase,
+  type RestoreSelection,
+} from '../adapters/restore-pipeline';
 import type {
   CheckRehydrationInput,
   CompleteRehydrationInput,
@@ -43,7 +46,6 @@ import type {
 
 /** How long a restore holds its recovery point against expiry; released at the end, so this only bounds a crash. */
 export const IN_USE_LEASE_MS = 4 * 24 * 3600_000;
-const CONNECT_TIMEOUT_MS = 30_000;
 const MAX_QUEUE_MESSAGE_CHARS = 48 * 1024;
 
 export interface RestoreActivityDeps {
@@ -212,22 +214,7 @@ export function createRestoreActivities(deps: RestoreActivityDeps) {
 
   /** Connects to the target server's maintenance database: its major and whether the new name is taken. */
   async function probeServer(target: PgConnection): Promise<{ major: number; exists: boolean }> {
-    let client: Client | undefined;
-    for (const database of ['postgres', 'template1']) {
-      const conn = { ...target, database };
-      try {
-        client = await connectPgClient(conn, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
-        break;
-      } catch (err) {
-        if (err instanceof DatabaseError && err.code === '3D000' && database === 'postgres') continue;
-        const check = classifyConnectError(err, conn);
-        throw new PgkeepError(check.code ?? 'SystemErrorInternal', check.message, {
-          target: 'target',
-          ...(check.remediation === undefined ? {} : { hint: check.remediation }),
-        });
-      }
-    }
-    if (!client) throw new PgkeepError('SystemErrorInternal', 'no maintenance database answered');
+    const client = await connectMaintenance(target);
     try {
       const { rows } = await client.query<{ n: string; e: boolean }>(
         "SELECT current_setting('server_version_num') AS n, EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS e",

@@ -1,6 +1,8 @@
 // Tells apart the failures of Azure SDK calls that adapters map to pgkeep codes: HTTP answers by status, and
 // transport failures where nothing answered. Anything else is left to the caller to rethrow.
 
+import { networkErrnos } from './network-errors';
+
 /** The shape of @azure/core-rest-pipeline's RestError, recognised by name so no transitive package is imported. */
 export interface RestErrorLike extends Error {
   name: 'RestError';
@@ -14,17 +16,7 @@ export function isRestError(err: unknown): err is RestErrorLike {
 }
 
 // Node's socket and DNS codes, and the pipeline's own code for a request that could not be sent.
-const transportCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'REQUEST_SEND_ERROR',
-]);
+const transportCodes: ReadonlySet<string> = new Set([...networkErrnos, 'REQUEST_SEND_ERROR']);
 
 /** Nothing answered: refused, reset, timed out, or the host name did not resolve. TLS failures are not included. */
 export function isTransportError(err: unknown): boolean {

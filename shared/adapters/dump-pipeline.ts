@@ -10,6 +10,7 @@ import type { BlockBlobSink, PgClientTools, PgConnection } from '../ports';
 import { pgEnv, redact } from './connection-string';
 import { createEncryptStream, ENCRYPTION_SEGMENT_BYTES, type DumpEncryptionKey } from './dump-encryption';
 import { chooseBlockSize, StagedBlockWriter } from './staged-blocks';
+import { pgConnectionLost } from './network-errors';
 
 export interface RunDumpOptions {
   readonly conn: PgConnection;
@@ -57,10 +58,6 @@ export interface DumpResult {
 const PROGRESS_INTERVAL_MS = 1_000;
 const PROGRESS_BYTES = 16 * 1024 * 1024;
 const STDERR_KEEP = 8 * 1024;
-
-// libpq's words for a connection that went away under a running query.
-const CONNECTION_LOST =
-  /server closed the connection unexpectedly|terminating connection|could not receive data from server|connection to server was lost|no connection to the server|SSL SYSCALL error|Connection reset by peer|could not send data to server/i;
 
 interface Exit {
   readonly code: number | null;
@@ -184,7 +181,7 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     }
     if (ownFailure(dumpExit)) {
       const stderr = scrub(dumpErr());
-      const code: ErrorCode = CONNECTION_LOST.test(stderr)
+      const code: ErrorCode = pgConnectionLost.test(stderr)
         ? 'UserErrorServerConnectionClosed'
         : 'SystemErrorDumpFailed';
       return new PgkeepError(code, `pg_dump of ${db} failed (${describeExit(dumpExit)}): ${stderr}`);

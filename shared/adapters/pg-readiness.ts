@@ -4,6 +4,7 @@ import { DatabaseError, escapeIdentifier, type Client } from 'pg';
 import { PgkeepError, type ErrorCode, type ErrorDetail } from '../errors';
 import type { DbReadinessReport, PgConnection, ReadinessCheck } from '../ports';
 import { connectPgClient, redact } from './connection-string';
+import { networkErrnos } from './network-errors';
 
 export interface CheckDatabaseReadinessOptions {
   /** How long to wait for the TCP connection and login; default 15 s. */
@@ -193,17 +194,6 @@ function succeeded(name: string, conn: PgConnection): ReadinessCheck {
   return { name, status: 'Succeeded', message: messages[name] ?? 'ok' };
 }
 
-const NETWORK_ERRNOS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
-
 /**
  * Maps a failed connect to the failing readiness check: network trouble → serverReachable
  * (UserErrorMissingNetworkSecurityPermissions), 28P01/28000 → userCanLogIn (UserErrorDBUserAuthFailed),
@@ -241,7 +231,7 @@ export function classifyConnectError(err: unknown, conn: PgConnection): Readines
   const errno = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   const network =
-    (typeof errno === 'string' && NETWORK_ERRNOS.has(errno)) || /timeout|terminated|SSL|closed|refused/i.test(message);
+    (typeof errno === 'string' && networkErrnos.has(errno)) || /timeout|terminated|SSL|closed|refused/i.test(message);
   return {
     name: names.reachable,
     status: 'Failed',

@@ -19,6 +19,7 @@ import {
   type DecompressedSource,
   type SourceDigest,
 } from './restore-source';
+import { pgConnectionLost } from './network-errors';
 
 export type RestoreOwner = 'none' | 'keep' | { readonly role: string };
 
@@ -73,10 +74,6 @@ const PROGRESS_BYTES = 16 * 1024 * 1024;
 const MAX_WARNINGS = 100;
 const MAX_JOBS = 32;
 const MAX_IDENTIFIER_BYTES = 63;
-
-// libpq's words for a connection that went away under a running statement.
-const CONNECTION_LOST =
-  /server closed the connection unexpectedly|terminating connection|could not receive data from server|connection to server was lost|no connection to the server|SSL SYSCALL error|Connection reset by peer|could not send data to server|connection to database lost/i;
 
 // Statements whose failure leaves the data intact: who owns or may use an object. Managed servers refuse many of
 // them (no superuser; roles of the source server missing), so they become warnings rather than failures.
@@ -219,8 +216,11 @@ export function planRestore(target: Pick<PgConnection, 'database'>, selection: R
 
 // --- the database: create and drop ---------------------------------------------------------------------------------
 
-async function connectMaintenance(target: PgConnection): Promise<Client> {
-  // The maintenance database: `postgres`, or `template1` where a server has none (both always accept CREATE DATABASE).
+/**
+ * Connects to the target server's maintenance database: `postgres`, or `template1` where a server has none (both
+ * always accept CREATE DATABASE). Connection failures throw the readiness codes (design §8).
+ */
+export async function connectMaintenance(target: PgConnection): Promise<Client> {
   for (const database of ['postgres', 'template1']) {
     const conn = { ...target, database };
     try {
@@ -641,7 +641,7 @@ export class PgRestoreOutput {
           entry: this.entry,
           inCommand: false,
         };
-        if (CONNECTION_LOST.test(line)) this.connectionLost = true;
+        if (pgConnectionLost.test(line)) this.connectionLost = true;
         return;
       }
       const entry = /^pg_restore: from TOC entry \d+; \d+ \d+ (.*)$/.exec(line);
@@ -662,7 +662,7 @@ export class PgRestoreOutput {
       block.command += `\n${line}`;
     } else {
       block.error += ` ${line.trim()}`;
-      if (CONNECTION_LOST.test(line)) this.connectionLost = true;
+      if (pgConnectionLost.test(line)) this.connectionLost = true;
     }
   }
 
@@ -676,7 +676,7 @@ export class PgRestoreOutput {
       .trim();
     const command = block.command.trim();
     const kind = command === '' ? undefined : IGNORABLE.find((k) => k.command.test(command));
-    if (kind !== undefined && !CONNECTION_LOST.test(error)) {
+    if (kind !== undefined && !pgConnectionLost.test(error)) {
       this.warningCount++;
       if (this.warnings.length < MAX_WARNINGS) {
         this.warnings.push({ code: kind.code, message: `${oneLine(command, 300)}: ${oneLine(error, 300)}` });
