@@ -15,6 +15,7 @@ describe('runBench', () => {
     expect(generated).toBeGreaterThanOrEqual(8 * 0.98);
     for (const label of [
       /^pgkeep backup \/ \(pg_dump -Fc -Z0 \| zstd -1 > \/dev\/null\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m,
+      /^pgkeep pipeline, no storage \/ \(pg_dump -Fc -Z0 \| zstd -1 > \/dev\/null\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m,
       /^\(pg_dump -Fc \| uploadStream\) \/ pgkeep backup +[\d.]+× +target ≥ 3\.00× +(PASS|MISS)$/m,
       /^host peak RSS, bench_8mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
       /^host peak RSS, bench_2mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
