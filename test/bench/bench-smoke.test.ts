@@ -36,8 +36,15 @@ describe('runBench', () => {
 });
 
 describe('parseBenchArgs', () => {
-  it('defaults to every scenario on a 1024 MiB database, once, without keeping it', () => {
-    expect(parseBenchArgs([])).toEqual({ scenario: 'all', sizeMb: 1024, keep: false, repeat: 1 });
+  it('defaults to every scenario on a 1024 MiB database, once, without keeping it, expiry at the design size', () => {
+    expect(parseBenchArgs([])).toEqual({
+      scenario: 'all',
+      sizeMb: 1024,
+      keep: false,
+      repeat: 1,
+      points: 100_000,
+      instances: 1_000,
+    });
   });
 
   it('refuses unknown scenarios, options and non-positive sizes', () => {
@@ -45,5 +52,6 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--fast'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--size-mb', '0'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--repeat'])).toThrow(UsageError);
+    expect(() => parseBenchArgs(['--points', '10', '--instances', '20'])).toThrow(UsageError);
   });
 });
