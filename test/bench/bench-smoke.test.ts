@@ -35,6 +35,19 @@ describe('runBench', () => {
   }, 90_000);
 });
 
+describe('runBench restore', () => {
+  it('runs the restore scenario end to end and prints its ratio and memory lines with verdicts', async () => {
+    const lines: string[] = [];
+    await runBench(parseBenchArgs(['--scenario', 'restore', '--size-mb', '8']), (line) => lines.push(line));
+    const report = lines.join('\n');
+    expect(report).toMatch(/^stored dump: [\d.]+ (KiB|MiB) \([\d.]+ (KiB|MiB) uncompressed\)$/m);
+    expect(report).toMatch(/^pgkeep restore \/ floor \(median\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m);
+    const peak = Number(/^host peak during pgkeep restore +([\d.]+) MiB/m.exec(report)?.[1]);
+    // A real measurement, not a placeholder: at least Node's own footprint.
+    expect(peak).toBeGreaterThan(20);
+  }, 120_000);
+});
+
 describe('parseBenchArgs', () => {
   it('defaults to every scenario on a 1024 MiB database, once, without keeping it, expiry at the design size', () => {
     expect(parseBenchArgs([])).toEqual({
