@@ -2,28 +2,14 @@
 // against the local ARM permissions and App Service identity stand-ins (test/support/azure-standins.ts).
 import type { AuthorizationManagementClientOptionalParams } from '@azure/arm-authorization';
 import { DefaultAzureCredential, EnvironmentCredential, type TokenCredential } from '@azure/identity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkReaderOnServer, READER_ROLE_DEFINITION_ID, type ArmReaderCheck } from '../../shared/adapters/arm-access';
 import { PgkeepError } from '../../shared/errors';
 import { freePort } from '../support/azurite';
-import { ARM_RESOURCE, startAzureStandins, type AzureStandins } from '../support/azure-standins';
+import { ARM_RESOURCE, useAzureStandins, type AzureStandins } from '../support/azure-standins';
 
 let standins: AzureStandins;
-const savedEnv = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
-
-beforeAll(async () => {
-  standins = await startAzureStandins();
-  process.env.IDENTITY_ENDPOINT = standins.identity.endpoint;
-  process.env.IDENTITY_HEADER = standins.identity.header;
-});
-
-afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await standins?.stop();
-});
+useAzureStandins((started) => (standins = started));
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const serverId = (name: string, type = 'flexibleServers') =>

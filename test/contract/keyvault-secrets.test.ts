@@ -2,30 +2,15 @@
 // the local Key Vault and App Service identity stand-ins (test/support/azure-standins.ts).
 import { DefaultAzureCredential, EnvironmentCredential, type TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../shared/adapters/secrets';
 import { PgkeepError } from '../../shared/errors';
 import type { SecretResolver } from '../../shared/ports';
 import { freePort } from '../support/azurite';
-import { startAzureStandins, VAULT_RESOURCE, type AzureStandins } from '../support/azure-standins';
+import { useAzureStandins, VAULT_RESOURCE, type AzureStandins } from '../support/azure-standins';
 
 let standins: AzureStandins;
-const savedEnv = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
-
-beforeAll(async () => {
-  standins = await startAzureStandins();
-  // The App Service managed-identity contract: the platform sets these two variables; MSAL reads them.
-  process.env.IDENTITY_ENDPOINT = standins.identity.endpoint;
-  process.env.IDENTITY_HEADER = standins.identity.header;
-});
-
-afterAll(async () => {
-  for (const [k, v] of Object.entries(savedEnv)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await standins?.stop();
-});
+useAzureStandins((started) => (standins = started));
 
 // Trust the stand-in's certificate for this client only, and accept a vault host that is not *.vault.azure.net.
 const testClientOptions = (): SecretClientOptions => ({

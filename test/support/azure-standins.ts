@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const VAULT_RESOURCE = 'https://vault.azure.net';
 export const ARM_RESOURCE = 'https://management.azure.com';
@@ -364,4 +365,27 @@ export async function startAzureStandins(): Promise<AzureStandins> {
     ca: tls.cert,
     stop: stopAll,
   };
+}
+
+/**
+ * Starts the stand-ins around the calling test file and points the real managed-identity credential at them, by the
+ * App Service contract (the platform sets IDENTITY_ENDPOINT and IDENTITY_HEADER; MSAL reads them); the environment
+ * is restored and the stand-ins stopped afterwards. `onStarted` receives them once they listen.
+ */
+export function useAzureStandins(onStarted: (standins: AzureStandins) => void): void {
+  let standins: AzureStandins | undefined;
+  const savedEnv = { IDENTITY_ENDPOINT: process.env.IDENTITY_ENDPOINT, IDENTITY_HEADER: process.env.IDENTITY_HEADER };
+  beforeAll(async () => {
+    standins = await startAzureStandins();
+    process.env.IDENTITY_ENDPOINT = standins.identity.endpoint;
+    process.env.IDENTITY_HEADER = standins.identity.header;
+    onStarted(standins);
+  });
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await standins?.stop();
+  });
 }
