@@ -14,6 +14,7 @@ import { recoveryPointId, type Clock, type RecoveryPointRecord } from '../../sha
 import type { ExpireInstanceResult } from '../../shared/workflows/names';
 import { startAzurite } from '../support/azurite';
 import { formatMs, formatTable, ratioLines, timed, type Out } from './support';
+import { weeklyDefaultPolicy } from '../support/policies';
 
 export interface ExpiryBenchOptions {
   readonly points: number;
@@ -35,36 +36,7 @@ const dayMs = 86_400_000;
 const now = '2030-06-01T02:30:00.000Z';
 
 /** Weekly on Sundays, Default kept two years in the vault: at `now` only the points placed past that are due. */
-const policyDocument = {
-  name: 'bench',
-  datasourceTypes: ['Microsoft.DBforPostgreSQL/servers/databases'],
-  objectType: 'BackupPolicy',
-  policyRules: [
-    {
-      name: 'BackupWeekly',
-      objectType: 'AzureBackupRule',
-      backupParameters: { backupType: 'Full', objectType: 'AzureBackupParams' },
-      dataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
-      trigger: {
-        objectType: 'ScheduleBasedTriggerContext',
-        schedule: { repeatingTimeIntervals: ['R/2024-01-07T01:30:00+00:00/P1W'], timeZone: 'UTC' },
-        taggingCriteria: [{ tagInfo: { tagName: 'Default', id: 'Default_' }, taggingPriority: 99, isDefault: true }],
-      },
-    },
-    {
-      name: 'Default',
-      objectType: 'AzureRetentionRule',
-      isDefault: true,
-      lifecycles: [
-        {
-          deleteAfter: { objectType: 'AbsoluteDeleteOption', duration: 'P2Y' },
-          sourceDataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
-          targetDataStoreCopySettings: [],
-        },
-      ],
-    },
-  ],
-};
+const policyDocument = weeklyDefaultPolicy({ name: 'bench', start: '2024-01-07T01:30:00+00:00', deleteAfter: 'P2Y' });
 
 /** Runs `fn` over `items` with at most `width` at once. */
 async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -11,6 +11,7 @@ import {
 import { expect } from 'vitest';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
+import { weeklyDefaultPolicy } from '../support/policies';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 export const ACCOUNT = 'devstoreaccount1';
@@ -29,37 +30,7 @@ export interface RestoreEnv {
   stop(): Promise<void>;
 }
 
-/** A minimal weekly policy (the repo has no fixtures folder of its own). */
-const weeklyPolicy = {
-  name: 'weekly',
-  objectType: 'BackupPolicy',
-  datasourceTypes: ['Microsoft.DBforPostgreSQL/servers/databases'],
-  policyRules: [
-    {
-      name: 'BackupWeekly',
-      objectType: 'AzureBackupRule',
-      backupParameters: { backupType: 'Full', objectType: 'AzureBackupParams' },
-      dataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
-      trigger: {
-        objectType: 'ScheduleBasedTriggerContext',
-        schedule: { repeatingTimeIntervals: ['R/2021-08-22T02:00:00+00:00/P1W'], timeZone: 'UTC' },
-        taggingCriteria: [{ tagInfo: { tagName: 'Default', id: 'Default_' }, taggingPriority: 99, isDefault: true }],
-      },
-    },
-    {
-      name: 'Default',
-      objectType: 'AzureRetentionRule',
-      isDefault: true,
-      lifecycles: [
-        {
-          deleteAfter: { objectType: 'AbsoluteDeleteOption', duration: 'P3M' },
-          sourceDataStore: { dataStoreType: 'VaultStore', objectType: 'DataStoreInfoBase' },
-          targetDataStoreCopySettings: [],
-        },
-      ],
-    },
-  ],
-};
+const weeklyPolicy = weeklyDefaultPolicy({ name: 'weekly', start: '2021-08-22T02:00:00+00:00', deleteAfter: 'P3M' });
 
 export const datasourceType = 'Microsoft.DBforPostgreSQL/servers/databases';
 
