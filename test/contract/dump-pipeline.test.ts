@@ -8,10 +8,10 @@ import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
 import { openDumpReader } from '../../shared/adapters/dump-reader';
 import { runDump, type RunDumpOptions } from '../../shared/adapters/dump-pipeline';
 import { blockBlobSink } from '../../shared/adapters/staged-blocks';
-import { PgkeepError } from '../../shared/errors';
 import type { BlockBlobSink, PgClientTools } from '../../shared/ports';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
+import { expectNoSecret, failureOf } from '../support/failures';
 
 const DB = 'varied';
 
@@ -51,20 +51,6 @@ async function listArchive(
   await reader.done;
   expect(code).toBe(0);
   return out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';'));
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<PgkeepError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PgkeepError) return err;
-    throw err;
-  }
-  throw new Error('expected the dump to fail');
-}
-
-function expectNoSecret(err: PgkeepError, secret: string): void {
-  for (const text of [err.message, err.hint, JSON.stringify(err.toBody())]) expect(text).not.toContain(secret);
 }
 
 describe('runDump', () => {

@@ -17,15 +17,8 @@ import type { PgClientTools } from '../../shared/ports';
 import { freePort, startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
 import { tableChecksums, type DatabaseChecksums } from '../support/table-checksums';
-import {
-  blobSource,
-  childCommandLines,
-  corruptCopy,
-  dumpToBlob,
-  expectNoSecret,
-  failureOf,
-  type StoredDump,
-} from './restore-support';
+import { blobSource, childCommandLines, corruptCopy, dumpToBlob, type StoredDump } from './restore-support';
+import { expectNoSecret, failureOf } from '../support/failures';
 
 const SOURCE_DB = 'varied';
 

@@ -14,7 +14,8 @@ import { normalizeFilePrefix, restoreAsFiles, type RestoreAsFilesOptions } from 
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
 import { tableChecksums } from '../support/table-checksums';
-import { blobSource, corruptCopy, dumpToBlob, failureOf, type StoredDump } from './restore-support';
+import { failureOf } from '../support/failures';
+import { blobSource, corruptCopy, dumpToBlob, type StoredDump } from './restore-support';
 
 const execFileAsync = promisify(execFile);
 const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';

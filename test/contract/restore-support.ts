@@ -2,12 +2,10 @@
 // blob back as a restore source, corrupts a blob, and inspects child processes and failures.
 import type { ContainerClient } from '@azure/storage-blob';
 import { readdirSync, readFileSync } from 'node:fs';
-import { expect } from 'vitest';
 import type { DumpEncryptionKey } from '../../shared/adapters/dump-encryption';
 import { runDump, type DumpResult } from '../../shared/adapters/dump-pipeline';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
 import { blockBlobSink } from '../../shared/adapters/staged-blocks';
-import { PgkeepError } from '../../shared/errors';
 import type { PgConnection } from '../../shared/ports';
 
 export interface StoredDump {
@@ -67,18 +65,4 @@ export function childCommandLines(tool: string): string[] {
     }
   }
   return found;
-}
-
-export async function failureOf(promise: Promise<unknown>): Promise<PgkeepError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PgkeepError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgkeepError, but the call succeeded');
-}
-
-export function expectNoSecret(err: PgkeepError, secret: string): void {
-  for (const text of [err.message, err.hint, JSON.stringify(err.toBody())]) expect(text).not.toContain(secret);
 }
