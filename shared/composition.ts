@@ -230,7 +230,10 @@ export function expiryActivities(rt: Runtime) {
     jobs: stores.jobs,
     blobs: stores.blobs,
     clock: rt.clock,
-    settings: { orphanGraceHours: rt.config.ORPHAN_GRACE_HOURS },
+    settings: {
+      orphanGraceHours: rt.config.ORPHAN_GRACE_HOURS,
+      orphanSweepIntervalHours: rt.config.ORPHAN_SWEEP_INTERVAL_HOURS,
+    },
     log: rt.log,
   });
 }

@@ -108,6 +108,14 @@ export const settings = {
     min: 1,
     max: 24 * 30,
   }),
+  ORPHAN_SWEEP_INTERVAL_HOURS: s({
+    kind: 'int',
+    description:
+      "the expiry run also lists every instance's blobs (orphans, missing blobs) when no run has in this many hours; 0 = every run",
+    default: 168,
+    min: 0,
+    max: 24 * 90,
+  }),
   DUMP_STALL_TIMEOUT_SECONDS: s({
     kind: 'int',
     description: 'a dump that produces no bytes for this long is killed and fails SystemErrorDumpStalled',

@@ -44,7 +44,11 @@ export interface ExpiryActivityDeps {
   readonly blobs: ExpiryBlobs;
   /** Wall time: blob ages for the orphan grace, archivedAt, job times. Plans use the run's instant instead. */
   readonly clock: Clock;
-  readonly settings: { readonly orphanGraceHours: number };
+  readonly settings: {
+    readonly orphanGraceHours: number;
+    /** A run lists the blobs when no finished run has within this many hours (0: every run). */
+    readonly orphanSweepIntervalHours: number;
+  };
   readonly log: (message: string) => void;
 }
 
@@ -113,8 +117,27 @@ function without<T extends object, K extends keyof T>(value: T, ...keys: K[]): O
 export function createExpiryActivities(deps: ExpiryActivityDeps) {
   const nowIso = () => deps.clock.now().toISOString();
 
+  /**
+   * Whether a run starting now lists the blobs: when no finished Expiry job of the last interval did. Listing
+   * every instance's blobs is the expensive part of a run; orphans come only from interrupted backups and wait out
+   * their grace anyway, so a weekly sweep finds them a few days later at a fraction of the daily cost.
+   */
+  async function decideSweep(): Promise<boolean> {
+    const hours = deps.settings.orphanSweepIntervalHours;
+    if (hours === 0) return true;
+    // Jobs carry wall-clock start times, so the window is on the wall clock too.
+    const from = new Date(deps.clock.now().getTime() - hours * 3_600_000).toISOString();
+    for await (const job of deps.jobs.list({ operation: 'Expiry', from })) {
+      if (job.extra?.['sweepOrphans'] === true && (job.status === 'Succeeded' || job.status === 'Failed')) return false;
+    }
+    return true;
+  }
+
   async function startExpiryJob(input: StartExpiryJobInput): Promise<StartExpiryJobResult> {
-    if (!(await deps.jobs.get(input.jobId))) {
+    const existing = await deps.jobs.get(input.jobId);
+    // A retried start keeps the first attempt's decision.
+    const sweepOrphans = existing !== undefined ? existing.extra?.['sweepOrphans'] === true : await decideSweep();
+    if (!existing) {
       try {
         await deps.jobs.create({
           id: input.jobId,
@@ -125,7 +148,7 @@ export function createExpiryActivities(deps: ExpiryActivityDeps) {
           startTime: nowIso(),
           progress: { bytes: 0 },
           orchestrationId: input.orchestrationId,
-          extra: { asOf: input.nowUtc },
+          extra: { asOf: input.nowUtc, sweepOrphans },
         });
       } catch (err) {
         // A retried start whose first create landed.
@@ -134,7 +157,7 @@ export function createExpiryActivities(deps: ExpiryActivityDeps) {
     }
     const instanceNames: string[] = [];
     for await (const { value } of deps.instances.list()) instanceNames.push(value.name);
-    return { instanceNames };
+    return { instanceNames, sweepOrphans };
   }
 
   async function expireInstance(input: ExpireInstanceInput): Promise<ExpireInstanceResult> {
@@ -262,13 +285,20 @@ export function createExpiryActivities(deps: ExpiryActivityDeps) {
       else await isolated(action.pointId, 'expiring the rehydrated copy', () => expireRehydrated(row));
     }
 
-    // 3. Orphans (blobs no row names, e.g. an interrupted backup's) after the grace; rows whose blob is gone.
-    try {
-      await sweepBlobs();
-    } catch (err) {
-      failureCount++;
-      const d = describe(err);
-      failures.push({ code: d.code, message: `listing the blobs of ${name} failed: ${d.message}`, instanceName: name });
+    // 3. On a sweeping run: orphans (blobs no row names, e.g. an interrupted backup's) after the grace; rows whose
+    // blob is gone.
+    if (input.sweepOrphans) {
+      try {
+        await sweepBlobs();
+      } catch (err) {
+        failureCount++;
+        const d = describe(err);
+        failures.push({
+          code: d.code,
+          message: `listing the blobs of ${name} failed: ${d.message}`,
+          instanceName: name,
+        });
+      }
     }
 
     async function sweepBlobs(): Promise<void> {
@@ -336,6 +366,7 @@ export function createExpiryActivities(deps: ExpiryActivityDeps) {
       ...(findings.length > 0 && { warnings: findings }),
       extra: {
         asOf: input.asOf,
+        sweepOrphans: input.sweepOrphans,
         instances: input.instances,
         moved: input.moved,
         deleted: input.deleted,

@@ -31,7 +31,9 @@ function readInput(context: df.OrchestrationContext): Required<ExpiryOrchestrato
 }
 
 type Totals = {
-  -readonly [K in keyof Omit<FinishExpiryJobInput, 'jobId' | 'asOf' | 'failures' | 'warnings'>]: number;
+  -readonly [
+    K in keyof Omit<FinishExpiryJobInput, 'jobId' | 'asOf' | 'sweepOrphans' | 'failures' | 'warnings'>
+  ]: number;
 } & {
   failures: ExpiryFinding[];
   warnings: ExpiryFinding[];
@@ -68,6 +70,7 @@ export function* expiryOrchestrator(
   })) as StartExpiryJobResult;
 
   const names = started.instanceNames;
+  const sweepOrphans = started.sweepOrphans;
   const totals: Totals = {
     instances: names.length,
     moved: 0,
@@ -109,7 +112,12 @@ export function* expiryOrchestrator(
       const instanceName = names[next++]!;
       running.push({
         instanceName,
-        task: context.df.callActivity(expiryActivities.expireInstance, { jobId, instanceName, nowUtc }),
+        task: context.df.callActivity(expiryActivities.expireInstance, {
+          jobId,
+          instanceName,
+          nowUtc,
+          sweepOrphans,
+        }),
       });
     }
     // Tasks that finished while the orchestrator waited on another one are taken without waiting: a new
@@ -123,6 +131,7 @@ export function* expiryOrchestrator(
   yield context.df.callActivity(expiryActivities.finishExpiryJob, {
     jobId,
     asOf: nowUtc,
+    sweepOrphans,
     ...counts,
     failures,
     warnings,

@@ -258,12 +258,15 @@ export interface StartExpiryJobInput {
 export interface StartExpiryJobResult {
   /** Every instance row, deleted ones included (their points still expire). */
   readonly instanceNames: readonly string[];
+  /** Whether this run lists the blobs too (orphans, missing blobs): decided once per run, see ORPHAN_SWEEP_INTERVAL_HOURS. */
+  readonly sweepOrphans: boolean;
 }
 
 export interface ExpireInstanceInput {
   readonly jobId: string;
   readonly instanceName: string;
   readonly nowUtc: string;
+  readonly sweepOrphans: boolean;
 }
 
 /** One finding of an expiry run: a failed action (counts toward Failed) or a warning (reported only). */
@@ -293,6 +296,7 @@ export interface FinishExpiryJobInput {
   readonly jobId: string;
   /** The run's instant (the plans' "now"). */
   readonly asOf: string;
+  readonly sweepOrphans: boolean;
   readonly instances: number;
   readonly moved: number;
   readonly deleted: number;

@@ -67,7 +67,12 @@ describe('expiry over ten simulated years', () => {
         await writePoint(stores, blobs, { instanceName: 'orders', policy, policyName: 'gfs', time, tag });
       }
       clock.set(end);
-      const result = await expiry.expireInstance({ jobId: 'sim', instanceName: 'orders', nowUtc: end });
+      const result = await expiry.expireInstance({
+        jobId: 'sim',
+        instanceName: 'orders',
+        nowUtc: end,
+        sweepOrphans: true,
+      });
       expect(result.failureCount, `failures in week ${week}`).toBe(0);
       expect(result.warningCount, `warnings in week ${week}`).toBe(0);
 

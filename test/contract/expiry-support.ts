@@ -97,7 +97,7 @@ export function expiryDeps(
     jobs: stores.jobs,
     blobs,
     clock,
-    settings: { orphanGraceHours: 48 },
+    settings: { orphanGraceHours: 48, orphanSweepIntervalHours: 168 },
     log: () => undefined,
     ...overrides,
   };

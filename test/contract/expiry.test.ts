@@ -69,8 +69,9 @@ async function threePoints(w: World) {
   return { expired, monthly, recent };
 }
 
-const expire = (w: World, deps = expiryDeps(w.stores, w.blobs, w.clock), at = now) =>
-  activitiesOver(deps).expireInstance({ jobId: 'j', instanceName: 'orders', nowUtc: at });
+/** A sweeping run (the one that also lists the blobs), so every rule of the instance pass is in play. */
+const expire = (w: World, deps = expiryDeps(w.stores, w.blobs, w.clock), at = now, sweepOrphans = true) =>
+  activitiesOver(deps).expireInstance({ jobId: 'j', instanceName: 'orders', nowUtc: at, sweepOrphans });
 
 describe('expireInstance', () => {
   it('deletes what is past its lifetime (row and blobs), archives what is due, and leaves the rest alone', async () => {
@@ -319,6 +320,23 @@ describe('expireInstance', () => {
       }
       expect(await w.stores.recoveryPoints.get('orders', p.recent.id)).toBeDefined();
     });
+
+    it('leaves blobs unlisted on a run that does not sweep: the old orphan stays, the missing blob goes unreported', async () => {
+      const w = await world();
+      const p = await threePoints(w);
+      const orphan = 'orders/interrupted-job/dump.pgdump.zst';
+      await w.blobs.blockBlobClient(orphan).upload(Buffer.from('partial'), 7);
+      await w.blobs.delete(p.recent.blobName);
+      const wall = manualClock(new Date(Date.now() + 49 * 3_600_000).toISOString());
+      const quiet = await expire(w, expiryDeps(w.stores, w.blobs, wall), now, false);
+      // The retention part of the run is the same as a sweeping run's.
+      expect(quiet).toMatchObject({ deleted: 1, moved: 1, orphansDeleted: 0, warningCount: 0, failureCount: 0 });
+      expect(await w.blobs.info(orphan)).toBeDefined();
+
+      const swept = await expire(w, expiryDeps(w.stores, w.blobs, wall), now, true);
+      expect(swept).toMatchObject({ orphansDeleted: 1, warningCount: 1 });
+      expect(await w.blobs.info(orphan)).toBeUndefined();
+    });
   });
 
   describe('deleted instances', () => {
@@ -351,6 +369,59 @@ describe('expireInstance', () => {
 });
 
 describe('the Expiry job', () => {
+  it('sweeps the blobs on the first run and then once per ORPHAN_SWEEP_INTERVAL_HOURS of finished sweeping runs', async () => {
+    const w = await world();
+    const wall = manualClock('2025-04-20T02:30:00.000Z');
+    const acts = activitiesOver(expiryDeps(w.stores, w.blobs, wall)); // interval 168 h
+    const run = async (jobId: string, at: string, finish = true) => {
+      wall.set(at);
+      const started = await acts.startExpiryJob({ jobId, orchestrationId: jobId, trigger: 'Scheduled', nowUtc: at });
+      if (finish) {
+        await acts.finishExpiryJob({
+          jobId,
+          asOf: at,
+          sweepOrphans: started.sweepOrphans,
+          instances: 1,
+          moved: 0,
+          deleted: 0,
+          rehydratedExpired: 0,
+          orphansDeleted: 0,
+          failureCount: 0,
+          failures: [],
+          warningCount: 0,
+          warnings: [],
+        });
+      }
+      return started.sweepOrphans;
+    };
+    // A sweeping run that never finished (a crash) does not count: the next run sweeps.
+    expect(await run('d0', '2025-04-19T02:30:00.000Z', false)).toBe(true);
+    expect(await run('d1', '2025-04-20T02:30:00.000Z')).toBe(true);
+    expect((await w.stores.jobs.get('d1'))?.extra).toMatchObject({ sweepOrphans: true });
+    expect(await run('d2', '2025-04-21T02:30:00.000Z')).toBe(false);
+    expect(await run('d7', '2025-04-26T02:30:00.000Z')).toBe(false);
+    expect((await w.stores.jobs.get('d7'))?.extra).toMatchObject({ sweepOrphans: false });
+    // A retried start keeps its first decision, whatever has happened since.
+    wall.set('2025-04-28T02:30:00.000Z');
+    expect(
+      (await acts.startExpiryJob({ jobId: 'd7', orchestrationId: 'd7', trigger: 'Scheduled', nowUtc: '' }))
+        .sweepOrphans,
+    ).toBe(false);
+    expect(await run('d8', '2025-04-27T02:30:01.000Z')).toBe(true);
+    expect(await run('d9', '2025-04-28T02:30:00.000Z')).toBe(false);
+
+    const everyRun = activitiesOver(
+      expiryDeps(w.stores, w.blobs, wall, { settings: { orphanGraceHours: 48, orphanSweepIntervalHours: 0 } }),
+    );
+    const started = await everyRun.startExpiryJob({
+      jobId: 'e',
+      orchestrationId: 'e',
+      trigger: 'Scheduled',
+      nowUtc: '',
+    });
+    expect(started.sweepOrphans).toBe(true);
+  });
+
   it('is opened InProgress for all instances and ended Failed with the count and each failure as a warning', async () => {
     const w = await world();
     const acts = activitiesOver(expiryDeps(w.stores, w.blobs, w.clock));
@@ -366,6 +437,7 @@ describe('the Expiry job', () => {
     await acts.finishExpiryJob({
       jobId: 'e1',
       asOf: now,
+      sweepOrphans: true,
       instances: 1,
       moved: 0,
       deleted: 2,

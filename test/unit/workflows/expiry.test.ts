@@ -69,11 +69,12 @@ function run(
     t.isCompleted = true;
     t.result = resultFor(t.input.instanceName!);
   },
+  sweepOrphans = false,
 ) {
   const gen = expiryOrchestrator(fakeContext(input));
   const start = gen.next().value as unknown as FakeTask;
   expect(start.name).toBe(expiryActivities.startExpiryJob);
-  let step = gen.next({ instanceNames });
+  let step = gen.next({ instanceNames, sweepOrphans });
   let maxWindow = 0;
   const started: FakeTask[] = [];
   while (!step.done) {
@@ -146,7 +147,7 @@ describe('expiryOrchestrator', () => {
   it('takes tasks that finished while it waited on another one without waiting on them again', () => {
     const gen = expiryOrchestrator(fakeContext({ concurrency: 2 }));
     gen.next();
-    const first = gen.next({ instanceNames: ['a', 'b', 'c'] }).value as unknown as AnyTask;
+    const first = gen.next({ instanceNames: ['a', 'b', 'c'], sweepOrphans: false }).value as unknown as AnyTask;
     // Both finish in the same history batch: the second is already complete when the orchestrator resumes.
     for (const t of first.any) {
       t.isCompleted = true;
@@ -159,6 +160,14 @@ describe('expiryOrchestrator', () => {
     const finish = gen.next(second.any[0]).value as unknown as FakeTask;
     expect(finish.name).toBe(expiryActivities.finishExpiryJob);
     expect((finish.input as unknown as FinishExpiryJobInput).deleted).toBe(3);
+  });
+
+  it("passes the start's sweep decision to every instance and to the job, as it was made", () => {
+    for (const sweepOrphans of [true, false]) {
+      const { finish, started } = run({ concurrency: 2 }, ['a', 'b', 'c'], undefined, sweepOrphans);
+      expect(started.map((t) => t.input['sweepOrphans'])).toEqual([sweepOrphans, sweepOrphans, sweepOrphans]);
+      expect(finish.sweepOrphans).toBe(sweepOrphans);
+    }
   });
 
   it('finishes the job at once when there is no instance', () => {
