@@ -257,9 +257,9 @@ export function createExpiryActivities(deps: ExpiryActivityDeps) {
         value = { ...value, status: 'Deleting' };
         await write(value, row.etag);
       }
-      for (const blob of [value.blobName, value.manifestBlobName, value.rehydratedBlobName]) {
-        if (blob !== undefined) await deps.blobs.delete(blob);
-      }
+      // The point's blobs at once (a round trip each in Azure); the row goes only when all of them have.
+      const blobs = [value.blobName, value.manifestBlobName, value.rehydratedBlobName];
+      await Promise.all(blobs.filter((b) => b !== undefined).map((b) => deps.blobs.delete(b)));
       await deps.recoveryPoints.delete(name, value.id);
       rows.delete(value.id);
       counts.deleted++;

@@ -57,7 +57,12 @@ describe('parseBenchArgs', () => {
       repeat: 1,
       points: 100_000,
       instances: 1_000,
+      manyDue: false,
+      blobMetadata: 'loki',
     });
+    expect(
+      parseBenchArgs(['--scenario', 'expiry', '--points', '5000', '--many-due', '--blob-metadata', 'mariadb']),
+    ).toMatchObject({ scenario: 'expiry', points: 5000, manyDue: true, blobMetadata: 'mariadb' });
   });
 
   it('refuses unknown scenarios, options and non-positive sizes', () => {
@@ -66,5 +71,6 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--size-mb', '0'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--repeat'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['--points', '10', '--instances', '20'])).toThrow(UsageError);
+    expect(() => parseBenchArgs(['--blob-metadata', 'sqlite'])).toThrow(UsageError);
   });
 });

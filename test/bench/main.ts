@@ -24,16 +24,23 @@ export interface BenchArgs {
   /** Expiry scenario: recovery points and instances (the design's 100,000 over 1,000 by default). */
   readonly points: number;
   readonly instances: number;
+  readonly manyDue: boolean;
+  readonly blobMetadata: 'loki' | 'mariadb';
 }
 
 export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|all] [--size-mb N] [--repeat N] [--keep]
-                      [--points N] [--instances N]
+                      [--points N] [--instances N] [--many-due] [--blob-metadata loki|mariadb]
 
   --scenario   which benchmark to run (default all: backup, then restore); expiry runs only when named:
                its data set (a row and two tiny blobs per point) takes Azurite over 15 minutes to
                take in at the design's 100,000 points, and it needs no PostgreSQL
   --points     expiry: recovery points (default 100000)
   --instances  expiry: backup instances they are spread over (default 1000)
+  --many-due   expiry: also time a run a year later, when about half of the points are due (informational)
+  --blob-metadata
+               expiry: where Azurite keeps blob metadata: loki (default, in memory; every blob insert and
+               delete costs time proportional to the container) or mariadb (a throwaway MariaDB from the
+               system's mariadb-server, indexed like a real store)
   --size-mb    size of the generated database's tables in MiB (default 1024); the backup
                scenario also runs on a database a quarter of that size to compare memory peaks
   --repeat     runs per contender; min / median / max are printed (default 1)
@@ -48,6 +55,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let repeat = 1;
   let points = defaultExpiryBenchOptions.points;
   let instances = defaultExpiryBenchOptions.instances;
+  let manyDue = defaultExpiryBenchOptions.manyDue;
+  let blobMetadata = defaultExpiryBenchOptions.blobMetadata;
   const positiveInt = (flag: string, value: string | undefined): number => {
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number ≥ 1`);
@@ -79,12 +88,21 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case '--instances':
         instances = positiveInt(arg, argv[++i]);
         break;
+      case '--many-due':
+        manyDue = true;
+        break;
+      case '--blob-metadata': {
+        const value = argv[++i];
+        if (value !== 'loki' && value !== 'mariadb') throw new UsageError('--blob-metadata must be loki or mariadb');
+        blobMetadata = value;
+        break;
+      }
       default:
         throw new UsageError(`unknown option ${arg ?? ''}`);
     }
   }
   if (instances > points) throw new UsageError('--instances cannot exceed --points');
-  return { scenario, sizeMb, keep, repeat, points, instances };
+  return { scenario, sizeMb, keep, repeat, points, instances, manyDue, blobMetadata };
 }
 
 /** The package root (where .bench-data/ lives), from both test/bench and dist/test/bench. */
@@ -116,7 +134,13 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
   for (const line of await describeMachine(tools.pgDump)) out(line);
   // Expiry brings its own Azurite and needs no PostgreSQL.
   if (args.scenario === 'expiry') {
-    await runExpiryScenario(out, { ...defaultExpiryBenchOptions, points: args.points, instances: args.instances });
+    await runExpiryScenario(out, {
+      ...defaultExpiryBenchOptions,
+      points: args.points,
+      instances: args.instances,
+      manyDue: args.manyDue,
+      blobMetadata: args.blobMetadata,
+    });
     return;
   }
 

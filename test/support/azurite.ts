@@ -58,6 +58,11 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
 export interface StartAzuriteOptions {
   /** Keep data on disk in this folder instead of in memory (benchmarks: a large blob must not sit in RAM). */
   readonly location?: string;
+  /**
+   * Blob metadata in this MySQL/MariaDB database (Azurite's AZURITE_DB, handed over in the child's environment, never
+   * in argv) instead of its in-process LokiJS collections; needs `location`.
+   */
+  readonly blobMetadataDb?: string;
 }
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
@@ -87,7 +92,10 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
       '--tablePort',
       String(tablePort),
     ],
-    { stdio: 'ignore' },
+    {
+      stdio: 'ignore',
+      ...(options.blobMetadataDb !== undefined && { env: { ...process.env, AZURITE_DB: options.blobMetadataDb } }),
+    },
   );
   try {
     await Promise.all([blobPort, queuePort, tablePort].map((p) => waitForPort(p, child, 30_000)));
