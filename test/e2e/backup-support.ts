@@ -185,11 +185,35 @@ export interface PgProxy {
   target: { host: string; port: number };
   /** Bytes per second from the server to the client for new and open connections; 0 = unlimited. */
   bytesPerSecond: number;
+  /** Bytes per second from the client to the server (a restore's COPY data); 0 = unlimited. */
+  uploadBytesPerSecond: number;
   /** Stops listening (connections are refused) and drops open ones. */
   refuse(): Promise<void>;
   /** Listens again on the same port. */
   accept(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Copies `from` into `to`, pausing `from` to hold the rate `rate()` reads at each chunk (0 = unlimited). */
+function pipeThrottled(from: Socket, to: Socket, rate: () => number): void {
+  let windowStart = Date.now();
+  let sent = 0;
+  from.on('data', (chunk: Buffer) => {
+    to.write(chunk);
+    const bytesPerSecond = rate();
+    if (bytesPerSecond <= 0) return;
+    sent += chunk.length;
+    const elapsed = Date.now() - windowStart;
+    const due = (sent / bytesPerSecond) * 1000;
+    if (due > elapsed) {
+      from.pause();
+      setTimeout(() => from.resume(), due - elapsed);
+    }
+    if (elapsed > 1000) {
+      windowStart = Date.now();
+      sent = 0;
+    }
+  });
 }
 
 /**
@@ -206,6 +230,7 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
     },
     target,
     bytesPerSecond: 0,
+    uploadBytesPerSecond: 0,
     refuse: async () => {
       const s = server;
       server = undefined;
@@ -229,24 +254,8 @@ export async function startPgProxy(target: { host: string; port: number }): Prom
     // A server that goes away ends the client's connection the way a dying server does.
     upstream.on('end', () => client.end());
     client.on('end', () => upstream.end());
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    let windowStart = Date.now();
-    let sent = 0;
-    upstream.on('data', (chunk: Buffer) => {
-      client.write(chunk);
-      if (proxy.bytesPerSecond <= 0) return;
-      sent += chunk.length;
-      const elapsed = Date.now() - windowStart;
-      const due = (sent / proxy.bytesPerSecond) * 1000;
-      if (due > elapsed) {
-        upstream.pause();
-        setTimeout(() => upstream.resume(), due - elapsed);
-      }
-      if (elapsed > 1000) {
-        windowStart = Date.now();
-        sent = 0;
-      }
-    });
+    pipeThrottled(client, upstream, () => proxy.uploadBytesPerSecond);
+    pipeThrottled(upstream, client, () => proxy.bytesPerSecond);
   };
   const listen = (p: number): Promise<void> =>
     new Promise((resolve, reject) => {

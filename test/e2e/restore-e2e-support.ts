@@ -10,15 +10,21 @@ import {
 } from '@azure/storage-blob';
 import { expect } from 'vitest';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
-import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
+import { seedVariedDatabase, startPostgres, type PgMajor, type TestPostgres } from '../support/postgres';
 import { weeklyDefaultPolicy } from '../support/policies';
+import { startPgProxy, type PgProxy } from './backup-support';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 export const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface RestoreEnv {
+  /** The source server (the protected `orders` database). */
   readonly pg: TestPostgres;
+  /** The server TARGET_DB points at: the source server itself unless another major was asked for. */
+  readonly target: TestPostgres;
+  /** The proxy TARGET_DB goes through, when asked for. */
+  readonly targetProxy?: PgProxy;
   readonly dh: DevhostInstance;
   readonly blobService: BlobServiceClient;
   call(method: string, p: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
@@ -67,18 +73,37 @@ export function containerSasUrl(env: RestoreEnv, container: string): string {
   return `${env.blobService.getContainerClient(container).url}?${sas}`;
 }
 
-export async function startRestoreEnv(extraEnv: Record<string, string> = {}): Promise<RestoreEnv> {
-  const pg = await startPostgres({ major: 15 });
+export interface RestoreEnvOptions {
+  /** Major of the source server (default 15). */
+  readonly sourceMajor?: PgMajor;
+  /** Major of a separate target server; without it, restores go to the source server. */
+  readonly targetMajor?: PgMajor;
+  /** Rows of the source's big table (default 20,000). */
+  readonly rows?: number;
+  /** TARGET_DB leads through a TCP proxy (`env.targetProxy`) the test can slow down. */
+  readonly targetViaProxy?: boolean;
+}
+
+export async function startRestoreEnv(
+  extraEnv: Record<string, string> = {},
+  options: RestoreEnvOptions = {},
+): Promise<RestoreEnv> {
+  const pg = await startPostgres({ major: options.sourceMajor ?? 15 });
+  let target: TestPostgres = pg;
   let dh: DevhostInstance | undefined;
+  let targetProxy: PgProxy | undefined;
   try {
-    await seedVariedDatabase(pg, 'orders', 20_000);
-    const conn = (db: string) =>
-      `Server=${pg.host};Port=${pg.port};Database=${db};User Id=${pg.superuser};Password=${pg.password};Ssl Mode=Disable;`;
+    if (options.targetMajor !== undefined) target = await startPostgres({ major: options.targetMajor });
+    if (options.targetViaProxy === true) targetProxy = await startPgProxy({ host: target.host, port: target.port });
+    await seedVariedDatabase(pg, 'orders', options.rows ?? 20_000);
+    const conn = (server: TestPostgres, db: string, via?: PgProxy) =>
+      `Server=${via ? '127.0.0.1' : server.host};Port=${via ? via.port : server.port};Database=${db};` +
+      `User Id=${server.superuser};Password=${server.password};Ssl Mode=Disable;`;
     dh = await startDevhost({
       appRoot: repoRoot,
       env: {
-        ORDERS_DB: conn('orders'),
-        TARGET_DB: conn('postgres'),
+        ORDERS_DB: conn(pg, 'orders'),
+        TARGET_DB: conn(target, 'postgres', targetProxy),
         SCHEDULER_SCHEDULE: '0 0 0 1 1 *',
         EXPIRY_SCHEDULE: '0 0 0 1 1 *',
         ...extraEnv,
@@ -127,6 +152,8 @@ export async function startRestoreEnv(extraEnv: Record<string, string> = {}): Pr
     };
     return {
       pg,
+      target,
+      ...(targetProxy !== undefined && { targetProxy }),
       dh: host,
       blobService: BlobServiceClient.fromConnectionString(host.storage.connectionString),
       call,
@@ -138,12 +165,16 @@ export async function startRestoreEnv(extraEnv: Record<string, string> = {}): Pr
       },
       async stop() {
         await host.stop();
+        await targetProxy?.close();
         await pg.stop();
+        if (target !== pg) await target.stop();
       },
     };
   } catch (err) {
     await dh?.stop();
+    await targetProxy?.close();
     await pg.stop();
+    if (target !== pg) await target.stop();
     throw err;
   }
 }
