@@ -97,7 +97,7 @@ describe('runDump', () => {
     expect(createHash('sha256').update(downloaded).digest('hex')).toBe(result.sha256);
     const blocks = await container.getBlockBlobClient(blobName).getBlockList('committed');
     expect(blocks.committedBlocks?.length).toBe(result.blockCount);
-    expect(result.blockSize).toBe(4 * 1024 * 1024);
+    expect(result.blockSize).toBe(8 * 1024 * 1024);
     expect(result.uncompressedBytes).toBeGreaterThan(result.bytes);
     expect(result.pgDumpVersion).toBe(tools.version);
 
@@ -216,10 +216,11 @@ describe('runDump when the server dies mid-dump', () => {
     container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('dumps');
     await container.create();
     await server.query('CREATE DATABASE big');
-    // Hard-to-compress rows, so the dump is far bigger than what the pipeline buffers while the first block waits.
+    // Hard-to-compress rows (a dump of ~75 MB), so the dump is far bigger than what the pipeline buffers while the
+    // first block waits (4 in flight + 1 filling, 8 MiB each).
     await server.query(
       `CREATE TABLE noise AS SELECT g AS id, encode(sha256(g::text::bytea), 'base64') ||
-         encode(sha256((g * 31)::text::bytea), 'base64') AS payload FROM generate_series(1, 400000) AS g`,
+         encode(sha256((g * 31)::text::bytea), 'base64') AS payload FROM generate_series(1, 1000000) AS g`,
       'big',
     );
   });

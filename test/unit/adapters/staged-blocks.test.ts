@@ -36,9 +36,9 @@ function gatedSink() {
 }
 
 describe('chooseBlockSize', () => {
-  it('never goes below 4 MiB', () => {
-    expect(chooseBlockSize(0)).toBe(4 * MiB);
-    expect(chooseBlockSize(10 * 1024 * MiB)).toBe(4 * MiB);
+  it('never goes below 8 MiB', () => {
+    expect(chooseBlockSize(0)).toBe(8 * MiB);
+    expect(chooseBlockSize(10 * 1024 * MiB)).toBe(8 * MiB);
   });
 
   it('leaves room for a blob four times the expected size within 50,000 blocks', () => {
@@ -56,8 +56,8 @@ describe('chooseBlockSize', () => {
 });
 
 describe('chooseMaxInFlight', () => {
-  it('keeps four 4 MiB blocks in flight but only two 100 MiB ones', () => {
-    expect(chooseMaxInFlight(4 * MiB)).toBe(4);
+  it('keeps four 8 MiB blocks in flight but only two 100 MiB ones', () => {
+    expect(chooseMaxInFlight(8 * MiB)).toBe(4);
     expect(chooseMaxInFlight(100 * MiB)).toBe(2);
   });
 });
