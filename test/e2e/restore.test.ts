@@ -1,6 +1,6 @@
 // Restores over HTTP under devhost (design §6): validateRestore, restore as database and as files round trips
 // compared by checksums, options reaching pg_restore, archive tier with and without rehydration, and the faults
-// that must fail the job (name in use, container not accessible, corrupted blob).
+// that must fail the job (name in use, container not accessible, corrupted blob); owner modes and a table selection.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- response bodies are checked by the assertions, not by types */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -263,5 +263,81 @@ describe('integrity', () => {
     expect(job.properties.status).toBe('Failed');
     expect(job.properties.error.code).toBe('SystemErrorIntegrityCheckFailed');
     expect(await databases()).not.toContain('corrupt_copy');
+  });
+});
+
+// Last in the file: it adds a schema to the source, which the earlier tests compare restores against.
+describe('owner modes and a table selection, through HTTP', () => {
+  let owned: string;
+  interface RestoreJob {
+    properties: {
+      status: string;
+      error?: unknown;
+      extendedInfo: { result?: string };
+      warnings?: { code: string; message: string }[];
+    };
+  }
+  const restored = async (name: string, options: object): Promise<RestoreJob> => {
+    const r = await env.call('POST', '/backupInstances/orders/restore', databaseRequest(owned, name, env, { options }));
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    return (await env.waitJob(r.body.name)) as RestoreJob;
+  };
+  const owners = async (db: string): Promise<Record<string, unknown>> =>
+    Object.fromEntries(
+      (
+        await env.pg.query(
+          "SELECT schemaname || '.' || tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname = 'app'",
+          db,
+        )
+      ).map((row) => [String(row['t']), String(row['o'])] as const),
+    );
+
+  beforeAll(async () => {
+    // app.items belongs to a role that exists on the target; app.ghostly to one that is gone by restore time.
+    await env.pg.query('CREATE ROLE app_owner; CREATE ROLE restorer; CREATE ROLE ghost_owner');
+    await env.pg.query(
+      `CREATE SCHEMA app AUTHORIZATION app_owner;
+       CREATE TABLE app.items (id int PRIMARY KEY); INSERT INTO app.items VALUES (7);
+       ALTER TABLE app.items OWNER TO app_owner;
+       CREATE TABLE app.ghostly (id int); ALTER TABLE app.ghostly OWNER TO ghost_owner;`,
+      'orders',
+    );
+    owned = await env.backup();
+    await env.pg.query(`REASSIGN OWNED BY ghost_owner TO ${env.pg.superuser}`, 'orders');
+    await env.pg.query('DROP ROLE ghost_owner');
+  }, 120_000);
+
+  it('gives every object to the restoring user by default (owner none), with no warning', async () => {
+    const job = await restored('own_none', {});
+    expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+    expect(job.properties.extendedInfo.result).toBe('Succeeded');
+    expect(await owners('own_none')).toEqual({ 'app.items': env.pg.superuser, 'app.ghostly': env.pg.superuser });
+  });
+
+  it('keeps the dump’s owners with owner keep, and lists the one a missing role made fail as a warning', async () => {
+    const job = await restored('own_keep', { owner: 'keep' });
+    expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+    expect(job.properties.extendedInfo.result).toBe('SucceededWithWarnings');
+    expect(job.properties.warnings).toEqual([
+      expect.objectContaining({
+        code: 'OwnerNotSet',
+        message: expect.stringMatching(/role "ghost_owner" does not exist/),
+      }),
+    ]);
+    expect(await owners('own_keep')).toEqual({ 'app.items': 'app_owner', 'app.ghostly': env.pg.superuser });
+    expect(await env.pg.query('SELECT id FROM app.items', 'own_keep')).toEqual([{ id: 7 }]);
+  });
+
+  it('makes the named role own every object with owner { role }', async () => {
+    const job = await restored('own_role', { owner: { role: 'restorer' } });
+    expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+    expect(await owners('own_role')).toEqual({ 'app.items': 'restorer', 'app.ghostly': 'restorer' });
+  });
+
+  it('restores only the two tables asked for', async () => {
+    const job = await restored('two_tables', { tables: ['app.items', 'app.ghostly'] });
+    expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+    const tables = await tableChecksums(env.pg.connectionFor('two_tables'));
+    expect(Object.keys(tables.tables).sort()).toEqual(['app.ghostly', 'app.items']);
   });
 });
