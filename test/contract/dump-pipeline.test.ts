@@ -1,7 +1,7 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { childrenRunning } from '../support/processes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
@@ -17,19 +17,7 @@ const DB = 'varied';
 
 /** The pg_dump processes this test process started (children of this worker). */
 function ourPgDumps(): { pid: number; cmdline: string }[] {
-  const found: { pid: number; cmdline: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmdline.includes('pg_dump')) found.push({ pid: Number(entry), cmdline });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
+  return childrenRunning('pg_dump').map(({ pid, cmdline }) => ({ pid, cmdline }));
 }
 
 /** Runs `pg_restore --list` on the decompressed blob and returns its TOC lines. */

@@ -1,7 +1,7 @@
 // Setup shared by the restore contract tests: dumps a database into Azurite with the real dump pipeline, hands the
 // blob back as a restore source, corrupts a blob, and inspects child processes and failures.
 import type { ContainerClient } from '@azure/storage-blob';
-import { readdirSync, readFileSync } from 'node:fs';
+import { childrenRunning, spaced } from '../support/processes';
 import type { DumpEncryptionKey } from '../../shared/adapters/dump-encryption';
 import { runDump, type DumpResult } from '../../shared/adapters/dump-pipeline';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
@@ -52,17 +52,5 @@ export async function corruptCopy(container: ContainerClient, from: string, to: 
 
 /** Command lines of this worker's live children whose argv mentions `tool`. */
 export function childCommandLines(tool: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmdline.includes(tool)) found.push(cmdline.split('\0').join(' '));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
+  return childrenRunning(tool).map((p) => spaced(p.cmdline));
 }

@@ -2,7 +2,8 @@
 // the secret scans), job polling, the vault container's blobs, instance bodies, and a TCP proxy in front of
 // PostgreSQL that can refuse connections, switch servers or throttle (fault tests).
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { listProcesses, spaced } from '../support/processes';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -155,16 +156,7 @@ export async function pgRestoreList(dump: Buffer): Promise<string> {
 
 /** The command lines of every process on the machine, as `pid: argv joined by spaces`. */
 export function allCommandLines(): string[] {
-  const lines: string[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      lines.push(`${entry}: ${readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ')}`);
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return lines;
+  return listProcesses().map((p) => `${p.pid}: ${spaced(p.cmdline)}`);
 }
 
 /** Whether any process's command line looks like a pg_dump (the dump is running). */
