@@ -11,11 +11,11 @@ import { createTableProvider } from '../../shared/adapters/tables/common';
 import { toEntity } from '../../shared/adapters/tables/recovery-points';
 import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
 import { createExpiryActivities } from '../../shared/activities/expiry';
-import { lifecycleOf } from '../../shared/domain/lifecycle';
 import { parsePolicy } from '../../shared/domain/policy';
-import { recoveryPointId, type Clock, type RecoveryPointRecord } from '../../shared/ports';
+import type { Clock, RecoveryPointRecord } from '../../shared/ports';
 import type { ExpireInstanceResult } from '../../shared/workflows/names';
 import { startAzurite } from '../support/azurite';
+import { committedPoint } from '../support/recovery-points';
 import { startBenchMariaDb } from './mariadb';
 import { formatMs, formatTable, ratioLines, timed, type Out } from './support';
 import { weeklyDefaultPolicy } from '../support/policies';
@@ -125,30 +125,18 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
           // Weekly points going back from now; the oldest one of each instance is just past its two years.
           const ms = k === perInstance - 1 ? Date.parse(now) - 732 * dayMs : Date.parse(now) - (k * 7 + 1) * dayMs;
           const time = new Date(ms).toISOString();
-          const jobId = `j${k}`;
-          const life = lifecycleOf(policy, time, 'Default');
-          rows.push({
-            instanceName: name,
-            id: recoveryPointId(time, jobId),
-            time,
-            tag: 'Default',
-            trigger: 'Scheduled',
-            dataStore: 'VaultStore',
-            status: 'Available',
-            policyName: 'bench',
-            jobId,
-            blobName: blobs.dumpBlobName(name, jobId),
-            manifestBlobName: blobs.manifestBlobName(name, jobId),
-            bytes: 4,
-            sha256: '00'.repeat(32),
-            vaultUntil: life.vaultUntil,
-            movesToArchive: life.movesToArchive,
-            deleteAt: life.deleteAt,
-            serverVersion: '15.8',
-            pgDumpVersion: '15.8',
-            databaseName: name,
-            createdAt: time,
-          });
+          rows.push(
+            committedPoint(blobs, {
+              instanceName: name,
+              policy,
+              policyName: 'bench',
+              time,
+              tag: 'Default',
+              jobId: `j${k}`,
+              bytes: 4,
+              databaseName: name,
+            }),
+          );
         }
         // Blobs first, rows last, as a backup commits.
         await pool(

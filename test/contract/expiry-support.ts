@@ -3,18 +3,13 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { lifecycleOf } from '../../shared/domain/lifecycle';
 import { parsePolicy } from '../../shared/domain/policy';
 import type { Policy, TagName } from '../../shared/domain/types';
 import type { StateStores } from '../../shared/adapters/stores';
 import { createExpiryActivities, type ExpiryActivityDeps } from '../../shared/activities/expiry';
-import {
-  recoveryPointId,
-  type Clock,
-  type RecoveryPointRecord,
-  type RecoveryPointStore,
-  type VaultBlobStore,
-} from '../../shared/ports';
+import { type Clock, type RecoveryPointRecord, type RecoveryPointStore, type VaultBlobStore } from '../../shared/ports';
+
+import { committedPoint } from '../support/recovery-points';
 
 const fixtures = path.resolve(__dirname, '../../../shared/fixtures/policies');
 
@@ -50,36 +45,12 @@ export async function writePoint(
   },
 ): Promise<RecoveryPointRecord> {
   const jobId = `job${++seq}x${Date.parse(options.time)}`;
-  const blobName = blobs.dumpBlobName(options.instanceName, jobId);
-  const manifestBlobName = blobs.manifestBlobName(options.instanceName, jobId);
-  await blobs.ensureContainer();
   const dump = Buffer.from(`dump of ${options.time}`);
-  await blobs.blockBlobClient(blobName).upload(dump, dump.length);
-  await blobs.putJson(manifestBlobName, { time: options.time });
-  const life = lifecycleOf(options.policy, options.time, options.tag);
-  const point: RecoveryPointRecord = {
-    instanceName: options.instanceName,
-    id: recoveryPointId(options.time, jobId),
-    time: options.time,
-    tag: options.tag,
-    trigger: 'Scheduled',
-    dataStore: 'VaultStore',
-    status: 'Available',
-    policyName: options.policyName,
-    jobId,
-    blobName,
-    manifestBlobName,
-    bytes: dump.length,
-    sha256: '00'.repeat(32),
-    vaultUntil: life.vaultUntil,
-    movesToArchive: life.movesToArchive,
-    deleteAt: life.deleteAt,
-    serverVersion: '15.8',
-    pgDumpVersion: '15.8',
-    databaseName: 'orders',
-    createdAt: options.time,
-    ...options.extra,
-  };
+  const committed = committedPoint(blobs, { ...options, jobId, bytes: dump.length, databaseName: 'orders' });
+  await blobs.ensureContainer();
+  await blobs.blockBlobClient(committed.blobName).upload(dump, dump.length);
+  await blobs.putJson(committed.manifestBlobName, { time: options.time });
+  const point: RecoveryPointRecord = { ...committed, ...options.extra };
   await stores.recoveryPoints.create(point);
   return point;
 }
