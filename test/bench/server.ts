@@ -1,18 +1,14 @@
 // The benchmark's PostgreSQL 15 server: in a temp dir, or kept in .bench-data/ between runs (--keep) so a generated
 // gigabyte is not generated again. Unlike the test servers it is tuned for bulk loading, not for many small servers.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PgConnection } from '../../shared/ports';
 import { freePort } from '../support/azurite';
-
-const execFileAsync = promisify(execFile);
-const BIN = '/usr/lib/postgresql/15/bin';
+import { initCluster, postgresIds, startCluster, systemPgRunner, SYSTEM_BIN, type PgRunner } from '../support/postgres';
 
 // Durability off (the data is regenerable); enough WAL and buffers that a bulk load does not checkpoint constantly.
 const SETTINGS: Record<string, string> = {
@@ -25,7 +21,7 @@ const SETTINGS: Record<string, string> = {
   checkpoint_timeout: '30min',
   max_connections: '20',
   listen_addresses: '127.0.0.1',
-  unix_socket_directories: "''",
+  unix_socket_directories: '',
 };
 
 export interface BenchPostgres {
@@ -44,33 +40,22 @@ export async function startBenchPostgres(options: { keepDir?: string } = {}): Pr
   const root = options.keepDir ?? (await mkdtemp(path.join(tmpdir(), 'pgkeep-bench-pg-')));
   await mkdir(root, { recursive: true });
   const dataDir = path.join(root, 'pg15');
-  const asRoot = userInfo().uid === 0;
-  const ids = asRoot ? await postgresIds() : undefined;
   // The server refuses to run as root: as root, the postgres OS user runs it and owns its folder.
-  const run = async (cmd: string, args: string[]): Promise<void> => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-    await execFileAsync(file, argv, { env: { ...process.env, LC_ALL: 'C' } });
-  };
+  const ids = userInfo().uid === 0 ? await postgresIds() : undefined;
+  const run = systemPgRunner();
   if (ids) await chown(root, ids.uid, ids.gid);
 
   try {
     const password = await ensureCluster(root, dataDir, run, ids);
     const port = await freePort();
-    const opts = Object.entries({ ...SETTINGS, port: String(port) })
-      .map(([k, v]) => `-c ${k}=${v}`)
-      .join(' ');
-    await run(path.join(BIN, 'pg_ctl'), [
-      'start',
-      '-w',
-      '-t',
-      '120',
-      '-D',
+    await startCluster(
+      run,
+      SYSTEM_BIN,
       dataDir,
-      '-l',
       path.join(root, 'server.log'),
-      '-o',
-      opts,
-    ]);
+      { ...SETTINGS, port: String(port) },
+      120,
+    );
 
     const connectionFor = (db: string): PgConnection => ({
       host: '127.0.0.1',
@@ -94,7 +79,7 @@ export async function startBenchPostgres(options: { keepDir?: string } = {}): Pr
         stopped = true;
         try {
           // A kept cluster is stopped cleanly so that the next run finds consistent data without recovery.
-          await run(path.join(BIN, 'pg_ctl'), [
+          await run(path.join(SYSTEM_BIN, 'pg_ctl'), [
             'stop',
             '-w',
             '-m',
@@ -117,7 +102,7 @@ export async function startBenchPostgres(options: { keepDir?: string } = {}): Pr
 async function ensureCluster(
   root: string,
   dataDir: string,
-  run: (cmd: string, args: string[]) => Promise<void>,
+  run: PgRunner,
   ids: { uid: number; gid: number } | undefined,
 ): Promise<string> {
   const pwFile = path.join(root, 'password');
@@ -128,23 +113,6 @@ async function ensureCluster(
   const password = randomBytes(18).toString('base64url');
   await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
   if (ids) await chown(pwFile, ids.uid, ids.gid);
-  await run(path.join(BIN, 'initdb'), [
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    `--pwfile=${pwFile}`,
-    '--auth=scram-sha-256',
-    '--no-sync',
-    '--encoding=UTF8',
-    '--locale=C.UTF-8',
-    '--lc-messages=C',
-  ]);
+  await initCluster(run, SYSTEM_BIN, dataDir, 'postgres', pwFile);
   return password;
-}
-
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
-  const { stdout: uid } = await execFileAsync('id', ['-u', 'postgres']);
-  const { stdout: gid } = await execFileAsync('id', ['-g', 'postgres']);
-  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 }

@@ -31,7 +31,7 @@ export interface TestPostgres {
   kill(): Promise<void>;
 }
 
-const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';
+export const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';
 // Tests start several servers on two shared cores: no durability, small memory, no autovacuum noise.
 const FAST_SETTINGS: Record<string, string> = {
   fsync: 'off',
@@ -121,6 +121,65 @@ function binDirOf(major: 13 | 15): string {
   return major === 15 ? SYSTEM_BIN : path.resolve(__dirname, '../../node_modules/pg13-linux-x64/native/bin');
 }
 
+/** Runs a server binary: as the `postgres` OS user when we are root (the server refuses to run as root). */
+export type PgRunner = (cmd: string, args: string[]) => Promise<void>;
+
+export function systemPgRunner(): PgRunner {
+  const asRoot = userInfo().uid === 0;
+  return async (cmd, args) => {
+    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    await execFileAsync(file, argv, { env: { ...process.env, LC_ALL: 'C' } });
+  };
+}
+
+/** initdb with password auth for `superuser` (password from `pwFile`), UTF-8, and the C locale this machine has. */
+export async function initCluster(
+  run: PgRunner,
+  binDir: string,
+  dataDir: string,
+  superuser: string,
+  pwFile: string,
+): Promise<void> {
+  await run(path.join(binDir, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    superuser,
+    `--pwfile=${pwFile}`,
+    '--auth=scram-sha-256',
+    '--no-sync',
+    '--encoding=UTF8',
+    '--locale=C.UTF-8',
+    '--lc-messages=C',
+  ]);
+}
+
+/** `pg_ctl start -w` with `settings` as -c options (an empty value is passed as ''), logging to `logFile`. */
+export async function startCluster(
+  run: PgRunner,
+  binDir: string,
+  dataDir: string,
+  logFile: string,
+  settings: Record<string, string>,
+  timeoutSeconds: number,
+): Promise<void> {
+  const opts = Object.entries(settings)
+    .map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)
+    .join(' ');
+  await run(path.join(binDir, 'pg_ctl'), [
+    'start',
+    '-w',
+    '-t',
+    String(timeoutSeconds),
+    '-D',
+    dataDir,
+    '-l',
+    logFile,
+    '-o',
+    opts,
+  ]);
+}
+
 async function startSystemPostgres(
   binDir: string,
   dir: string,
@@ -129,48 +188,19 @@ async function startSystemPostgres(
   superuser: string,
   password: string,
 ): Promise<() => Promise<void>> {
-  const asRoot = userInfo().uid === 0;
-  const run = async (cmd: string, args: string[]): Promise<void> => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-    await execFileAsync(file, argv, { env: { ...process.env, LC_ALL: 'C' } });
-  };
+  const run = systemPgRunner();
   const pwFile = path.join(dir, 'pw');
   await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
-  if (asRoot) {
+  if (userInfo().uid === 0) {
     const { uid, gid } = await postgresIds();
     await chown(pwFile, uid, gid);
   }
   try {
-    await run(path.join(binDir, 'initdb'), [
-      '-D',
-      dataDir,
-      '-U',
-      superuser,
-      `--pwfile=${pwFile}`,
-      '--auth=scram-sha-256',
-      '--no-sync',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
-      '--lc-messages=C',
-    ]);
+    await initCluster(run, binDir, dataDir, superuser, pwFile);
   } finally {
     await rm(pwFile, { force: true });
   }
-  const opts = Object.entries({ ...FAST_SETTINGS, port: String(port) })
-    .map(([k, v]) => `-c ${k}=${v === '' ? "''" : v}`)
-    .join(' ');
-  await run(path.join(binDir, 'pg_ctl'), [
-    'start',
-    '-w',
-    '-t',
-    '60',
-    '-D',
-    dataDir,
-    '-l',
-    path.join(dir, 'server.log'),
-    '-o',
-    opts,
-  ]);
+  await startCluster(run, binDir, dataDir, path.join(dir, 'server.log'), { ...FAST_SETTINGS, port: String(port) }, 60);
   return async () => {
     try {
       await run(path.join(binDir, 'pg_ctl'), ['stop', '-w', '-m', 'immediate', '-D', dataDir]);
@@ -230,7 +260,8 @@ function startWatchdog(dir: string, dataDir: string): ChildProcess {
   return child;
 }
 
-async function postgresIds(): Promise<{ uid: number; gid: number }> {
+/** The `postgres` OS user's ids, to hand it a directory or file when we are root. */
+export async function postgresIds(): Promise<{ uid: number; gid: number }> {
   const { stdout: uid } = await execFileAsync('id', ['-u', 'postgres']);
   const { stdout: gid } = await execFileAsync('id', ['-g', 'postgres']);
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
