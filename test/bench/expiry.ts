@@ -57,26 +57,38 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
-export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = defaultExpiryBenchOptions) {
+/**
+ * `cleanups` is where the run registers what stops its servers, so that the bench's Ctrl-C handler stops them too;
+ * the run removes each one again once it has run it.
+ */
+export async function runExpiryScenario(
+  out: Out,
+  options: ExpiryBenchOptions = defaultExpiryBenchOptions,
+  cleanups: Set<() => Promise<void>> = new Set(),
+) {
   const perInstance = Math.ceil(options.points / options.instances);
   out('');
   const where =
     options.blobMetadata === 'mariadb' ? 'Azurite with blob metadata in MariaDB' : 'Azurite in memory (LokiJS)';
   out(`expiry: ${options.instances} instances × ${perInstance} points, concurrency ${options.concurrency}, ${where}`);
-  const cleanups: (() => Promise<void>)[] = [];
-  let azurite: Awaited<ReturnType<typeof startAzurite>>;
-  if (options.blobMetadata === 'mariadb') {
-    const db = await startBenchMariaDb();
-    cleanups.push(() => db.stop());
-    const location = mkdtempSync(path.join(tmpdir(), 'pgkeep-bench-azurite-'));
-    cleanups.push(() => Promise.resolve(rmSync(location, { recursive: true, force: true })));
-    azurite = await startAzurite({ location, blobMetadataDb: db.url });
-  } else {
-    // In memory: 200,000 tiny blobs are small, and on-disk Azurite writes each one as a file.
-    azurite = await startAzurite();
-  }
-  cleanups.push(() => azurite.stop());
+  const own: (() => Promise<void>)[] = [];
+  const track = (cleanup: () => Promise<void>) => {
+    own.push(cleanup);
+    cleanups.add(cleanup);
+  };
   try {
+    let azurite: Awaited<ReturnType<typeof startAzurite>>;
+    if (options.blobMetadata === 'mariadb') {
+      const db = await startBenchMariaDb();
+      track(() => db.stop());
+      const location = mkdtempSync(path.join(tmpdir(), 'pgkeep-bench-azurite-'));
+      track(() => Promise.resolve(rmSync(location, { recursive: true, force: true })));
+      azurite = await startAzurite({ location, blobMetadataDb: db.url });
+    } else {
+      // In memory: 200,000 tiny blobs are small, and on-disk Azurite writes each one as a file.
+      azurite = await startAzurite();
+    }
+    track(() => azurite.stop());
     const prefix = `bx${randomBytes(3).toString('hex')}`;
     const config = loadConfig({ VAULT_STORAGE: azurite.connectionString, TABLE_PREFIX: prefix });
     const clock: Clock = { now: () => new Date(now) };
@@ -247,7 +259,10 @@ export async function runExpiryScenario(out: Out, options: ExpiryBenchOptions = 
     }
     for (const i of info) out(`${i.label}: ${i.value.toFixed(2)}×`);
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    // Whatever a Ctrl-C has not already run (stopEverything takes each one out of the set before running it).
+    for (const cleanup of own.reverse()) {
+      if (cleanups.delete(cleanup)) await cleanup();
+    }
   }
 }
 

@@ -134,13 +134,17 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
   for (const line of await describeMachine(tools.pgDump)) out(line);
   // Expiry brings its own Azurite and needs no PostgreSQL.
   if (args.scenario === 'expiry') {
-    await runExpiryScenario(out, {
-      ...defaultExpiryBenchOptions,
-      points: args.points,
-      instances: args.instances,
-      manyDue: args.manyDue,
-      blobMetadata: args.blobMetadata,
-    });
+    await runExpiryScenario(
+      out,
+      {
+        ...defaultExpiryBenchOptions,
+        points: args.points,
+        instances: args.instances,
+        manyDue: args.manyDue,
+        blobMetadata: args.blobMetadata,
+      },
+      cleanups,
+    );
     return;
   }
 
