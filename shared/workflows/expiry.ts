@@ -30,7 +30,8 @@ function readInput(context: df.OrchestrationContext): Required<ExpiryOrchestrato
   return { concurrency: input.concurrency, trigger };
 }
 
-type Totals = {
+/** A run's counts and findings so far, as finishExpiryJob takes them. */
+export type Totals = {
   -readonly [
     K in keyof Omit<FinishExpiryJobInput, 'jobId' | 'asOf' | 'sweepOrphans' | 'failures' | 'warnings'>
   ]: number;
@@ -39,7 +40,22 @@ type Totals = {
   warnings: ExpiryFinding[];
 };
 
-function addResult(totals: Totals, r: ExpireInstanceResult): void {
+export function emptyTotals(instances: number): Totals {
+  return {
+    instances,
+    moved: 0,
+    deleted: 0,
+    rehydratedExpired: 0,
+    orphansDeleted: 0,
+    failureCount: 0,
+    failures: [],
+    warningCount: 0,
+    warnings: [],
+  };
+}
+
+/** Adds one instance's result: counts exactly, findings up to maxFindingsPerRun each. */
+export function addResult(totals: Totals, r: ExpireInstanceResult): void {
   totals.moved += r.moved;
   totals.deleted += r.deleted;
   totals.rehydratedExpired += r.rehydratedExpired;
@@ -71,17 +87,7 @@ export function* expiryOrchestrator(
 
   const names = started.instanceNames;
   const sweepOrphans = started.sweepOrphans;
-  const totals: Totals = {
-    instances: names.length,
-    moved: 0,
-    deleted: 0,
-    rehydratedExpired: 0,
-    orphansDeleted: 0,
-    failureCount: 0,
-    failures: [],
-    warningCount: 0,
-    warnings: [],
-  };
+  const totals = emptyTotals(names.length);
 
   // A sliding window: a slow instance (many points due) holds one slot, not a whole batch.
   const running: Running[] = [];

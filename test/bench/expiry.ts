@@ -13,7 +13,7 @@ import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
 import { createExpiryActivities } from '../../shared/activities/expiry';
 import { parsePolicy } from '../../shared/domain/policy';
 import type { Clock, RecoveryPointRecord } from '../../shared/ports';
-import type { ExpireInstanceResult } from '../../shared/workflows/names';
+import { addResult, emptyTotals } from '../../shared/workflows/expiry';
 import { startAzurite } from '../support/azurite';
 import { committedPoint } from '../support/recovery-points';
 import { startBenchMariaDb } from './mariadb';
@@ -200,28 +200,11 @@ export async function runExpiryScenario(
           trigger: 'Scheduled',
           nowUtc,
         });
-        const results: ExpireInstanceResult[] = [];
+        const totals = emptyTotals(started.instanceNames.length);
         await pool(started.instanceNames, options.concurrency, async (instanceName) => {
-          results.push(await activities.expireInstance({ jobId, instanceName, nowUtc, sweepOrphans }));
+          addResult(totals, await activities.expireInstance({ jobId, instanceName, nowUtc, sweepOrphans }));
         });
-        const sum = (f: (r: ExpireInstanceResult) => number) => results.reduce((a, r) => a + f(r), 0);
-        const totals = {
-          moved: sum((r) => r.moved),
-          deleted: sum((r) => r.deleted),
-          rehydratedExpired: sum((r) => r.rehydratedExpired),
-          orphansDeleted: sum((r) => r.orphansDeleted),
-          failureCount: sum((r) => r.failureCount),
-          warningCount: sum((r) => r.warningCount),
-        };
-        await activities.finishExpiryJob({
-          jobId,
-          asOf: nowUtc,
-          sweepOrphans,
-          instances: results.length,
-          ...totals,
-          failures: results.flatMap((r) => r.failures),
-          warnings: results.flatMap((r) => r.warnings),
-        });
+        await activities.finishExpiryJob({ jobId, asOf: nowUtc, sweepOrphans, ...totals });
         return totals;
       });
 
