@@ -5,7 +5,8 @@ import { childrenRunning } from '../support/processes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
-import { openDumpReader } from '../../shared/adapters/dump-reader';
+import { openDecompressedSource } from '../../shared/adapters/restore-source';
+import { blobSource } from './restore-support';
 import { runDump, type RunDumpOptions } from '../../shared/adapters/dump-pipeline';
 import { blockBlobSink } from '../../shared/adapters/staged-blocks';
 import type { BlockBlobSink, PgClientTools } from '../../shared/ports';
@@ -27,7 +28,7 @@ async function listArchive(
   tools: PgClientTools,
   decryptionKey?: Buffer,
 ): Promise<string[]> {
-  const reader = await openDumpReader(container.getBlobClient(blobName), { decryptionKey });
+  const reader = await openDecompressedSource(blobSource(container, blobName), { decryptionKey });
   const restore = spawn(tools.pgRestore, ['--list'], { stdio: ['pipe', 'pipe', 'inherit'] });
   restore.stdin.on('error', () => undefined);
   reader.archive.pipe(restore.stdin);
@@ -36,7 +37,9 @@ async function listArchive(
   restore.stdout.on('data', (s: string) => (out += s));
   const code = await new Promise<number | null>((resolve) => restore.once('close', resolve));
   reader.archive.resume();
-  await reader.done;
+  const digest = await reader.done;
+  expect(digest).toMatchObject({ decompressed: true, zstdError: '' });
+  expect(digest.sourceError).toBeUndefined();
   expect(code).toBe(0);
   return out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';'));
 }
@@ -160,9 +163,13 @@ describe('runDump', () => {
 
     const toc = await listArchive(container, blobName, tools, key);
     expect(toc.length).toBe(result.tocEntries);
-    const wrongKey = await openDumpReader(container.getBlobClient(blobName), { decryptionKey: randomBytes(32) });
+    const wrongKey = await openDecompressedSource(blobSource(container, blobName), { decryptionKey: randomBytes(32) });
     wrongKey.archive.resume();
-    await expect(wrongKey.done).rejects.toMatchObject({ code: 'SystemErrorIntegrityCheckFailed' });
+    // The first segment fails authentication: zstd is stopped before a byte of plaintext reaches it.
+    expect(await wrongKey.done).toMatchObject({
+      decompressed: false,
+      zstdError: expect.stringContaining('decryption failed') as string,
+    });
   });
 
   it('fails SystemErrorDumpFailed, stops pg_dump and commits nothing when a block cannot be staged', async () => {
