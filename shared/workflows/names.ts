@@ -277,14 +277,12 @@ export interface ExpiryFinding {
   readonly pointId?: string;
 }
 
-export interface ExpireInstanceResult {
-  readonly instanceName: string;
+/** What expiry counts and reports, for one instance and summed over a run. */
+export interface ExpiryCounts {
   readonly moved: number;
   readonly deleted: number;
   readonly rehydratedExpired: number;
   readonly orphansDeleted: number;
-  /** True when the instance row itself was removed (deleted instance, no points left). */
-  readonly instanceRemoved: boolean;
   /** How many actions failed (may exceed failures.length: the list is capped to keep the history small). */
   readonly failureCount: number;
   readonly failures: readonly ExpiryFinding[];
@@ -292,20 +290,18 @@ export interface ExpireInstanceResult {
   readonly warnings: readonly ExpiryFinding[];
 }
 
-export interface FinishExpiryJobInput {
+export interface ExpireInstanceResult extends ExpiryCounts {
+  readonly instanceName: string;
+  /** True when the instance row itself was removed (deleted instance, no points left). */
+  readonly instanceRemoved: boolean;
+}
+
+export interface FinishExpiryJobInput extends ExpiryCounts {
   readonly jobId: string;
   /** The run's instant (the plans' "now"). */
   readonly asOf: string;
   readonly sweepOrphans: boolean;
   readonly instances: number;
-  readonly moved: number;
-  readonly deleted: number;
-  readonly rehydratedExpired: number;
-  readonly orphansDeleted: number;
-  readonly failureCount: number;
-  readonly failures: readonly ExpiryFinding[];
-  readonly warningCount: number;
-  readonly warnings: readonly ExpiryFinding[];
 }
 
 export interface ExpiryOrchestratorResult {
