@@ -1,9 +1,63 @@
-// One lint config for the whole repo. The workflows override keeps orchestrator code deterministic (design §2).
+// One lint config for the whole repo. The workflows override keeps orchestrator code deterministic (design §2); the
+// layer rules keep imports running down the stack of docs/decisions.md "Layout" (no file imports a layer above it).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+// shared/'s layers, bottom up: errors < domain < contracts < ports, config < workflows, adapters < activities < api <
+// composition < functions/. A layer may import the ones below it; these name what each may NOT import.
+const upward = (message, ...layers) => ({
+  group: layers.flatMap((l) => [`**/${l}`, `**/${l}/**`]),
+  message,
+});
+const layers = {
+  'shared/domain/**/*.ts': [
+    upward(
+      'the domain is pure: it imports only the domain and errors',
+      'ports',
+      'config',
+      'contracts',
+      'workflows',
+      'adapters',
+      'activities',
+      'api',
+      'composition',
+    ),
+  ],
+  'shared/contracts/**/*.ts': [
+    upward(
+      'contracts sit below both doors: only the domain, errors and zod',
+      'ports',
+      'config',
+      'workflows',
+      'adapters',
+      'activities',
+      'api',
+      'composition',
+    ),
+  ],
+  'shared/ports.ts': [
+    upward('ports are below every implementation', 'workflows', 'adapters', 'activities', 'api', 'composition'),
+  ],
+  'shared/workflows/**/*.ts': [
+    upward('orchestrators never reach up to activities or the API', 'activities', 'api', 'composition'),
+  ],
+  'shared/adapters/**/*.ts': [
+    upward(
+      'adapters implement ports; they never import activities, workflows or the API',
+      'workflows',
+      'activities',
+      'api',
+      'composition',
+    ),
+  ],
+  'shared/activities/**/*.ts': [
+    upward('activities never import the API: share a contract instead', 'api', 'composition'),
+  ],
+  'shared/api/**/*.ts': [upward('the API is wired by the composition root, not the other way round', 'composition')],
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.devhost-data/**', '.bench-data/**', '*.mjs'] },
@@ -23,6 +77,9 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
   },
+  ...Object.entries(layers)
+    .filter(([files]) => files !== 'shared/workflows/**/*.ts')
+    .map(([files, patterns]) => ({ files: [files], rules: { 'no-restricted-imports': ['error', { patterns }] } })),
   {
     files: ['shared/workflows/**/*.ts'],
     rules: {
@@ -36,6 +93,7 @@ export default tseslint.config(
               group: ['@azure/storage-*', '@azure/data-tables', '@azure/keyvault-*', 'pg'],
               message: 'no I/O in orchestrators',
             },
+            ...layers['shared/workflows/**/*.ts'],
           ],
         },
       ],

@@ -6,7 +6,8 @@ import * as df from 'durable-functions';
 import { getConfig } from '../shared/config';
 import { apiDeps, getRuntime } from '../shared/composition';
 import { PgkeepError } from '../shared/errors';
-import { runHandler, type ApiRequest } from '../shared/api/http';
+import { runHandler } from '../shared/api/http';
+import type { ApiRequest } from '../shared/contracts/http';
 import { apiRoutes, requireRole, type Route } from '../shared/api/routes';
 import { toApiRequest, toHttpResponse } from '../shared/adapters/functions-http';
 

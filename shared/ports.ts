@@ -1,6 +1,13 @@
 // The interfaces activities depend on (design §2 "Ports and adapters"). Each port's contract is written on it;
 // test/contract/ runs one suite per port against the real thing (Azurite, PostgreSQL) and against any fake.
 
+import type { JobOperation, JobStatus, JobTrigger } from './contracts/jobs';
+import type { ProtectionState, SecretReference } from './contracts/instances';
+import type { RecoveryPointTrigger } from './contracts/recovery-points';
+
+// The records' vocabulary is the API's (contracts/): one declaration serves the wire and the stores.
+export type { JobOperation, JobStatus, JobTrigger, ProtectionState, RecoveryPointTrigger, SecretReference };
+
 // --- secrets and connections ---
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
@@ -13,13 +20,6 @@ export interface PgConnection {
   readonly user: string;
   readonly password: string;
   readonly sslMode: SslMode;
-}
-
-/** Where a database credential lives (design §3): only this reference is stored by pgkeep. */
-export interface SecretReference {
-  readonly secretStoreType: 'AzureKeyVault' | 'AppSetting';
-  /** `https://<vault>.vault.azure.net/secrets/<name>[/<version>]` or `appsetting://<SETTING_NAME>` */
-  readonly uri: string;
 }
 
 /**
@@ -113,8 +113,6 @@ export interface PolicyStore {
   delete(name: string): Promise<void>;
 }
 
-export type ProtectionState = 'ProtectionConfigured' | 'ProtectionStopped';
-
 export interface DataSourceInfo {
   readonly resourceID: string;
   readonly resourceName: string;
@@ -159,8 +157,6 @@ export interface InstanceStore {
   /** Deletes the instance and releases its datasource claim. */
   delete(name: string): Promise<void>;
 }
-
-export type RecoveryPointTrigger = 'Scheduled' | 'OnDemand';
 
 export interface RecoveryPointRecord {
   readonly instanceName: string;
@@ -224,10 +220,6 @@ export interface RecoveryPointStore {
   update(point: RecoveryPointRecord, etag: string): Promise<string>;
   delete(instanceName: string, id: string): Promise<void>;
 }
-
-export type JobOperation = 'Backup' | 'Restore' | 'Rehydrate' | 'Expiry';
-export type JobStatus = 'NotStarted' | 'InProgress' | 'Succeeded' | 'Failed' | 'Cancelled';
-export type JobTrigger = 'Scheduled' | 'OnDemand' | 'Queue';
 
 export interface JobError {
   readonly code: import('./errors').ErrorCode;

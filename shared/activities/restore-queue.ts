@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PgkeepError } from '../errors';
-import { validate } from '../api/http';
-import { restoreRequestSchema, toRestoreSpec } from '../api/restores';
-import { resourceNamePattern } from '../api/schemas';
+import { validate } from '../contracts/validation';
+import { restoreRequestSchema, toRestoreSpec } from '../contracts/restores';
+import { resourceNamePattern } from '../contracts/resources';
 import { restoreResultText } from './restore';
 import type { RestoreOrchestratorInput, RestoreResultMessage } from '../workflows/names';
 

@@ -22,7 +22,7 @@ import {
 } from '../ports';
 import { parseConnectionString, redact } from '../adapters/connection-string';
 import { pickPgRestore } from '../adapters/pg-restore-tools';
-import { normalizeFilePrefix, restoreAsFiles } from '../adapters/restore-files';
+import { restoreAsFiles } from '../adapters/restore-files';
 import {
   connectMaintenance,
   planRestore,
@@ -36,13 +36,13 @@ import type {
   PostRestoreResultInput,
   RehydrationStarted,
   RehydrationState,
-  RestoreSpec,
   RestoreStepInput,
   RunRestoreInput,
   RunRestoreResult,
   StartRestoreJobInput,
   StartRestoreJobResult,
 } from '../workflows/names';
+import { normalizeFilePrefix, type RestoreSpec } from '../contracts/restores';
 
 /** How long a restore holds its recovery point against expiry; released at the end, so this only bounds a crash. */
 export const IN_USE_LEASE_MS = 4 * 24 * 3600_000;

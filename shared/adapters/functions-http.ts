@@ -3,7 +3,7 @@
 
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { PgkeepError } from '../errors';
-import type { ApiRequest, ApiResponse } from '../api/http';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 
 const tooLarge = (max: number) =>
   new PgkeepError('UserErrorInvalidRequest', `the request body is larger than ${max} bytes`, {

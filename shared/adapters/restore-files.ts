@@ -4,6 +4,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgkeepError } from '../errors';
+import { normalizeFilePrefix } from '../contracts/restores';
 import { isRestError, isTransportError } from './azure-rest-errors';
 import { integrityError, matchesManifest, openDecompressedSource, type SourceDigest } from './restore-source';
 import { chooseBlockSize, chooseMaxInFlight } from './staged-blocks';
@@ -34,32 +35,8 @@ export interface RestoreAsFilesResult {
   readonly files: readonly { readonly name: string; readonly bytes: number }[];
 }
 
-const MAX_PREFIX_LENGTH = 512;
 /** Custom-format dumps of typical databases compress 3–10× with zstd -1..3; sizes the upload's blocks. */
 const ASSUMED_COMPRESSION_RATIO = 10;
-
-/**
- * Checks a filePrefix and returns it as a folder ('' or ending in '/'). Refused (UserErrorInvalidRequest, target
- * filePrefix): a leading '/', backslashes, control characters, empty, '.' or '..' segments, more than 512
- * characters. A prefix that passes can only name blobs inside the container.
- */
-export function normalizeFilePrefix(filePrefix: unknown): string {
-  const refuse = (why: string): PgkeepError =>
-    new PgkeepError('UserErrorInvalidRequest', `filePrefix ${why}`, { target: 'filePrefix' });
-  if (typeof filePrefix !== 'string') throw refuse('must be a string');
-  if (filePrefix.length > MAX_PREFIX_LENGTH) throw refuse(`is longer than ${MAX_PREFIX_LENGTH} characters`);
-  if (filePrefix === '') return '';
-  if (filePrefix.startsWith('/')) throw refuse('must not start with "/"');
-  if (filePrefix.includes('\\')) throw refuse('must not contain backslashes');
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\0-\x1f\x7f]/.test(filePrefix)) throw refuse('must not contain control characters');
-  const trimmed = filePrefix.endsWith('/') ? filePrefix.slice(0, -1) : filePrefix;
-  for (const segment of trimmed.split('/')) {
-    if (segment === '') throw refuse('must not contain empty segments ("//")');
-    if (segment === '.' || segment === '..') throw refuse('must not contain "." or ".." segments');
-  }
-  return `${trimmed}/`;
-}
 
 /** The blob names a restore as files writes. */
 export function restoreFileNames(prefix: string, pointId: string): { manifest: string; dump: string; script: string } {

@@ -35,7 +35,7 @@ export interface ApiDeps {
   /** Every check of a restore request (validateRestore), as a report; see shared/activities/restore.ts. */
   readonly checkRestore: (
     instanceName: string,
-    request: import('../workflows/names').RestoreSpec,
+    request: import('../contracts/restores').RestoreSpec,
   ) => Promise<import('../ports').ReadinessCheck[]>;
   /** Starts the restore orchestration; resolves once it is scheduled. */
   readonly startRestore: (

@@ -7,15 +7,17 @@ import type { Policy } from '../domain/types';
 import type { DbReadinessReport, InstanceRecord, Stored } from '../ports';
 import { acquireBackupLock, releaseBackupLock } from '../activities/backup-lock';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, parseJsonBody, validate, type ApiRequest, type ApiResponse } from './http';
+import { json, notFound, param, parseJsonBody } from './http';
+import { validate } from '../contracts/validation';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toInstanceResource, toJobResource } from './resources';
 import {
   backupInstanceBodySchema,
   backupNowBodySchema,
   policyNameFromId,
   stopProtectionBodySchema,
-  validName,
-} from './schemas';
+} from '../contracts/instances';
+import { validName } from '../contracts/resources';
 
 /** The instance, or 404; a deleted one (awaiting expiry of its points) only when asked for. */
 export async function loadInstance(

@@ -1,22 +1,11 @@
 // Job routes (design §3, §9): list with filters (default window: the last 7 days) and get with progress.
 
-import { z } from 'zod';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, validate, type ApiRequest, type ApiResponse } from './http';
+import { json, notFound, param } from './http';
+import { validate } from '../contracts/validation';
+import { jobQuerySchema } from '../contracts/jobs';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toJobResource } from './resources';
-
-const isoInstant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO 8601 date-time with a zone, e.g. 2026-01-31T00:00:00Z',
-});
-
-const jobQuerySchema = z.object({
-  backupInstance: z.string().min(1).optional(),
-  operation: z.enum(['Backup', 'Restore', 'Rehydrate', 'Expiry']).optional(),
-  status: z.enum(['NotStarted', 'InProgress', 'Succeeded', 'Failed', 'Cancelled']).optional(),
-  from: isoInstant.optional(),
-  to: isoInstant.optional(),
-});
 
 export const defaultJobWindowMs = 7 * 24 * 3600 * 1000;
 

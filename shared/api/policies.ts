@@ -5,9 +5,10 @@ import { PgkeepError } from '../errors';
 import { parsePolicy } from '../domain/policy';
 import type { PolicyRecord } from '../ports';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, parseJsonBody, type ApiRequest, type ApiResponse } from './http';
+import { json, notFound, param, parseJsonBody } from './http';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toPolicyResource } from './resources';
-import { validName } from './schemas';
+import { validName } from '../contracts/resources';
 
 /** The bare BackupPolicy from a body that may be wrapped in `properties` (Azure's resource shape). */
 function unwrap(body: unknown): { document: Record<string, unknown>; pathPrefix: string } {

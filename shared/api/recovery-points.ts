@@ -1,20 +1,19 @@
 // Recovery point routes (design §3): list newest first (optionally bounded by time), get one with its manifest.
 
-import { z } from 'zod';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, validate, type ApiRequest, type ApiResponse } from './http';
+import { json, notFound, param } from './http';
+import { validate } from '../contracts/validation';
+import { recoveryPointRangeSchema } from '../contracts/recovery-points';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { loadInstance } from './instances';
 import { listOf, toRecoveryPointResource } from './resources';
-
-const isoInstant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone' });
-const rangeSchema = z.object({ from: isoInstant.optional(), to: isoInstant.optional() });
 
 export function recoveryPointRoutes(deps: ApiDeps) {
   async function list(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
     // A deleted instance's kept points stay listable until they expire.
     await loadInstance(deps, name, { includeDeleted: true });
-    const q = validate(rangeSchema, Object.fromEntries(req.query.entries()), 'query');
+    const q = validate(recoveryPointRangeSchema, Object.fromEntries(req.query.entries()), 'query');
     const range = {
       ...(q.from ? { from: new Date(q.from).toISOString() } : {}),
       ...(q.to ? { to: new Date(q.to).toISOString() } : {}),

@@ -1,22 +1,14 @@
-// Maps stored records to the Azure Data Protection resource shapes the API returns (design §3, §9).
+// Maps stored records to the Azure Data Protection resource shapes the API returns (design §3, §9). The shapes are
+// declared once, as schemas in contracts/; each builder here is typed by its schema, so the two cannot drift.
 
 import type { InstanceRecord, JobRecord, PolicyRecord, RecoveryPointRecord } from '../ports';
+import { resourceTypes, type List } from '../contracts/resources';
+import type { BackupInstanceResource } from '../contracts/instances';
+import type { JobResource } from '../contracts/jobs';
+import type { PolicyResource } from '../contracts/policies';
+import type { RecoveryPointResource } from '../contracts/recovery-points';
 
-export const resourceTypes = {
-  policy: 'Microsoft.DataProtection/backupVaults/backupPolicies',
-  instance: 'Microsoft.DataProtection/backupVaults/backupInstances',
-  recoveryPoint: 'Microsoft.DataProtection/backupVaults/backupInstances/recoveryPoints',
-  job: 'Microsoft.DataProtection/backupVaults/backupJobs',
-} as const;
-
-export interface Resource<P> {
-  id: string;
-  name: string;
-  type: string;
-  properties: P;
-}
-
-export function listOf<T>(value: T[], nextLink?: string): { value: T[]; nextLink?: string } {
+export function listOf<T>(value: T[], nextLink?: string): List<T> {
   return nextLink ? { value, nextLink } : { value };
 }
 
@@ -28,7 +20,7 @@ export function instanceId(vaultId: string, name: string): string {
   return `${vaultId}/backupInstances/${name}`;
 }
 
-export function toPolicyResource(vaultId: string, p: PolicyRecord): Resource<Record<string, unknown>> {
+export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResource {
   return { id: policyId(vaultId, p.name), name: p.name, type: resourceTypes.policy, properties: p.document };
 }
 
@@ -37,8 +29,12 @@ export interface InstanceSummary {
   lastJob?: JobRecord;
 }
 
-export function toInstanceResource(vaultId: string, i: InstanceRecord, summary: InstanceSummary = {}) {
-  const properties: Record<string, unknown> = {
+export function toInstanceResource(
+  vaultId: string,
+  i: InstanceRecord,
+  summary: InstanceSummary = {},
+): BackupInstanceResource {
+  const properties: BackupInstanceResource['properties'] = {
     objectType: 'BackupInstance',
     friendlyName: i.friendlyName,
     dataSourceInfo: i.dataSource,
@@ -63,8 +59,12 @@ export function toInstanceResource(vaultId: string, i: InstanceRecord, summary: 
   return { id: instanceId(vaultId, i.name), name: i.name, type: resourceTypes.instance, properties };
 }
 
-export function toRecoveryPointResource(vaultId: string, rp: RecoveryPointRecord, manifest?: unknown) {
-  const properties: Record<string, unknown> = {
+export function toRecoveryPointResource(
+  vaultId: string,
+  rp: RecoveryPointRecord,
+  manifest?: unknown,
+): RecoveryPointResource {
+  const properties: RecoveryPointResource['properties'] = {
     objectType: 'AzureBackupDiscreteRecoveryPoint',
     recoveryPointId: rp.id,
     recoveryPointTime: rp.time,
@@ -110,8 +110,8 @@ export function isoDurationBetween(startIso: string, endIso: string): string {
   return `PT${h ? `${h}H` : ''}${m ? `${m}M` : ''}${secs || (!h && !m) ? `${secs}S` : ''}`;
 }
 
-export function toJobResource(vaultId: string, j: JobRecord, nowIso: string) {
-  const properties: Record<string, unknown> = {
+export function toJobResource(vaultId: string, j: JobRecord, nowIso: string): JobResource {
+  const properties: JobResource['properties'] = {
     id: j.id,
     operation: j.operation,
     operationCategory: j.operation,

@@ -1,21 +1,19 @@
 // GET /api/backupInstances/{name}/retentionPreview?asOf= (design §3, §7): what the expiry run would do at asOf and
 // each point's dates, read-only, through the same planner and the same policy expiry uses.
 
-import { z } from 'zod';
 import { previewRetention } from '../domain/retention';
 import { loadPolicyRecord, protectionOf, toPointView } from '../activities/expiry';
 import type { ApiDeps } from './deps';
-import { json, param, validate, type ApiRequest, type ApiResponse } from './http';
+import { json, param } from './http';
+import { validate } from '../contracts/validation';
+import { retentionPreviewQuerySchema } from '../contracts/recovery-points';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { loadInstance } from './instances';
-
-const querySchema = z.object({
-  asOf: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a zone' }).optional(),
-});
 
 export function retentionPreviewRoutes(deps: ApiDeps) {
   async function preview(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
-    const q = validate(querySchema, { asOf: req.query.get('asOf') ?? undefined }, 'query');
+    const q = validate(retentionPreviewQuerySchema, { asOf: req.query.get('asOf') ?? undefined }, 'query');
     const asOf = q.asOf ? new Date(q.asOf).toISOString() : deps.clock.now().toISOString();
     // A deleted instance's kept points still expire: their preview stays readable.
     const { value: instance } = await loadInstance(deps, name, { includeDeleted: true });

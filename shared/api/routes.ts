@@ -3,7 +3,7 @@
 
 import { PgkeepError } from '../errors';
 import type { ApiDeps } from './deps';
-import type { ApiRequest, ApiResponse } from './http';
+import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { instanceRoutes } from './instances';
 import { jobRoutes } from './jobs';
 import { policyRoutes } from './policies';

@@ -5,7 +5,8 @@
 export type TagName = 'Default' | 'Weekly' | 'Monthly' | 'Yearly';
 export const tagNames: readonly TagName[] = ['Default', 'Weekly', 'Monthly', 'Yearly'];
 
-export type DataStore = 'VaultStore' | 'ArchiveStore';
+export const dataStores = ['VaultStore', 'ArchiveStore'] as const;
+export type DataStore = (typeof dataStores)[number];
 
 export type AbsoluteCriterion = 'FirstOfWeek' | 'FirstOfMonth' | 'FirstOfYear';
 
@@ -82,7 +83,8 @@ export interface ValidationIssue {
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: ValidationIssue[] };
 
-export type RecoveryPointStatus = 'Available' | 'Deleting' | 'Deleted';
+export const recoveryPointStatuses = ['Available', 'Deleting', 'Deleted'] as const;
+export type RecoveryPointStatus = (typeof recoveryPointStatuses)[number];
 
 /**
  * What the retention core needs to know about one recovery point. Times are ISO 8601 UTC strings (`…Z`).

@@ -2,7 +2,8 @@
 // orchestrators both import from here, so a rename cannot split them.
 
 import type { TagName } from '../domain/types';
-import type { JobError, JobTrigger, SecretReference } from '../ports';
+import type { JobError, JobTrigger } from '../ports';
+import type { RestoreSpec } from '../contracts/restores';
 
 export const orchestrators = {
   backup: 'backupOrchestrator',
@@ -101,40 +102,6 @@ export const restoreActivities = {
   finishRestoreJob: 'finishRestoreJob',
   postRestoreResult: 'postRestoreResult',
 } as const;
-
-/** pg_restore options of a restore as database (our addition to Azure's request, at `$.options`). */
-export interface RestoreOptionsSpec {
-  readonly schemas?: readonly string[];
-  readonly tables?: readonly string[];
-  readonly owner?: 'none' | 'keep' | { readonly role: string };
-  readonly jobs?: number;
-}
-
-export type RestoreTargetSpec =
-  | {
-      readonly kind: 'database';
-      /** The new database's name (restoreTargetInfo.datasourceInfo.resourceName). */
-      readonly databaseName: string;
-      /** The target server's connection string; its own database name is ignored. */
-      readonly secret: SecretReference;
-      readonly resourceID?: string;
-    }
-  | {
-      readonly kind: 'files';
-      /** The container URL, possibly with a SAS token: never stored on jobs or logged (see redactUrl). */
-      readonly url: string;
-      readonly filePrefix: string;
-    };
-
-/** A validated restore request (the HTTP body or the queue message's `request`), normalised. */
-export interface RestoreSpec {
-  readonly recoveryPointId: string;
-  readonly sourceDataStoreType: 'VaultStore' | 'ArchiveStore';
-  /** Present for AzureBackupRestoreWithRehydrationRequest. */
-  readonly rehydration?: { readonly priority: 'Standard' | 'High'; readonly retentionDays: number };
-  readonly target: RestoreTargetSpec;
-  readonly options?: RestoreOptionsSpec;
-}
 
 /** Where and how the outcome of a queued restore is reported (design §6 "Queue contract"). */
 export interface RestoreReply {

@@ -15,7 +15,7 @@ import { blockBlobSink } from '../../shared/adapters/staged-blocks';
 import { createStores } from '../../shared/adapters/stores';
 import { loadConfig } from '../../shared/config';
 import { recoveryPointId, systemClock, type PgConnection } from '../../shared/ports';
-import type { RestoreSpec } from '../../shared/workflows/names';
+import type { RestoreSpec } from '../../shared/contracts/restores';
 import type { BenchContext } from './backup';
 import { ensureDataset } from './dataset';
 import {

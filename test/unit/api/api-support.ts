@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiDeps, BackupStartInput } from '../../../shared/api/deps';
-import { runHandler, type ApiRequest, type ApiResponse } from '../../../shared/api/http';
+import { runHandler } from '../../../shared/api/http';
+import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
 import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';

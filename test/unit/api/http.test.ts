@@ -3,7 +3,9 @@
 import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { toApiRequest } from '../../../shared/adapters/functions-http';
-import { jsonPath, runHandler, type ApiRequest } from '../../../shared/api/http';
+import { runHandler } from '../../../shared/api/http';
+import { jsonPath } from '../../../shared/contracts/validation';
+import type { ApiRequest } from '../../../shared/contracts/http';
 import { apiRoutes, callerRoles, requireRole, type CallerRole } from '../../../shared/api/routes';
 import { PgkeepError } from '../../../shared/errors';
 

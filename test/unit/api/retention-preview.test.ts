@@ -1,6 +1,7 @@
 // The retention preview route and the DELETE of a stopped instance, over the fake stores.
 import { describe, expect, it } from 'vitest';
-import { runHandler, type ApiRequest } from '../../../shared/api/http';
+import { runHandler } from '../../../shared/api/http';
+import type { ApiRequest } from '../../../shared/contracts/http';
 import type { ApiDeps } from '../../../shared/api/deps';
 import { instanceRoutes } from '../../../shared/api/instances';
 import { recoveryPointRoutes } from '../../../shared/api/recovery-points';

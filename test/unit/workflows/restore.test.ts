@@ -5,9 +5,9 @@ import {
   rehydrationPolling,
   restoreActivities as A,
   type RestoreOrchestratorInput,
-  type RestoreSpec,
   type RunRestoreResult,
 } from '../../../shared/workflows/names';
+import type { RestoreSpec } from '../../../shared/contracts/restores';
 import { encodeWireError } from '../../../shared/workflows/task-errors';
 
 interface Call {

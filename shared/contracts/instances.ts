@@ -1,19 +1,18 @@
-// Request body schemas of the API (design §3), in Azure Data Protection's shapes. zod reports every bad field with
-// its path; http.ts turns the paths into `$.properties.…` JSON paths.
+// Backup instances over the API (design §3), in Azure Data Protection's shapes: the PUT body, the backup-now and
+// stopProtection bodies, and the instance resource. zod reports every bad field with its path; validation.ts turns
+// the paths into `$.properties.…` JSON paths.
 
 import { z } from 'zod';
-
-export const resourceNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-export function validName(name: string): boolean {
-  return resourceNamePattern.test(name);
-}
+import { tagNames } from '../domain/types';
+import { jobOperations, jobStatuses } from './jobs';
+import { listSchema, resourceSchema, resourceTypes } from './resources';
 
 /** Databases pgkeep refuses to protect (design §3). */
 export const systemDatabases: readonly string[] = ['azure_maintenance', 'azure_sys', 'template0', 'template1'];
 
 export const postgresDatasourceType = 'Microsoft.DBforPostgreSQL/servers/databases';
 
-const secretStoreResource = z
+export const secretStoreResourceSchema = z
   .object({
     secretStoreType: z.enum(['AzureKeyVault', 'AppSetting']),
     uri: z.string().min(1, 'is required'),
@@ -34,9 +33,15 @@ const secretStoreResource = z
     }
   });
 
+/**
+ * Where a database credential lives (design §3): only this reference is stored by pgkeep. `uri` is
+ * `https://<vault>.vault.azure.net/secrets/<name>[/<version>]` or `appsetting://<SETTING_NAME>`.
+ */
+export type SecretReference = z.infer<typeof secretStoreResourceSchema>;
+
 export const authCredentialsSchema = z.object({
   objectType: z.literal('SecretStoreBasedAuthCredentials'),
-  secretStoreResource,
+  secretStoreResource: secretStoreResourceSchema,
 });
 
 export const dataSourceInfoSchema = z.object({
@@ -65,7 +70,7 @@ export const backupInstanceBodySchema = z.object({
 });
 export type BackupInstanceBody = z.infer<typeof backupInstanceBodySchema>;
 
-export const tagNameSchema = z.enum(['Default', 'Weekly', 'Monthly', 'Yearly']);
+export const tagNameSchema = z.enum(tagNames);
 
 export const backupNowBodySchema = z
   .object({
@@ -87,3 +92,40 @@ export function policyNameFromId(policyId: string): string {
   const m = /\/backupPolicies\/([^/]+)\/?$/i.exec(policyId);
   return m?.[1] ?? policyId;
 }
+
+export const protectionStates = ['ProtectionConfigured', 'ProtectionStopped'] as const;
+export type ProtectionState = (typeof protectionStates)[number];
+
+export const backupInstancePropertiesSchema = z.object({
+  objectType: z.literal('BackupInstance'),
+  friendlyName: z.string(),
+  dataSourceInfo: z.object({
+    objectType: z.string(),
+    datasourceType: z.string(),
+    resourceID: z.string(),
+    resourceName: z.string(),
+    resourceLocation: z.string().optional(),
+  }),
+  policyInfo: z.object({ policyId: z.string() }),
+  datasourceAuthCredentials: authCredentialsSchema,
+  protectionStatus: z.object({ status: z.enum(protectionStates) }),
+  currentProtectionState: z.enum(protectionStates),
+  provisioningState: z.literal('Succeeded'),
+  /** Present once protection is stopped: whether the expiry run deletes every point. */
+  deleteBackupDataOnStop: z.boolean().optional(),
+  lastRecoveryPoint: z
+    .object({ recoveryPointId: z.string(), recoveryPointTime: z.string(), retentionTagName: tagNameSchema })
+    .optional(),
+  lastJob: z
+    .object({
+      jobId: z.string(),
+      operation: z.enum(jobOperations),
+      status: z.enum(jobStatuses),
+      startTime: z.string(),
+    })
+    .optional(),
+});
+
+export const backupInstanceResourceSchema = resourceSchema(resourceTypes.instance, backupInstancePropertiesSchema);
+export type BackupInstanceResource = z.infer<typeof backupInstanceResourceSchema>;
+export const backupInstanceListSchema = listSchema(backupInstanceResourceSchema);

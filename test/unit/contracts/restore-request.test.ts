@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRestoreRequest } from '../../../shared/api/restores';
+import { parseRestoreRequest } from '../../../shared/contracts/restores';
 import { handleRestoreRequest, restoreRequestOrchestrationId } from '../../../shared/activities/restore-queue';
 import { PgkeepError } from '../../../shared/errors';
 import type { RestoreOrchestratorInput } from '../../../shared/workflows/names';

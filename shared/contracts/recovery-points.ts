@@ -1,0 +1,51 @@
+// Recovery points over the API (design §3, §7): the list's time range, the retention preview's asOf, and the
+// recovery point resource with its data-store details.
+
+import { z } from 'zod';
+import { dataStores, recoveryPointStatuses, tagNames } from '../domain/types';
+import { isoInstant } from './validation';
+import { listSchema, resourceSchema, resourceTypes } from './resources';
+
+export const recoveryPointTriggers = ['Scheduled', 'OnDemand'] as const;
+export type RecoveryPointTrigger = (typeof recoveryPointTriggers)[number];
+
+/** GET …/recoveryPoints?from=&to= */
+export const recoveryPointRangeSchema = z.object({ from: isoInstant().optional(), to: isoInstant().optional() });
+
+/** GET …/retentionPreview?asOf= */
+export const retentionPreviewQuerySchema = z.object({ asOf: isoInstant().optional() });
+
+export const recoveryPointPropertiesSchema = z.object({
+  objectType: z.literal('AzureBackupDiscreteRecoveryPoint'),
+  recoveryPointId: z.string(),
+  recoveryPointTime: z.string(),
+  recoveryPointType: z.literal('Full'),
+  retentionTagName: z.enum(tagNames),
+  policyName: z.string(),
+  trigger: z.enum(recoveryPointTriggers),
+  status: z.enum(recoveryPointStatuses),
+  sizeInBytes: z.number(),
+  sha256: z.string(),
+  databaseName: z.string(),
+  serverVersion: z.string(),
+  pgDumpVersion: z.string(),
+  expiryTime: z.string(),
+  recoveryPointDataStoresDetails: z.array(
+    z.object({
+      type: z.enum(dataStores),
+      creationTime: z.string(),
+      expiryTime: z.string(),
+      state: z.enum(['REHYDRATED', 'COMMITTED']),
+      rehydrationExpiryTime: z.string().optional(),
+      visible: z.boolean(),
+    }),
+  ),
+  /** Present when a lifecycle moves the point to ArchiveStore. */
+  movesToArchiveAt: z.string().optional(),
+  /** GET of one point only: its manifest (design §5.3), null when the blob is missing. */
+  manifest: z.unknown().optional(),
+});
+
+export const recoveryPointResourceSchema = resourceSchema(resourceTypes.recoveryPoint, recoveryPointPropertiesSchema);
+export type RecoveryPointResource = z.infer<typeof recoveryPointResourceSchema>;
+export const recoveryPointListSchema = listSchema(recoveryPointResourceSchema);

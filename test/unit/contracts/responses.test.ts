@@ -1,0 +1,88 @@
+// The response schemas in contracts/ are the API's responses: every resource, list and error body the real handlers
+// return parses with its schema and loses nothing (a field a builder adds without declaring it would be stripped).
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { backupInstanceListSchema, backupInstanceResourceSchema } from '../../../shared/contracts/instances';
+import { jobListSchema, jobResourceSchema } from '../../../shared/contracts/jobs';
+import { policyListSchema, policyResourceSchema } from '../../../shared/contracts/policies';
+import { recoveryPointListSchema, recoveryPointResourceSchema } from '../../../shared/contracts/recovery-points';
+import { errorBodySchema } from '../../../shared/contracts/resources';
+import { sampleJob, samplePoint } from '../../contract/stores.contract';
+import { apiWithInstance, NOW } from '../api/api-support';
+
+/** Parses with the schema and expects the result to be the body itself: nothing undeclared, nothing missing. */
+function expectExactly(schema: z.ZodType, body: unknown): void {
+  const parsed = schema.safeParse(body);
+  expect(parsed.error?.issues ?? []).toEqual([]);
+  expect(parsed.data).toStrictEqual(body);
+}
+
+const hoursAgo = (h: number) => new Date(Date.parse(NOW) - h * 3_600_000).toISOString();
+
+async function apiWithHistory() {
+  const api = await apiWithInstance();
+  const point = samplePoint('orders', hoursAgo(2), 'p1', { tag: 'Weekly', movesToArchive: true });
+  const archived = samplePoint('orders', hoursAgo(30), 'p2', {
+    dataStore: 'ArchiveStore',
+    archivedAt: hoursAgo(5),
+    rehydratedUntil: hoursAgo(-5),
+  });
+  for (const p of [point, archived]) await api.stores.recoveryPoints.create(p);
+  api.state.manifests.set(`orders/${point.id}`, { sha256: point.sha256 });
+  await api.stores.jobs.create(
+    sampleJob('done', hoursAgo(3), {
+      status: 'Failed',
+      endTime: hoursAgo(2),
+      recoveryPointId: point.id,
+      error: { code: 'SystemErrorInternal', message: 'failed', hint: 'retry' },
+      warnings: [{ code: 'RestoreWarning', message: 'owner skipped' }],
+      extra: { target: 'database copy' },
+    }),
+  );
+  return { api, point };
+}
+
+describe('response schemas', () => {
+  it('describe every policy resource and policy list exactly', async () => {
+    const { api } = await apiWithHistory();
+    expectExactly(policyResourceSchema, (await api.call('GET', 'backupPolicies/weekly')).jsonBody);
+    expectExactly(policyListSchema, (await api.call('GET', 'backupPolicies')).jsonBody);
+  });
+
+  it('describe every backup instance resource and list exactly, with and without last point and job', async () => {
+    const { api } = await apiWithHistory();
+    expectExactly(backupInstanceResourceSchema, (await api.call('GET', 'backupInstances/orders')).jsonBody);
+    expectExactly(backupInstanceListSchema, (await api.call('GET', 'backupInstances')).jsonBody);
+    const stopped = await api.call('POST', 'backupInstances/orders/stopProtection', { deleteBackupData: true });
+    expectExactly(backupInstanceResourceSchema, stopped.jsonBody);
+  });
+
+  it('describe every recovery point resource and list exactly, archived and rehydrated ones included', async () => {
+    const { api, point } = await apiWithHistory();
+    expectExactly(recoveryPointListSchema, (await api.call('GET', 'backupInstances/orders/recoveryPoints')).jsonBody);
+    const one = await api.call('GET', `backupInstances/orders/recoveryPoints/${point.id}`);
+    expectExactly(recoveryPointResourceSchema, one.jsonBody);
+  });
+
+  it('describe every job resource and list exactly, with error, warnings and extended info', async () => {
+    const { api } = await apiWithHistory();
+    const started = await api.call('POST', 'backupInstances/orders/backup', {});
+    expect(started.status).toBe(202);
+    expectExactly(jobResourceSchema, started.jsonBody);
+    const list = await api.call('GET', 'backupJobs');
+    expect((list.jsonBody as { value: unknown[] }).value).toHaveLength(2);
+    expectExactly(jobListSchema, list.jsonBody);
+    expectExactly(jobResourceSchema, (await api.call('GET', 'backupJobs/done')).jsonBody);
+  });
+
+  it('describe the error body, with the details of a 400 and without them for a 404', async () => {
+    const { api } = await apiWithHistory();
+    const invalid = await api.call('PUT', 'backupInstances/other', { properties: {} });
+    expect(invalid.status).toBe(400);
+    expect(invalid.error.details?.length).toBeGreaterThan(0);
+    expectExactly(errorBodySchema, invalid.jsonBody);
+    const missing = await api.call('GET', 'backupInstances/nope');
+    expect(missing.status).toBe(404);
+    expectExactly(errorBodySchema, missing.jsonBody);
+  });
+});
