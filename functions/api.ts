@@ -9,7 +9,7 @@ import { PgkeepError } from '../shared/errors';
 import { runHandler } from '../shared/api/http';
 import type { ApiRequest } from '../shared/contracts/http';
 import { apiRoutes, requireRole, type Route } from '../shared/api/routes';
-import { toApiRequest, toHttpResponse } from '../shared/adapters/functions-http';
+import { toApiRequest, toHttpResponse } from '../shared/adapters/functions/functions-http';
 
 async function serve(route: Route, req: HttpRequest, context: InvocationContext) {
   const rt = getRuntime(getConfig);

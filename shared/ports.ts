@@ -1,5 +1,6 @@
-// The interfaces activities depend on (design §2 "Ports and adapters"). Each port's contract is written on it;
-// test/contract/ runs one suite per port against the real thing (Azurite, PostgreSQL) and against any fake.
+// The interfaces activities depend on (design §2 "Ports and adapters"). Each port's contract is written on it, with
+// the adapters/ folder that implements it; test/contract/ runs one suite per port against the real thing (Azurite,
+// PostgreSQL) and against any fake.
 
 import type { JobOperation, JobStatus, JobTrigger } from './contracts/jobs';
 import type { ProtectionState, SecretReference } from './contracts/instances';
@@ -12,7 +13,10 @@ export type { JobOperation, JobStatus, JobTrigger, ProtectionState, RecoveryPoin
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
-/** A parsed PostgreSQL connection. `password` is a secret: never log, never put in argv or errors. */
+/**
+ * A parsed PostgreSQL connection. `password` is a secret: never log, never put in argv or errors.
+ * Parsed from a secret's connection string by adapters/postgres/connection-string.ts.
+ */
 export interface PgConnection {
   readonly host: string;
   readonly port: number;
@@ -23,7 +27,7 @@ export interface PgConnection {
 }
 
 /**
- * Resolves a secret reference to its value.
+ * Resolves a secret reference to its value. Implemented in adapters/azure/secrets.ts (app settings, Key Vault).
  * Contract: throws PgkeepError UserErrorInvalidSecret when it does not exist, UserErrorMissingPermissionsOnSecretStore
  * when access is denied; never includes the value in an error.
  */
@@ -33,7 +37,10 @@ export interface SecretResolver {
 
 // --- PostgreSQL tools ---
 
-/** One installed client tool set: pg_dump and pg_restore of the same major in one directory. */
+/**
+ * One installed client tool set: pg_dump and pg_restore of the same major in one directory. Found by
+ * adapters/postgres/pg-binaries.ts.
+ */
 export interface PgClientTools {
   readonly major: number;
   /** As `pg_dump --version` prints it, e.g. "15.18". */
@@ -45,7 +52,10 @@ export interface PgClientTools {
 
 export type ReadinessStatus = 'Succeeded' | 'Failed' | 'NotApplicable';
 
-/** One line of the readiness report (design §8). Pure data: safe to return over HTTP, never holds a secret. */
+/**
+ * One line of the readiness report (design §8). Pure data: safe to return over HTTP, never holds a secret.
+ * Made by adapters/postgres/pg-readiness.ts (the database) and adapters/azure/arm-access.ts (ARM).
+ */
 export interface ReadinessCheck {
   readonly name: string;
   readonly status: ReadinessStatus;
@@ -68,6 +78,7 @@ export interface DbReadinessReport {
 
 /**
  * Where a dump's bytes go: a block blob written as staged blocks and made visible by one commit.
+ * Implemented in adapters/storage/staged-blocks.ts (blockBlobSink over the SDK's BlockBlobClient).
  * Contract: nothing is visible until commitBlocks; staging an id again replaces that block (so a retried attempt
  * overwrites its own partial upload); commitBlocks makes the blob exactly the listed blocks in order and discards
  * staged blocks it does not list.
@@ -81,6 +92,7 @@ export interface BlockBlobSink {
 }
 
 // --- state stores (Table Storage) ---
+// Implemented in adapters/storage/tables/, one file per store, built together by adapters/storage/stores.ts.
 // Naming follows the Azure SDK: create* fails with a PgkeepError if it exists, get* returns undefined when missing,
 // list* is an async iterable, delete* succeeds when absent. update* takes the etag read earlier and fails with
 // `ConcurrencyError` when the row changed meanwhile (optimistic concurrency, so two workers never both win).
@@ -295,7 +307,8 @@ export interface VaultBlobInfo {
 }
 
 /**
- * The vault's blob container (BACKUP_CONTAINER): dumps, manifests, rehydrated copies.
+ * The vault's blob container (BACKUP_CONTAINER): dumps, manifests, rehydrated copies. Implemented in
+ * adapters/storage/vault-blobs.ts.
  * Contract: names are relative to the container; getJson and info return undefined when the blob is missing; delete succeeds
  * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived.
  */

@@ -20,11 +20,11 @@ import {
   type RecoveryPointRecord,
   type RecoveryPointStore,
 } from '../ports';
-import { blockBlobSink } from '../adapters/staged-blocks';
-import { pickPgDump } from '../adapters/pg-binaries';
-import { assertReady } from '../adapters/pg-readiness';
-import { runDump as runDumpPipeline } from '../adapters/dump-pipeline';
-import type { DumpEncryptionKey } from '../adapters/dump-encryption';
+import { blockBlobSink } from '../adapters/storage/staged-blocks';
+import { pickPgDump } from '../adapters/postgres/pg-binaries';
+import { assertReady } from '../adapters/postgres/pg-readiness';
+import { runDump as runDumpPipeline } from '../adapters/postgres/dump-pipeline';
+import type { DumpEncryptionKey } from '../adapters/crypto/dump-encryption';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {

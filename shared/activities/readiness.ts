@@ -11,9 +11,9 @@ import type {
   ReadinessCheck,
   SecretResolver,
 } from '../ports';
-import { parseConnectionString } from '../adapters/connection-string';
-import { pgDumpReadinessCheck } from '../adapters/pg-binaries';
-import { checkDatabaseReadiness, readinessCheckNames } from '../adapters/pg-readiness';
+import { parseConnectionString } from '../adapters/postgres/connection-string';
+import { pgDumpReadinessCheck } from '../adapters/postgres/pg-binaries';
+import { checkDatabaseReadiness, readinessCheckNames } from '../adapters/postgres/pg-readiness';
 
 export interface ReadinessDeps {
   readonly secrets: SecretResolver;

@@ -20,15 +20,15 @@ import {
   type Stored,
   type VaultBlobStore,
 } from '../ports';
-import { parseConnectionString, redact } from '../adapters/connection-string';
-import { pickPgRestore } from '../adapters/pg-restore-tools';
-import { restoreAsFiles } from '../adapters/restore-files';
+import { parseConnectionString, redact } from '../adapters/postgres/connection-string';
+import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
+import { restoreAsFiles } from '../adapters/storage/restore-files';
 import {
   connectMaintenance,
   planRestore,
   restoreAsDatabase,
   type RestoreSelection,
-} from '../adapters/restore-pipeline';
+} from '../adapters/postgres/restore-pipeline';
 import type {
   CheckRehydrationInput,
   CompleteRehydrationInput,

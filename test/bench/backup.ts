@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { ContainerClient } from '@azure/storage-blob';
-import { pgEnv } from '../../shared/adapters/connection-string';
-import { runDump } from '../../shared/adapters/dump-pipeline';
+import { pgEnv } from '../../shared/adapters/postgres/connection-string';
+import { runDump } from '../../shared/adapters/postgres/dump-pipeline';
 import type { PgClientTools, PgConnection } from '../../shared/ports';
 import { ensureDataset, type Dataset } from './dataset';
 import { createPgkeepHost, type PgkeepHost } from './pgkeep-host';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
+import { discoverPgTools, pickPgDump } from '../../shared/adapters/postgres/pg-binaries';
 import { startAzurite } from '../support/azurite';
 import { runBackupScenario, type BenchContext } from './backup';
 import { defaultExpiryBenchOptions, runExpiryScenario } from './expiry';

@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { createBackupActivities } from '../../shared/activities/backup';
-import { discoverPgTools } from '../../shared/adapters/pg-binaries';
-import { describeDatabase } from '../../shared/adapters/pg-manifest';
-import { createSecretResolver } from '../../shared/adapters/secrets';
-import { createStores } from '../../shared/adapters/stores';
+import { discoverPgTools } from '../../shared/adapters/postgres/pg-binaries';
+import { describeDatabase } from '../../shared/adapters/postgres/pg-manifest';
+import { createSecretResolver } from '../../shared/adapters/azure/secrets';
+import { createStores } from '../../shared/adapters/storage/stores';
 import { loadConfig } from '../../shared/config';
 import { systemClock, type PgConnection, type ReadinessCheck } from '../../shared/ports';
 import { timed } from './support';

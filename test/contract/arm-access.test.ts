@@ -3,7 +3,11 @@
 import type { AuthorizationManagementClientOptionalParams } from '@azure/arm-authorization';
 import { DefaultAzureCredential, EnvironmentCredential, type TokenCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
-import { checkReaderOnServer, READER_ROLE_DEFINITION_ID, type ArmReaderCheck } from '../../shared/adapters/arm-access';
+import {
+  checkReaderOnServer,
+  READER_ROLE_DEFINITION_ID,
+  type ArmReaderCheck,
+} from '../../shared/adapters/azure/arm-access';
 import { PgkeepError } from '../../shared/errors';
 import { freePort } from '../support/azurite';
 import { ARM_RESOURCE, useAzureStandins, type AzureStandins } from '../support/azure-standins';

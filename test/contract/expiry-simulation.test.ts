@@ -3,8 +3,8 @@
 // tags and tiers equal what `pgkeep policy simulate` (simulateRetention) says for the same window.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStores } from '../../shared/adapters/stores';
-import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
+import { createStateStores } from '../../shared/adapters/storage/stores';
+import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import { occurrences } from '../../shared/domain/schedule';
 import { simulateRetention } from '../../shared/domain/simulation';
 import { tagForBackup, type TaggedPoint } from '../../shared/domain/tagging';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parsePolicy } from '../../shared/domain/policy';
 import type { Policy, TagName } from '../../shared/domain/types';
-import type { StateStores } from '../../shared/adapters/stores';
+import type { StateStores } from '../../shared/adapters/storage/stores';
 import { createExpiryActivities, type ExpiryActivityDeps } from '../../shared/activities/expiry';
 import { type Clock, type RecoveryPointRecord, type RecoveryPointStore, type VaultBlobStore } from '../../shared/ports';
 

@@ -2,13 +2,13 @@
 // what is deleted, moved and kept, crash safety between mark, blob change and finalise, isolation, orphans.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTableProvider } from '../../shared/adapters/tables/common';
-import { createTableInstanceStore } from '../../shared/adapters/tables/instances';
-import { createTableJobStore } from '../../shared/adapters/tables/jobs';
-import { createTablePolicyStore } from '../../shared/adapters/tables/policies';
-import { createTableRecoveryPointStore } from '../../shared/adapters/tables/recovery-points';
-import type { StateStores } from '../../shared/adapters/stores';
-import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
+import { createTableProvider } from '../../shared/adapters/storage/tables/common';
+import { createTableInstanceStore } from '../../shared/adapters/storage/tables/instances';
+import { createTableJobStore } from '../../shared/adapters/storage/tables/jobs';
+import { createTablePolicyStore } from '../../shared/adapters/storage/tables/policies';
+import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tables/recovery-points';
+import type { StateStores } from '../../shared/adapters/storage/stores';
+import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import type { Clock, InstanceRecord, VaultBlobStore } from '../../shared/ports';
 import { createFakeStores } from '../support/fake-stores';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';

@@ -3,7 +3,7 @@
 import { DefaultAzureCredential, EnvironmentCredential, type TokenCredential } from '@azure/identity';
 import type { SecretClientOptions } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
-import { createSecretResolver } from '../../shared/adapters/secrets';
+import { createSecretResolver } from '../../shared/adapters/azure/secrets';
 import { PgkeepError } from '../../shared/errors';
 import type { SecretResolver } from '../../shared/ports';
 import { freePort } from '../support/azurite';

@@ -3,7 +3,12 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverPgTools, parsePgBinDirs, parseToolVersion, pickPgDump } from '../../shared/adapters/pg-binaries';
+import {
+  discoverPgTools,
+  parsePgBinDirs,
+  parseToolVersion,
+  pickPgDump,
+} from '../../shared/adapters/postgres/pg-binaries';
 import { PgkeepError } from '../../shared/errors';
 import type { PgClientTools } from '../../shared/ports';
 

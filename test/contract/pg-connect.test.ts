@@ -5,7 +5,7 @@ import { chown, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectPgClient, pgEnv } from '../../shared/adapters/connection-string';
+import { connectPgClient, pgEnv } from '../../shared/adapters/postgres/connection-string';
 import type { PgConnection, SslMode } from '../../shared/ports';
 import { createSelfSignedCert, type SelfSignedCert } from '../support/azure-standins';
 import { startPostgres, type TestPostgres } from '../support/postgres';

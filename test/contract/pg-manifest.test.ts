@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeDatabase } from '../../shared/adapters/pg-manifest';
+import { describeDatabase } from '../../shared/adapters/postgres/pg-manifest';
 import { PgkeepError } from '../../shared/errors';
 import { freePort } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';

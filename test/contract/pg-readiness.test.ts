@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverPgTools, pgDumpReadinessCheck, pickPgDump } from '../../shared/adapters/pg-binaries';
-import { assertReady, checkDatabaseReadiness, readinessCheckNames } from '../../shared/adapters/pg-readiness';
+import { discoverPgTools, pgDumpReadinessCheck, pickPgDump } from '../../shared/adapters/postgres/pg-binaries';
+import { assertReady, checkDatabaseReadiness, readinessCheckNames } from '../../shared/adapters/postgres/pg-readiness';
 import { PgkeepError } from '../../shared/errors';
 import type { DbReadinessReport, ReadinessCheck } from '../../shared/ports';
 import { freePort } from '../support/azurite';

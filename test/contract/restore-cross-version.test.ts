@@ -1,8 +1,8 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverPgTools } from '../../shared/adapters/pg-binaries';
-import { pickPgRestore } from '../../shared/adapters/pg-restore-tools';
-import { readTargetServerMajor, restoreAsDatabase } from '../../shared/adapters/restore-pipeline';
+import { discoverPgTools } from '../../shared/adapters/postgres/pg-binaries';
+import { pickPgRestore } from '../../shared/adapters/postgres/pg-restore-tools';
+import { readTargetServerMajor, restoreAsDatabase } from '../../shared/adapters/postgres/restore-pipeline';
 import { PgkeepError } from '../../shared/errors';
 import type { PgClientTools } from '../../shared/ports';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverPgTools } from '../../shared/adapters/pg-binaries';
-import { pickPgRestore } from '../../shared/adapters/pg-restore-tools';
+import { discoverPgTools } from '../../shared/adapters/postgres/pg-binaries';
+import { pickPgRestore } from '../../shared/adapters/postgres/pg-restore-tools';
 import {
   PgRestoreOutput,
   restoreAsDatabase,
   type RestoreAsDatabaseOptions,
-} from '../../shared/adapters/restore-pipeline';
+} from '../../shared/adapters/postgres/restore-pipeline';
 import type { PgClientTools } from '../../shared/ports';
 import { freePort, startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restoreAsFiles, type RestoreAsFilesOptions } from '../../shared/adapters/restore-files';
+import { restoreAsFiles, type RestoreAsFilesOptions } from '../../shared/adapters/storage/restore-files';
 import { normalizeFilePrefix } from '../../shared/contracts/restores';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';

@@ -2,10 +2,10 @@
 // blob back as a restore source, corrupts a blob, and inspects child processes and failures.
 import type { ContainerClient } from '@azure/storage-blob';
 import { childrenRunning, spaced } from '../support/processes';
-import type { DumpEncryptionKey } from '../../shared/adapters/dump-encryption';
-import { runDump, type DumpResult } from '../../shared/adapters/dump-pipeline';
-import { discoverPgTools, pickPgDump } from '../../shared/adapters/pg-binaries';
-import { blockBlobSink } from '../../shared/adapters/staged-blocks';
+import type { DumpEncryptionKey } from '../../shared/adapters/crypto/dump-encryption';
+import { runDump, type DumpResult } from '../../shared/adapters/postgres/dump-pipeline';
+import { discoverPgTools, pickPgDump } from '../../shared/adapters/postgres/pg-binaries';
+import { blockBlobSink } from '../../shared/adapters/storage/staged-blocks';
 import type { PgConnection } from '../../shared/ports';
 
 export interface StoredDump {

@@ -3,7 +3,7 @@
 
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StateStores } from '../../shared/adapters/stores';
+import type { StateStores } from '../../shared/adapters/storage/stores';
 import { PgkeepError } from '../../shared/errors';
 import {
   ConcurrencyError,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStores } from '../../shared/adapters/stores';
+import { createStateStores } from '../../shared/adapters/storage/stores';
 import type { RecoveryPointStore } from '../../shared/ports';
 import { tableChecksums } from '../support/table-checksums';
 import { containerSasUrl, databaseRequest, startRestoreEnv, type RestoreEnv } from './restore-e2e-support';

@@ -1,11 +1,11 @@
 // The retention preview and the expiry timer under devhost: the preview announces what is due, the timer's
 // expiry orchestration (the real Durable engine, the real activities) does exactly that, and the Expiry job says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStores } from '../../shared/adapters/stores';
-import { createVaultBlobStore } from '../../shared/adapters/vault-blobs';
+import { createStateStores } from '../../shared/adapters/storage/stores';
+import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import { loadConfig } from '../../shared/config';
 import { parsePolicy } from '../../shared/domain/policy';
-import type { StateStores } from '../../shared/adapters/stores';
+import type { StateStores } from '../../shared/adapters/storage/stores';
 import type { VaultBlobStore } from '../../shared/ports';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { writePoint } from '../contract/expiry-support';

@@ -1,13 +1,13 @@
 // In-memory fakes of the state-store ports, for activity and workflow tests. They keep the same contract as the
 // Table Storage adapters (test/contract/stores.contract.ts runs against both) and share their rules (rules.ts).
 
-import { escapeKey } from '../../shared/adapters/tables/common';
+import { escapeKey } from '../../shared/adapters/storage/tables/common';
 import {
   datasourceAlreadyProtected,
   datasourceClaimKey,
   resourceIdChanged,
-} from '../../shared/adapters/tables/instances';
-import { jobNotFound } from '../../shared/adapters/tables/jobs';
+} from '../../shared/adapters/storage/tables/instances';
+import { jobNotFound } from '../../shared/adapters/storage/tables/jobs';
 import {
   boundMs,
   checkRecoveryPointId,
@@ -16,8 +16,8 @@ import {
   jobWindow,
   policyDocumentJson,
   smallJson,
-} from '../../shared/adapters/tables/rules';
-import type { StateStores } from '../../shared/adapters/stores';
+} from '../../shared/adapters/storage/tables/rules';
+import type { StateStores } from '../../shared/adapters/storage/stores';
 import {
   ConcurrencyError,
   systemClock,

@@ -2,7 +2,7 @@
 // size limit of the Functions adapter (413 before the body is parsed).
 import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { toApiRequest } from '../../../shared/adapters/functions-http';
+import { toApiRequest } from '../../../shared/adapters/functions/functions-http';
 import { runHandler } from '../../../shared/api/http';
 import { jsonPath } from '../../../shared/contracts/validation';
 import type { ApiRequest } from '../../../shared/contracts/http';

@@ -1,0 +1,96 @@
+// Composition helper: builds the state stores and the vault blob store from the settings, choosing between a
+// connection string (locally, Azurite) and an identity-based connection (Azure, VAULT_STORAGE__accountName).
+
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { Config } from '../../config';
+import { PgkeepError } from '../../errors';
+import {
+  systemClock,
+  type Clock,
+  type InstanceStore,
+  type JobStore,
+  type PolicyStore,
+  type RecoveryPointStore,
+  type VaultBlobStore,
+} from '../../ports';
+import { createTableProvider, type TableConnection } from './tables/common';
+import { createTableInstanceStore } from './tables/instances';
+import { createTableJobStore } from './tables/jobs';
+import { createTablePolicyStore } from './tables/policies';
+import { createTableRecoveryPointStore } from './tables/recovery-points';
+import { createVaultBlobStore } from './vault-blobs';
+
+export interface StateStores {
+  readonly policies: PolicyStore;
+  readonly instances: InstanceStore;
+  readonly recoveryPoints: RecoveryPointStore;
+  readonly jobs: JobStore;
+}
+
+export interface Stores extends StateStores {
+  readonly blobs: VaultBlobStore;
+}
+
+export interface CreateStoresOptions {
+  readonly clock?: Clock;
+  /** For VAULT_STORAGE__accountName; defaults to DefaultAzureCredential (the app's managed identity in Azure). */
+  readonly credential?: TokenCredential;
+}
+
+type VaultConnection =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | { readonly kind: 'identity'; readonly accountName: string };
+
+/** VAULT_STORAGE, else VAULT_STORAGE__accountName, else AzureWebJobsStorage (design §11). */
+export function vaultConnection(
+  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage'>,
+): VaultConnection {
+  if (config.VAULT_STORAGE !== '') return { kind: 'connectionString', connectionString: config.VAULT_STORAGE };
+  if (config.VAULT_STORAGE__accountName !== '') {
+    return { kind: 'identity', accountName: config.VAULT_STORAGE__accountName };
+  }
+  if (config.AzureWebJobsStorage !== '') {
+    return { kind: 'connectionString', connectionString: config.AzureWebJobsStorage };
+  }
+  throw new PgkeepError('UserErrorInvalidRequest', 'no vault storage account is configured', {
+    target: 'VAULT_STORAGE',
+    hint: 'set VAULT_STORAGE (a connection string), VAULT_STORAGE__accountName (identity-based) or AzureWebJobsStorage',
+  });
+}
+
+export function createStateStores(
+  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
+  options: CreateStoresOptions = {},
+): StateStores {
+  const conn = vaultConnection(config);
+  const tableConn: TableConnection =
+    conn.kind === 'connectionString'
+      ? conn
+      : {
+          kind: 'identity',
+          endpoint: `https://${conn.accountName}.table.core.windows.net`,
+          credential: options.credential ?? new DefaultAzureCredential(),
+        };
+  const tables = createTableProvider(tableConn, config.TABLE_PREFIX);
+  return {
+    policies: createTablePolicyStore(tables),
+    instances: createTableInstanceStore(tables),
+    recoveryPoints: createTableRecoveryPointStore(tables),
+    jobs: createTableJobStore(tables, options.clock ?? systemClock),
+  };
+}
+
+/** All stores of the vault. Tables and the container are created lazily, on first use. */
+export function createStores(config: Config, options: CreateStoresOptions = {}): Stores {
+  const conn = vaultConnection(config);
+  if (conn.kind === 'connectionString') {
+    return { ...createStateStores(config, options), blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER) };
+  }
+  // One credential for both services, so their tokens come from one cache.
+  const credential = options.credential ?? new DefaultAzureCredential();
+  const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
+  return {
+    ...createStateStores(config, { ...options, credential }),
+    blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
+  };
+}

@@ -1,0 +1,65 @@
+// PolicyStore on Table Storage.
+//
+// Table `${prefix}backupPolicies`, one partition (PartitionKey "policy"): a vault holds tens of policies, and one
+// partition lets list be a single ordered query.
+//   RowKey    = escapeKey(name)
+//   document  = the policy JSON as a string (Table has no nested objects); refused above 60 KiB of UTF-16 with
+//               UserErrorInvalidPolicy, below the service's 64 KiB per-property limit
+//   createdAt = ISO string
+
+import { odata } from '@azure/data-tables';
+import { ConcurrencyError, type PolicyRecord, type PolicyStore } from '../../../ports';
+import { escapeKey, optStr, statusOf, str, unless404, type Row, type TableProvider } from './common';
+import { policyDocumentJson } from './rules';
+
+const PARTITION = 'policy';
+
+function toRecord(row: Row): PolicyRecord {
+  return {
+    name: str(row, 'name'),
+    document: JSON.parse(str(row, 'document')) as Record<string, unknown>,
+    createdAt: optStr(row, 'createdAt') ?? '',
+  };
+}
+
+export function createTablePolicyStore(tables: TableProvider): PolicyStore {
+  const client = () => tables.table('backupPolicies');
+  return {
+    async create(policy) {
+      const document = policyDocumentJson(policy.name, policy.document);
+      try {
+        await (
+          await client()
+        ).createEntity({
+          partitionKey: PARTITION,
+          rowKey: escapeKey(policy.name),
+          name: policy.name,
+          document,
+          createdAt: policy.createdAt,
+        });
+      } catch (err) {
+        if (statusOf(err) === 409) throw new ConcurrencyError(`policy ${policy.name} already exists`);
+        throw err;
+      }
+    },
+
+    async get(name) {
+      const c = await client();
+      const row = await unless404(() => c.getEntity<Record<string, unknown>>(PARTITION, escapeKey(name)));
+      return row && toRecord(row);
+    },
+
+    async *list() {
+      const c = await client();
+      const rows = c.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
+      });
+      for await (const row of rows) yield toRecord(row);
+    },
+
+    async delete(name) {
+      const c = await client();
+      await unless404(() => c.deleteEntity(PARTITION, escapeKey(name)));
+    },
+  };
+}
