@@ -23,7 +23,7 @@ import {
 import { blockBlobSink } from '../adapters/storage/staged-blocks';
 import { pickPgDump } from '../adapters/postgres/pg-binaries';
 import { assertReady } from '../adapters/postgres/pg-readiness';
-import { runDump as runDumpPipeline } from '../adapters/postgres/dump-pipeline';
+import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../adapters/postgres/dump-pipeline';
 import type { DumpEncryptionKey } from '../adapters/crypto/dump-encryption';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
@@ -124,193 +124,233 @@ async function describeWithin(deps: BackupActivityDeps, conn: PgConnection): Pro
   }
 }
 
+const nowIso = (deps: BackupActivityDeps) => deps.clock.now().toISOString();
+
+/** What the manifest records about the dump itself (design §5.3), after what it records about the database. */
+function dumpFacts(result: DumpOutcome) {
+  return {
+    pgDumpVersion: result.pgDumpVersion,
+    dumpFormat: 'custom',
+    tocEntries: result.tocEntries,
+    compression: result.compression,
+    // Algorithm, format, key id and segment size: what a restore needs to ask for the key. Never the key.
+    encryption: result.encryption,
+    uncompressedBytes: result.uncompressedBytes,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    blockSize: result.blockSize,
+    blockCount: result.blockCount,
+  };
+}
+
+/** The backup lock (backup-lock.ts) over this run's stores and clock. */
+const lockDepsOf = (deps: BackupActivityDeps) => ({
+  instances: deps.instances,
+  jobs: deps.jobs,
+  nowIso: () => nowIso(deps),
+});
+
+/** Creates the job (once per job id) and takes the instance's backup lock; a refusal fails the job, not the run. */
+async function startBackupJob(deps: BackupActivityDeps, input: StartBackupJobInput): Promise<StartBackupJobResult> {
+  const existing = await deps.jobs.get(input.jobId);
+  if (!existing) {
+    const job: JobRecord = {
+      id: input.jobId,
+      operation: 'Backup',
+      backupInstance: input.instanceName,
+      status: 'NotStarted',
+      trigger: input.trigger,
+      startTime: nowIso(deps),
+      progress: { bytes: 0 },
+      orchestrationId: input.orchestrationId,
+      ...(input.scheduledSlot ? { extra: { scheduledSlot: input.scheduledSlot } } : {}),
+    };
+    await deps.jobs.create(job);
+  } else if (existing.status !== 'NotStarted' && existing.status !== 'InProgress') {
+    // A replayed start of a job that already ended: report what happened, do nothing again.
+    return existing.error ? { started: false, error: existing.error } : { started: true };
+  }
+  try {
+    const instance = await loadInstance(deps, input.instanceName);
+    if (input.trigger === 'Scheduled' && instance.protectionState !== 'ProtectionConfigured') {
+      throw new PgkeepError('UserErrorProtectionStopped', `protection of '${input.instanceName}' is stopped`);
+    }
+    await acquireBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
+  } catch (err) {
+    if (!(err instanceof PgkeepError)) throw err;
+    const error = { code: err.code, message: err.message, hint: err.hint };
+    await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error });
+    return { started: false, error };
+  }
+  await deps.jobs.patch(input.jobId, { status: 'InProgress' });
+  return { started: true };
+}
+
+/** The readiness checks of design §8, failing with the first failed check's code. */
+async function checkBackupReadiness(deps: BackupActivityDeps, input: JobStepInput): Promise<ReadinessResult> {
+  const instance = await loadInstance(deps, input.instanceName);
+  const report = await checkInstanceReadiness(deps.readiness, instance);
+  assertReady(report);
+  return { serverMajor: report.serverMajor ?? 0, serverVersion: report.serverVersion ?? 'unknown' };
+}
+
+/** Dumps the database into the vault (staged blocks, committed on success), then writes its manifest. */
+async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<DumpResult> {
+  const instance = await loadInstance(deps, input.instanceName);
+  const conn = await resolveConnection(deps.readiness.secrets, instance);
+  const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
+  const facts = await describeWithin(deps, conn);
+  const time = nowIso(deps);
+  await deps.blobs.ensureContainer();
+  const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);
+  const manifestBlobName = deps.blobs.manifestBlobName(instance.name, input.jobId);
+  let lastWrite = Promise.resolve();
+  const result = await runDumpPipeline({
+    conn,
+    tools,
+    sink: blockBlobSink(deps.blobs.blockBlobClient(blobName)),
+    zstdLevel: deps.settings.zstdLevel,
+    stallTimeoutMs: deps.settings.stallTimeoutMs,
+    expectedSizeBytes: facts.databaseSizeBytes,
+    metadata: { jobid: input.jobId, instance: instance.name },
+    ...(deps.settings.encryption ? { encryption: deps.settings.encryption } : {}),
+    onProgress: (_dumped, stored) => {
+      // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
+      lastWrite = lastWrite
+        .then(() => deps.jobs.patch(input.jobId, { progress: { bytes: stored } }))
+        .catch((err: unknown) => deps.log(`progress write for job ${input.jobId} failed: ${String(err)}`));
+    },
+  });
+  await lastWrite;
+  await deps.blobs.putJson(manifestBlobName, {
+    formatVersion: 1,
+    backupInstance: instance.name,
+    jobId: input.jobId,
+    time,
+    database: conn.database,
+    ...facts,
+    ...dumpFacts(result),
+  });
+  return {
+    blobName,
+    manifestBlobName,
+    time,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    serverVersion: typeof facts.serverVersion === 'string' ? facts.serverVersion : String(input.serverMajor),
+    pgDumpVersion: result.pgDumpVersion,
+    databaseName: conn.database,
+  };
+}
+
+/** The recovery point row of a verified dump: tagged against the instance's points, dated by its policy. */
+async function newRecoveryPoint(
+  deps: BackupActivityDeps,
+  input: CommitRecoveryPointInput,
+  id: string,
+): Promise<RecoveryPointRecord> {
+  const instance = await loadInstance(deps, input.instanceName);
+  const policy = await loadPolicy(deps, instance.policyName);
+  const existing: TaggedPoint[] = [];
+  for await (const { value } of deps.recoveryPoints.list(input.instanceName)) {
+    if (value.status === 'Available') existing.push({ time: value.time, tag: value.tag, trigger: value.trigger });
+  }
+  const tag = tagForBackup(policy, input.dump.time, existing, input.trigger, input.retentionTagOverride);
+  const life = lifecycleOf(policy, input.dump.time, tag);
+  return {
+    instanceName: input.instanceName,
+    id,
+    time: input.dump.time,
+    tag,
+    trigger: input.trigger,
+    dataStore: 'VaultStore',
+    status: 'Available',
+    policyName: instance.policyName,
+    jobId: input.jobId,
+    blobName: input.dump.blobName,
+    manifestBlobName: input.dump.manifestBlobName,
+    bytes: input.dump.bytes,
+    sha256: input.dump.sha256,
+    vaultUntil: life.vaultUntil,
+    movesToArchive: life.movesToArchive,
+    deleteAt: life.deleteAt,
+    serverVersion: input.dump.serverVersion,
+    pgDumpVersion: input.dump.pgDumpVersion,
+    databaseName: input.dump.databaseName,
+    createdAt: nowIso(deps),
+  };
+}
+
+/** Checks the stored dump and writes its recovery point row, the completion marker; idempotent per job. */
+async function commitRecoveryPoint(
+  deps: BackupActivityDeps,
+  input: CommitRecoveryPointInput,
+): Promise<CommitRecoveryPointResult> {
+  const id = recoveryPointIdFor(input.jobId, input.dump.time);
+  const already = await deps.recoveryPoints.get(input.instanceName, id);
+  let point = already?.value;
+  if (!point) {
+    const stored = await deps.blobs.info(input.dump.blobName);
+    if (!stored || stored.bytes !== input.dump.bytes) {
+      throw new PgkeepError(
+        'SystemErrorDumpFailed',
+        `the stored dump of job ${input.jobId} is ${stored ? `${stored.bytes} bytes, expected ${input.dump.bytes}` : 'missing'}`,
+      );
+    }
+    point = await newRecoveryPoint(deps, input, id);
+    await deps.recoveryPoints.create(point);
+  }
+  await finishSucceeded(deps, input, point);
+  return { recoveryPointId: point.id, tag: point.tag };
+}
+
+async function finishSucceeded(
+  deps: BackupActivityDeps,
+  input: JobStepInput,
+  point: RecoveryPointRecord,
+): Promise<void> {
+  // A patch replaces `extra` whole: keep what the start recorded (scheduled slot, requested tag).
+  const job = await deps.jobs.get(input.jobId);
+  await deps.jobs.patch(input.jobId, {
+    status: 'Succeeded',
+    endTime: nowIso(deps),
+    recoveryPointId: point.id,
+    progress: { bytes: point.bytes, percent: 100 },
+    extra: { ...job?.extra, retentionTag: point.tag },
+  });
+  await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
+}
+
+/** Fails the job and removes what the attempt left, unless its row was committed (then it succeeded). */
+async function failBackupJob(deps: BackupActivityDeps, input: FailBackupJobInput): Promise<void> {
+  // Only a run whose dump finished can have committed a row; its id is derived from the dump's time.
+  const committed =
+    input.dumpTime === undefined
+      ? undefined
+      : await deps.recoveryPoints.get(input.instanceName, recoveryPointIdFor(input.jobId, input.dumpTime));
+  if (committed) {
+    // The row is the completion marker: the backup completed even though a later step failed.
+    await finishSucceeded(deps, input, committed.value);
+    return;
+  }
+  await deps.blobs.delete(deps.blobs.dumpBlobName(input.instanceName, input.jobId));
+  await deps.blobs.delete(deps.blobs.manifestBlobName(input.instanceName, input.jobId));
+  // A scheduled run whose start step never wrote the job has no row to fail; the lock is still released.
+  if (await deps.jobs.get(input.jobId)) {
+    await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error: input.error });
+  }
+  await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
+}
+
+/** The backup activities over their dependencies: one function per activity, each given the same deps. */
 export function createBackupActivities(deps: BackupActivityDeps) {
-  const nowIso = () => deps.clock.now().toISOString();
-  const lockDeps = { instances: deps.instances, jobs: deps.jobs, nowIso };
-
-  async function startBackupJob(input: StartBackupJobInput): Promise<StartBackupJobResult> {
-    const existing = await deps.jobs.get(input.jobId);
-    if (!existing) {
-      const job: JobRecord = {
-        id: input.jobId,
-        operation: 'Backup',
-        backupInstance: input.instanceName,
-        status: 'NotStarted',
-        trigger: input.trigger,
-        startTime: nowIso(),
-        progress: { bytes: 0 },
-        orchestrationId: input.orchestrationId,
-        ...(input.scheduledSlot ? { extra: { scheduledSlot: input.scheduledSlot } } : {}),
-      };
-      await deps.jobs.create(job);
-    } else if (existing.status !== 'NotStarted' && existing.status !== 'InProgress') {
-      // A replayed start of a job that already ended: report what happened, do nothing again.
-      return existing.error ? { started: false, error: existing.error } : { started: true };
-    }
-    try {
-      const instance = await loadInstance(deps, input.instanceName);
-      if (input.trigger === 'Scheduled' && instance.protectionState !== 'ProtectionConfigured') {
-        throw new PgkeepError('UserErrorProtectionStopped', `protection of '${input.instanceName}' is stopped`);
-      }
-      await acquireBackupLock(lockDeps, input.instanceName, input.jobId);
-    } catch (err) {
-      if (!(err instanceof PgkeepError)) throw err;
-      const error = { code: err.code, message: err.message, hint: err.hint };
-      await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error });
-      return { started: false, error };
-    }
-    await deps.jobs.patch(input.jobId, { status: 'InProgress' });
-    return { started: true };
-  }
-
-  async function checkBackupReadiness(input: JobStepInput): Promise<ReadinessResult> {
-    const instance = await loadInstance(deps, input.instanceName);
-    const report = await checkInstanceReadiness(deps.readiness, instance);
-    assertReady(report);
-    return { serverMajor: report.serverMajor ?? 0, serverVersion: report.serverVersion ?? 'unknown' };
-  }
-
-  async function runDump(input: RunDumpInput): Promise<DumpResult> {
-    const instance = await loadInstance(deps, input.instanceName);
-    const conn = await resolveConnection(deps.readiness.secrets, instance);
-    const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
-    const facts = await describeWithin(deps, conn);
-    const time = nowIso();
-    await deps.blobs.ensureContainer();
-    const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);
-    const manifestBlobName = deps.blobs.manifestBlobName(instance.name, input.jobId);
-    let lastWrite = Promise.resolve();
-    const result = await runDumpPipeline({
-      conn,
-      tools,
-      sink: blockBlobSink(deps.blobs.blockBlobClient(blobName)),
-      zstdLevel: deps.settings.zstdLevel,
-      stallTimeoutMs: deps.settings.stallTimeoutMs,
-      expectedSizeBytes: facts.databaseSizeBytes,
-      metadata: { jobid: input.jobId, instance: instance.name },
-      ...(deps.settings.encryption ? { encryption: deps.settings.encryption } : {}),
-      onProgress: (_dumped, stored) => {
-        // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
-        lastWrite = lastWrite
-          .then(() => deps.jobs.patch(input.jobId, { progress: { bytes: stored } }))
-          .catch((err: unknown) => deps.log(`progress write for job ${input.jobId} failed: ${String(err)}`));
-      },
-    });
-    await lastWrite;
-    const manifest = {
-      formatVersion: 1,
-      backupInstance: instance.name,
-      jobId: input.jobId,
-      time,
-      database: conn.database,
-      ...facts,
-      pgDumpVersion: result.pgDumpVersion,
-      dumpFormat: 'custom',
-      tocEntries: result.tocEntries,
-      compression: result.compression,
-      // Algorithm, format, key id and segment size: what a restore needs to ask for the key. Never the key.
-      encryption: result.encryption,
-      uncompressedBytes: result.uncompressedBytes,
-      bytes: result.bytes,
-      sha256: result.sha256,
-      blockSize: result.blockSize,
-      blockCount: result.blockCount,
-    };
-    await deps.blobs.putJson(manifestBlobName, manifest);
-    return {
-      blobName,
-      manifestBlobName,
-      time,
-      bytes: result.bytes,
-      sha256: result.sha256,
-      serverVersion: typeof facts.serverVersion === 'string' ? facts.serverVersion : String(input.serverMajor),
-      pgDumpVersion: result.pgDumpVersion,
-      databaseName: conn.database,
-    };
-  }
-
-  async function commitRecoveryPoint(input: CommitRecoveryPointInput): Promise<CommitRecoveryPointResult> {
-    const id = recoveryPointIdFor(input.jobId, input.dump.time);
-    const already = await deps.recoveryPoints.get(input.instanceName, id);
-    let point = already?.value;
-    if (!point) {
-      const stored = await deps.blobs.info(input.dump.blobName);
-      if (!stored || stored.bytes !== input.dump.bytes) {
-        throw new PgkeepError(
-          'SystemErrorDumpFailed',
-          `the stored dump of job ${input.jobId} is ${stored ? `${stored.bytes} bytes, expected ${input.dump.bytes}` : 'missing'}`,
-        );
-      }
-      const instance = await loadInstance(deps, input.instanceName);
-      const policy = await loadPolicy(deps, instance.policyName);
-      const existing: TaggedPoint[] = [];
-      for await (const { value } of deps.recoveryPoints.list(input.instanceName)) {
-        if (value.status === 'Available') existing.push({ time: value.time, tag: value.tag, trigger: value.trigger });
-      }
-      const tag = tagForBackup(policy, input.dump.time, existing, input.trigger, input.retentionTagOverride);
-      const life = lifecycleOf(policy, input.dump.time, tag);
-      point = {
-        instanceName: input.instanceName,
-        id,
-        time: input.dump.time,
-        tag,
-        trigger: input.trigger,
-        dataStore: 'VaultStore',
-        status: 'Available',
-        policyName: instance.policyName,
-        jobId: input.jobId,
-        blobName: input.dump.blobName,
-        manifestBlobName: input.dump.manifestBlobName,
-        bytes: input.dump.bytes,
-        sha256: input.dump.sha256,
-        vaultUntil: life.vaultUntil,
-        movesToArchive: life.movesToArchive,
-        deleteAt: life.deleteAt,
-        serverVersion: input.dump.serverVersion,
-        pgDumpVersion: input.dump.pgDumpVersion,
-        databaseName: input.dump.databaseName,
-        createdAt: nowIso(),
-      } satisfies RecoveryPointRecord;
-      await deps.recoveryPoints.create(point);
-    }
-    await finishSucceeded(input, point);
-    return { recoveryPointId: point.id, tag: point.tag };
-  }
-
-  async function finishSucceeded(input: JobStepInput, point: RecoveryPointRecord): Promise<void> {
-    // A patch replaces `extra` whole: keep what the start recorded (scheduled slot, requested tag).
-    const job = await deps.jobs.get(input.jobId);
-    await deps.jobs.patch(input.jobId, {
-      status: 'Succeeded',
-      endTime: nowIso(),
-      recoveryPointId: point.id,
-      progress: { bytes: point.bytes, percent: 100 },
-      extra: { ...job?.extra, retentionTag: point.tag },
-    });
-    await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
-  }
-
-  async function failBackupJob(input: FailBackupJobInput): Promise<void> {
-    // Only a run whose dump finished can have committed a row; its id is derived from the dump's time.
-    const committed =
-      input.dumpTime === undefined
-        ? undefined
-        : await deps.recoveryPoints.get(input.instanceName, recoveryPointIdFor(input.jobId, input.dumpTime));
-    if (committed) {
-      // The row is the completion marker: the backup completed even though a later step failed.
-      await finishSucceeded(input, committed.value);
-      return;
-    }
-    await deps.blobs.delete(deps.blobs.dumpBlobName(input.instanceName, input.jobId));
-    await deps.blobs.delete(deps.blobs.manifestBlobName(input.instanceName, input.jobId));
-    // A scheduled run whose start step never wrote the job has no row to fail; the lock is still released.
-    if (await deps.jobs.get(input.jobId)) {
-      await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error: input.error });
-    }
-    await releaseBackupLock(lockDeps, input.instanceName, input.jobId);
-  }
-
-  return { startBackupJob, checkBackupReadiness, runDump, commitRecoveryPoint, failBackupJob };
+  return {
+    startBackupJob: (input: StartBackupJobInput) => startBackupJob(deps, input),
+    checkBackupReadiness: (input: JobStepInput) => checkBackupReadiness(deps, input),
+    runDump: (input: RunDumpInput) => runDump(deps, input),
+    commitRecoveryPoint: (input: CommitRecoveryPointInput) => commitRecoveryPoint(deps, input),
+    failBackupJob: (input: FailBackupJobInput) => failBackupJob(deps, input),
+  };
 }
 
 export type BackupActivities = ReturnType<typeof createBackupActivities>;

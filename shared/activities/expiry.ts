@@ -114,271 +114,272 @@ function without<T extends object, K extends keyof T>(value: T, ...keys: K[]): O
   return copy;
 }
 
-export function createExpiryActivities(deps: ExpiryActivityDeps) {
-  const nowIso = () => deps.clock.now().toISOString();
+const nowIso = (deps: ExpiryActivityDeps) => deps.clock.now().toISOString();
 
-  /**
-   * Whether a run starting now lists the blobs: when no finished Expiry job of the last interval did. Listing
-   * every instance's blobs is the expensive part of a run; orphans come only from interrupted backups and wait out
-   * their grace anyway, so a weekly sweep finds them a few days later at a fraction of the daily cost.
-   */
-  async function decideSweep(): Promise<boolean> {
-    const hours = deps.settings.orphanSweepIntervalHours;
-    if (hours === 0) return true;
-    // Jobs carry wall-clock start times, so the window is on the wall clock too.
-    const from = new Date(deps.clock.now().getTime() - hours * 3_600_000).toISOString();
-    for await (const job of deps.jobs.list({ operation: 'Expiry', from })) {
-      if (job.extra?.['sweepOrphans'] === true && (job.status === 'Succeeded' || job.status === 'Failed')) return false;
-    }
-    return true;
+/**
+ * Whether a run starting now lists the blobs: when no finished Expiry job of the last interval did. Listing
+ * every instance's blobs is the expensive part of a run; orphans come only from interrupted backups and wait out
+ * their grace anyway, so a weekly sweep finds them a few days later at a fraction of the daily cost.
+ */
+async function decideSweep(deps: ExpiryActivityDeps): Promise<boolean> {
+  const hours = deps.settings.orphanSweepIntervalHours;
+  if (hours === 0) return true;
+  // Jobs carry wall-clock start times, so the window is on the wall clock too.
+  const from = new Date(deps.clock.now().getTime() - hours * 3_600_000).toISOString();
+  for await (const job of deps.jobs.list({ operation: 'Expiry', from })) {
+    if (job.extra?.['sweepOrphans'] === true && (job.status === 'Succeeded' || job.status === 'Failed')) return false;
   }
+  return true;
+}
 
-  async function startExpiryJob(input: StartExpiryJobInput): Promise<StartExpiryJobResult> {
-    const existing = await deps.jobs.get(input.jobId);
-    // A retried start keeps the first attempt's decision.
-    const sweepOrphans = existing !== undefined ? existing.extra?.['sweepOrphans'] === true : await decideSweep();
-    if (!existing) {
-      try {
-        await deps.jobs.create({
-          id: input.jobId,
-          operation: 'Expiry',
-          backupInstance: '*',
-          status: 'InProgress',
-          trigger: input.trigger,
-          startTime: nowIso(),
-          progress: { bytes: 0 },
-          orchestrationId: input.orchestrationId,
-          extra: { asOf: input.nowUtc, sweepOrphans },
-        });
-      } catch (err) {
-        // A retried start whose first create landed.
-        if (!(err instanceof ConcurrencyError)) throw err;
-      }
+async function startExpiryJob(deps: ExpiryActivityDeps, input: StartExpiryJobInput): Promise<StartExpiryJobResult> {
+  const existing = await deps.jobs.get(input.jobId);
+  // A retried start keeps the first attempt's decision.
+  const sweepOrphans = existing !== undefined ? existing.extra?.['sweepOrphans'] === true : await decideSweep(deps);
+  if (!existing) {
+    try {
+      await deps.jobs.create({
+        id: input.jobId,
+        operation: 'Expiry',
+        backupInstance: '*',
+        status: 'InProgress',
+        trigger: input.trigger,
+        startTime: nowIso(deps),
+        progress: { bytes: 0 },
+        orchestrationId: input.orchestrationId,
+        extra: { asOf: input.nowUtc, sweepOrphans },
+      });
+    } catch (err) {
+      // A retried start whose first create landed.
+      if (!(err instanceof ConcurrencyError)) throw err;
     }
-    const instanceNames: string[] = [];
-    for await (const { value } of deps.instances.list()) instanceNames.push(value.name);
-    return { instanceNames, sweepOrphans };
   }
+  const instanceNames: string[] = [];
+  for await (const { value } of deps.instances.list()) instanceNames.push(value.name);
+  return { instanceNames, sweepOrphans };
+}
 
-  async function expireInstance(input: ExpireInstanceInput): Promise<ExpireInstanceResult> {
-    const name = input.instanceName;
-    const counts = { moved: 0, deleted: 0, rehydratedExpired: 0, orphansDeleted: 0 };
-    const failures: ExpiryFinding[] = [];
-    const warnings: ExpiryFinding[] = [];
-    let failureCount = 0;
-    let warningCount = 0;
-    const warn = (code: string, message: string, pointId?: string) => {
-      warningCount++;
-      if (warnings.length < maxFindingsPerInstance) {
-        warnings.push({ code, message, instanceName: name, ...(pointId !== undefined && { pointId }) });
-      }
-    };
-    const result = (instanceRemoved: boolean): ExpireInstanceResult => ({
-      instanceName: name,
-      ...counts,
-      instanceRemoved,
-      failureCount,
-      failures,
-      warningCount,
-      warnings,
-    });
-
-    const stored = await deps.instances.get(name);
-    if (!stored) return result(false);
-    const instance = stored.value;
-    const policy = await loadPolicyRecord(deps.policies, instance.policyName);
-    const rows = new Map<string, Stored<RecoveryPointRecord>>();
-    for await (const row of deps.recoveryPoints.list(name)) rows.set(row.value.id, row);
-    const now = Date.parse(input.nowUtc);
-    const inUse = (p: RecoveryPointRecord) => p.inUseUntil !== undefined && Date.parse(p.inUseUntil) > now;
-
-    /** Runs one point's step; a failure is counted and reported, and the other points go on. */
-    async function isolated(pointId: string, what: string, step: () => Promise<void>): Promise<void> {
-      try {
-        await step();
-      } catch (err) {
-        if (err instanceof ConcurrencyError) {
-          // Someone (a restore taking its lease) changed the row since it was read: decide again next run.
-          warn(
-            'RecoveryPointChanged',
-            `recovery point ${pointId} changed during expiry; ${what} left to the next run`,
-            pointId,
-          );
-          return;
-        }
-        const d = describe(err);
-        deps.log(`expiry: ${what} of ${name}/${pointId} failed: ${err instanceof Error ? err.message : String(err)}`);
-        failureCount++;
-        if (failures.length < maxFindingsPerInstance) {
-          failures.push({ code: d.code, message: `${what} failed: ${d.message}`, instanceName: name, pointId });
-        }
-      }
+async function expireInstance(deps: ExpiryActivityDeps, input: ExpireInstanceInput): Promise<ExpireInstanceResult> {
+  const name = input.instanceName;
+  const counts = { moved: 0, deleted: 0, rehydratedExpired: 0, orphansDeleted: 0 };
+  const failures: ExpiryFinding[] = [];
+  const warnings: ExpiryFinding[] = [];
+  let failureCount = 0;
+  let warningCount = 0;
+  const warn = (code: string, message: string, pointId?: string) => {
+    warningCount++;
+    if (warnings.length < maxFindingsPerInstance) {
+      warnings.push({ code, message, instanceName: name, ...(pointId !== undefined && { pointId }) });
     }
+  };
+  const result = (instanceRemoved: boolean): ExpireInstanceResult => ({
+    instanceName: name,
+    ...counts,
+    instanceRemoved,
+    failureCount,
+    failures,
+    warningCount,
+    warnings,
+  });
 
-    /** Writes the row with the etag held; the map keeps the new etag for later steps of the same run. */
-    async function write(next: RecoveryPointRecord, etag: string): Promise<string> {
-      const newEtag = await deps.recoveryPoints.update(next, etag);
-      rows.set(next.id, { value: next, etag: newEtag });
-      return newEtag;
-    }
+  const stored = await deps.instances.get(name);
+  if (!stored) return result(false);
+  const instance = stored.value;
+  const policy = await loadPolicyRecord(deps.policies, instance.policyName);
+  const rows = new Map<string, Stored<RecoveryPointRecord>>();
+  for await (const row of deps.recoveryPoints.list(name)) rows.set(row.value.id, row);
+  const now = Date.parse(input.nowUtc);
+  const inUse = (p: RecoveryPointRecord) => p.inUseUntil !== undefined && Date.parse(p.inUseUntil) > now;
 
-    async function finishMove(row: Stored<RecoveryPointRecord>): Promise<void> {
-      await deps.blobs.setTier(row.value.blobName, 'Archive');
-      await write({ ...row.value, archivedAt: nowIso() }, row.etag);
-      counts.moved++;
-    }
-
-    async function finishCopyExpiry(row: Stored<RecoveryPointRecord>): Promise<void> {
-      await deps.blobs.delete(row.value.rehydratedBlobName!);
-      await write(without(row.value, 'rehydratedBlobName', 'rehydratedUntil'), row.etag);
-      counts.rehydratedExpired++;
-    }
-
-    async function moveToArchive(row: Stored<RecoveryPointRecord>): Promise<void> {
-      // Mark: the row stops offering the vault copy, so a restore starting now asks for rehydration.
-      const etag = await write({ ...without(row.value, 'archivedAt'), dataStore: 'ArchiveStore' }, row.etag);
-      await finishMove({ value: rows.get(row.value.id)!.value, etag });
-    }
-
-    async function expireRehydrated(row: Stored<RecoveryPointRecord>): Promise<void> {
-      if (row.value.rehydratedBlobName === undefined) {
-        await write(without(row.value, 'rehydratedUntil'), row.etag);
-        counts.rehydratedExpired++;
+  /** Runs one point's step; a failure is counted and reported, and the other points go on. */
+  async function isolated(pointId: string, what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (err instanceof ConcurrencyError) {
+        // Someone (a restore taking its lease) changed the row since it was read: decide again next run.
+        warn(
+          'RecoveryPointChanged',
+          `recovery point ${pointId} changed during expiry; ${what} left to the next run`,
+          pointId,
+        );
         return;
       }
-      const etag = await write(without(row.value, 'rehydratedUntil'), row.etag);
-      await finishCopyExpiry({ value: rows.get(row.value.id)!.value, etag });
-    }
-
-    async function deletePoint(row: Stored<RecoveryPointRecord>): Promise<void> {
-      let value = row.value;
-      if (value.status !== 'Deleting') {
-        // Mark: a restore refuses a Deleting point, and the next run finishes the delete whatever the dates say.
-        value = { ...value, status: 'Deleting' };
-        await write(value, row.etag);
-      }
-      // The point's blobs at once (a round trip each in Azure); the row goes only when all of them have.
-      const blobs = [value.blobName, value.manifestBlobName, value.rehydratedBlobName];
-      await Promise.all(blobs.filter((b) => b !== undefined).map((b) => deps.blobs.delete(b)));
-      await deps.recoveryPoints.delete(name, value.id);
-      rows.delete(value.id);
-      counts.deleted++;
-    }
-
-    // 1. Finish what an interrupted run marked but did not finalise (a delete is finished by the plan itself).
-    for (const row of [...rows.values()]) {
-      if (inUse(row.value)) continue;
-      if (isMovePending(row.value)) await isolated(row.value.id, 'archiving', () => finishMove(row));
-      else if (isCopyExpiryPending(row.value)) {
-        await isolated(row.value.id, 'expiring the rehydrated copy', () => finishCopyExpiry(row));
+      const d = describe(err);
+      deps.log(`expiry: ${what} of ${name}/${pointId} failed: ${err instanceof Error ? err.message : String(err)}`);
+      failureCount++;
+      if (failures.length < maxFindingsPerInstance) {
+        failures.push({ code: d.code, message: `${what} failed: ${d.message}`, instanceName: name, pointId });
       }
     }
+  }
 
-    // 2. Plan at the run's instant and apply, one point at a time, each isolated.
-    const views = [...rows.values()].map((r) => toPointView(r.value));
-    const actions: RetentionAction[] = planRetention(views, policy, input.nowUtc, protectionOf(instance));
-    for (const action of actions) {
-      const row = rows.get(action.pointId);
-      if (!row) continue;
-      if (action.kind === 'delete') await isolated(action.pointId, 'deleting', () => deletePoint(row));
-      else if (action.kind === 'moveToArchive') await isolated(action.pointId, 'archiving', () => moveToArchive(row));
-      else await isolated(action.pointId, 'expiring the rehydrated copy', () => expireRehydrated(row));
+  /** Writes the row with the etag held; the map keeps the new etag for later steps of the same run. */
+  async function write(next: RecoveryPointRecord, etag: string): Promise<string> {
+    const newEtag = await deps.recoveryPoints.update(next, etag);
+    rows.set(next.id, { value: next, etag: newEtag });
+    return newEtag;
+  }
+
+  async function finishMove(row: Stored<RecoveryPointRecord>): Promise<void> {
+    await deps.blobs.setTier(row.value.blobName, 'Archive');
+    await write({ ...row.value, archivedAt: nowIso(deps) }, row.etag);
+    counts.moved++;
+  }
+
+  async function finishCopyExpiry(row: Stored<RecoveryPointRecord>): Promise<void> {
+    await deps.blobs.delete(row.value.rehydratedBlobName!);
+    await write(without(row.value, 'rehydratedBlobName', 'rehydratedUntil'), row.etag);
+    counts.rehydratedExpired++;
+  }
+
+  async function moveToArchive(row: Stored<RecoveryPointRecord>): Promise<void> {
+    // Mark: the row stops offering the vault copy, so a restore starting now asks for rehydration.
+    const etag = await write({ ...without(row.value, 'archivedAt'), dataStore: 'ArchiveStore' }, row.etag);
+    await finishMove({ value: rows.get(row.value.id)!.value, etag });
+  }
+
+  async function expireRehydrated(row: Stored<RecoveryPointRecord>): Promise<void> {
+    if (row.value.rehydratedBlobName === undefined) {
+      await write(without(row.value, 'rehydratedUntil'), row.etag);
+      counts.rehydratedExpired++;
+      return;
     }
+    const etag = await write(without(row.value, 'rehydratedUntil'), row.etag);
+    await finishCopyExpiry({ value: rows.get(row.value.id)!.value, etag });
+  }
 
-    // 3. On a sweeping run: orphans (blobs no row names, e.g. an interrupted backup's) after the grace; rows whose
-    // blob is gone.
-    if (input.sweepOrphans) {
-      try {
-        await sweepBlobs();
-      } catch (err) {
-        failureCount++;
-        const d = describe(err);
-        failures.push({
-          code: d.code,
-          message: `listing the blobs of ${name} failed: ${d.message}`,
-          instanceName: name,
-        });
-      }
+  async function deletePoint(row: Stored<RecoveryPointRecord>): Promise<void> {
+    let value = row.value;
+    if (value.status !== 'Deleting') {
+      // Mark: a restore refuses a Deleting point, and the next run finishes the delete whatever the dates say.
+      value = { ...value, status: 'Deleting' };
+      await write(value, row.etag);
     }
+    // The point's blobs at once (a round trip each in Azure); the row goes only when all of them have.
+    const blobs = [value.blobName, value.manifestBlobName, value.rehydratedBlobName];
+    await Promise.all(blobs.filter((b) => b !== undefined).map((b) => deps.blobs.delete(b)));
+    await deps.recoveryPoints.delete(name, value.id);
+    rows.delete(value.id);
+    counts.deleted++;
+  }
 
-    async function sweepBlobs(): Promise<void> {
-      const referenced = new Set<string>();
-      for (const { value } of rows.values()) {
-        referenced.add(value.blobName).add(value.manifestBlobName);
-        if (value.rehydratedBlobName !== undefined) referenced.add(value.rehydratedBlobName);
-      }
-      const present = new Set<string>();
-      const graceMs = deps.settings.orphanGraceHours * 3_600_000;
-      const wall = deps.clock.now().getTime();
-      for await (const blob of deps.blobs.list(`${name}/`)) {
-        present.add(blob.name);
-        if (referenced.has(blob.name)) continue;
-        // A rehydrating copy is named on its row only once it has finished (hours later in Azure).
-        if (blob.copyStatus === 'pending') continue;
-        if (wall - Date.parse(blob.lastModified) < graceMs) continue;
-        await isolated(blob.name, 'deleting the orphaned blob', async () => {
-          await deps.blobs.delete(blob.name);
-          counts.orphansDeleted++;
-        });
-      }
-      for (const { value } of rows.values()) {
-        if (value.status !== 'Available') continue;
-        for (const blob of [value.blobName, value.manifestBlobName]) {
-          if (blob.startsWith(`${name}/`) && !present.has(blob)) {
-            warn(
-              'RecoveryPointBlobMissing',
-              `recovery point ${value.id} of ${name}: blob ${blob} is missing`,
-              value.id,
-            );
-          }
+  // 1. Finish what an interrupted run marked but did not finalise (a delete is finished by the plan itself).
+  for (const row of [...rows.values()]) {
+    if (inUse(row.value)) continue;
+    if (isMovePending(row.value)) await isolated(row.value.id, 'archiving', () => finishMove(row));
+    else if (isCopyExpiryPending(row.value)) {
+      await isolated(row.value.id, 'expiring the rehydrated copy', () => finishCopyExpiry(row));
+    }
+  }
+
+  // 2. Plan at the run's instant and apply, one point at a time, each isolated.
+  const views = [...rows.values()].map((r) => toPointView(r.value));
+  const actions: RetentionAction[] = planRetention(views, policy, input.nowUtc, protectionOf(instance));
+  for (const action of actions) {
+    const row = rows.get(action.pointId);
+    if (!row) continue;
+    if (action.kind === 'delete') await isolated(action.pointId, 'deleting', () => deletePoint(row));
+    else if (action.kind === 'moveToArchive') await isolated(action.pointId, 'archiving', () => moveToArchive(row));
+    else await isolated(action.pointId, 'expiring the rehydrated copy', () => expireRehydrated(row));
+  }
+
+  // 3. On a sweeping run: orphans (blobs no row names, e.g. an interrupted backup's) after the grace; rows whose
+  // blob is gone.
+  if (input.sweepOrphans) {
+    try {
+      await sweepBlobs();
+    } catch (err) {
+      failureCount++;
+      const d = describe(err);
+      failures.push({
+        code: d.code,
+        message: `listing the blobs of ${name} failed: ${d.message}`,
+        instanceName: name,
+      });
+    }
+  }
+
+  async function sweepBlobs(): Promise<void> {
+    const referenced = new Set<string>();
+    for (const { value } of rows.values()) {
+      referenced.add(value.blobName).add(value.manifestBlobName);
+      if (value.rehydratedBlobName !== undefined) referenced.add(value.rehydratedBlobName);
+    }
+    const present = new Set<string>();
+    const graceMs = deps.settings.orphanGraceHours * 3_600_000;
+    const wall = deps.clock.now().getTime();
+    for await (const blob of deps.blobs.list(`${name}/`)) {
+      present.add(blob.name);
+      if (referenced.has(blob.name)) continue;
+      // A rehydrating copy is named on its row only once it has finished (hours later in Azure).
+      if (blob.copyStatus === 'pending') continue;
+      if (wall - Date.parse(blob.lastModified) < graceMs) continue;
+      await isolated(blob.name, 'deleting the orphaned blob', async () => {
+        await deps.blobs.delete(blob.name);
+        counts.orphansDeleted++;
+      });
+    }
+    for (const { value } of rows.values()) {
+      if (value.status !== 'Available') continue;
+      for (const blob of [value.blobName, value.manifestBlobName]) {
+        if (blob.startsWith(`${name}/`) && !present.has(blob)) {
+          warn('RecoveryPointBlobMissing', `recovery point ${value.id} of ${name}: blob ${blob} is missing`, value.id);
         }
       }
     }
-
-    // 4. A deleted instance goes, with its datasource claim, once nothing of it is left.
-    if (instance.deletedAt !== undefined && rows.size === 0) {
-      // A backup that was already running when the instance was deleted may have committed meanwhile.
-      if (await hasAnyPoint(deps.recoveryPoints, name)) return result(false);
-      await deps.instances.delete(name);
-      return result(true);
-    }
-    return result(false);
   }
 
-  async function finishExpiryJob(input: FinishExpiryJobInput): Promise<void> {
-    const findings = [...input.failures, ...input.warnings].map((f) => ({
-      code: f.code,
-      message: `${f.instanceName}${f.pointId !== undefined ? `/${f.pointId}` : ''}: ${f.message}`,
-    }));
-    const left = input.failureCount + input.warningCount - findings.length;
-    if (left > 0) findings.push({ code: 'FindingsTruncated', message: `${left} more finding(s) not listed` });
-    const failed = input.failureCount > 0;
-    await deps.jobs.patch(input.jobId, {
-      status: failed ? 'Failed' : 'Succeeded',
-      endTime: nowIso(),
-      ...(failed && {
-        error: {
-          code: 'SystemErrorInternal',
-          message: `${input.failureCount} expiry action(s) failed; each is listed in the job's warnings`,
-          hint: 'the next expiry run retries them; fix the cause (e.g. storage access) if they keep failing',
-        },
-      }),
-      ...(findings.length > 0 && { warnings: findings }),
-      extra: {
-        asOf: input.asOf,
-        sweepOrphans: input.sweepOrphans,
-        instances: input.instances,
-        moved: input.moved,
-        deleted: input.deleted,
-        rehydratedExpired: input.rehydratedExpired,
-        orphansDeleted: input.orphansDeleted,
-        failures: input.failureCount,
-        warnings: input.warningCount,
+  // 4. A deleted instance goes, with its datasource claim, once nothing of it is left.
+  if (instance.deletedAt !== undefined && rows.size === 0) {
+    // A backup that was already running when the instance was deleted may have committed meanwhile.
+    if (await hasAnyPoint(deps.recoveryPoints, name)) return result(false);
+    await deps.instances.delete(name);
+    return result(true);
+  }
+  return result(false);
+}
+
+async function finishExpiryJob(deps: ExpiryActivityDeps, input: FinishExpiryJobInput): Promise<void> {
+  const findings = [...input.failures, ...input.warnings].map((f) => ({
+    code: f.code,
+    message: `${f.instanceName}${f.pointId !== undefined ? `/${f.pointId}` : ''}: ${f.message}`,
+  }));
+  const left = input.failureCount + input.warningCount - findings.length;
+  if (left > 0) findings.push({ code: 'FindingsTruncated', message: `${left} more finding(s) not listed` });
+  const failed = input.failureCount > 0;
+  await deps.jobs.patch(input.jobId, {
+    status: failed ? 'Failed' : 'Succeeded',
+    endTime: nowIso(deps),
+    ...(failed && {
+      error: {
+        code: 'SystemErrorInternal',
+        message: `${input.failureCount} expiry action(s) failed; each is listed in the job's warnings`,
+        hint: 'the next expiry run retries them; fix the cause (e.g. storage access) if they keep failing',
       },
-    });
-  }
+    }),
+    ...(findings.length > 0 && { warnings: findings }),
+    extra: {
+      asOf: input.asOf,
+      sweepOrphans: input.sweepOrphans,
+      instances: input.instances,
+      moved: input.moved,
+      deleted: input.deleted,
+      rehydratedExpired: input.rehydratedExpired,
+      orphansDeleted: input.orphansDeleted,
+      failures: input.failureCount,
+      warnings: input.warningCount,
+    },
+  });
+}
 
-  return { startExpiryJob, expireInstance, finishExpiryJob };
+/** The expiry activities over their dependencies: one function per activity, each given the same deps. */
+export function createExpiryActivities(deps: ExpiryActivityDeps) {
+  return {
+    startExpiryJob: (input: StartExpiryJobInput) => startExpiryJob(deps, input),
+    expireInstance: (input: ExpireInstanceInput) => expireInstance(deps, input),
+    finishExpiryJob: (input: FinishExpiryJobInput) => finishExpiryJob(deps, input),
+  };
 }
 
 export type ExpiryActivities = ReturnType<typeof createExpiryActivities>;

@@ -127,442 +127,455 @@ export const restoreCheckNames = {
   container: 'targetContainer',
 } as const;
 
-export function createRestoreActivities(deps: RestoreActivityDeps) {
-  const nowIso = () => deps.clock.now().toISOString();
+const nowIso = (deps: RestoreActivityDeps) => deps.clock.now().toISOString();
 
-  async function loadPoint(instanceName: string, id: string): Promise<Stored<RecoveryPointRecord>> {
-    if (!(await deps.instances.get(instanceName))) {
-      throw new PgkeepError('UserErrorNotFound', `backup instance '${instanceName}' was not found`, {
-        target: instanceName,
-      });
-    }
-    const point = await deps.recoveryPoints.get(instanceName, id);
-    if (!point || point.value.status === 'Deleted') {
-      throw new PgkeepError('UserErrorNotFound', `recovery point '${id}' of '${instanceName}' was not found`, {
-        target: '$.recoveryPointId',
-      });
-    }
-    if (point.value.status !== 'Available') {
-      throw new PgkeepError('UserErrorNotFound', `recovery point '${id}' is being deleted`, {
-        target: '$.recoveryPointId',
-      });
-    }
-    return point;
+async function loadPoint(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  id: string,
+): Promise<Stored<RecoveryPointRecord>> {
+  if (!(await deps.instances.get(instanceName))) {
+    throw new PgkeepError('UserErrorNotFound', `backup instance '${instanceName}' was not found`, {
+      target: instanceName,
+    });
   }
+  const point = await deps.recoveryPoints.get(instanceName, id);
+  if (!point || point.value.status === 'Deleted') {
+    throw new PgkeepError('UserErrorNotFound', `recovery point '${id}' of '${instanceName}' was not found`, {
+      target: '$.recoveryPointId',
+    });
+  }
+  if (point.value.status !== 'Available') {
+    throw new PgkeepError('UserErrorNotFound', `recovery point '${id}' is being deleted`, {
+      target: '$.recoveryPointId',
+    });
+  }
+  return point;
+}
 
-  /** The blob a restore reads now, or undefined when the point must be rehydrated first (and may be). */
-  async function sourceBlob(point: RecoveryPointRecord, spec: RestoreSpec): Promise<string | undefined> {
-    if (point.dataStore !== 'ArchiveStore') return point.blobName;
-    if (point.rehydratedBlobName && point.rehydratedUntil && point.rehydratedUntil > nowIso()) {
-      const copy = await deps.blobs.info(point.rehydratedBlobName);
-      if (copy && copy.tier !== 'Archive' && (copy.copyStatus === undefined || copy.copyStatus === 'success')) {
-        return point.rehydratedBlobName;
-      }
+/** The blob a restore reads now, or undefined when the point must be rehydrated first (and may be). */
+async function sourceBlob(
+  deps: RestoreActivityDeps,
+  point: RecoveryPointRecord,
+  spec: RestoreSpec,
+): Promise<string | undefined> {
+  if (point.dataStore !== 'ArchiveStore') return point.blobName;
+  if (point.rehydratedBlobName && point.rehydratedUntil && point.rehydratedUntil > nowIso(deps)) {
+    const copy = await deps.blobs.info(point.rehydratedBlobName);
+    if (copy && copy.tier !== 'Archive' && (copy.copyStatus === undefined || copy.copyStatus === 'success')) {
+      return point.rehydratedBlobName;
     }
-    if (spec.rehydration) return undefined;
+  }
+  if (spec.rehydration) return undefined;
+  throw new PgkeepError(
+    'UserErrorRecoveryPointArchived',
+    `recovery point '${point.id}' is in ArchiveStore and must be rehydrated to be restored`,
+    { target: '$.objectType' },
+  );
+}
+
+async function readManifest(deps: RestoreActivityDeps, point: RecoveryPointRecord): Promise<Manifest> {
+  try {
+    return (await deps.blobs.getJson<Manifest>(point.manifestBlobName)) ?? {};
+  } catch (err) {
+    if (err instanceof PgkeepError && err.code === 'UserErrorRecoveryPointArchived') return {};
+    throw err;
+  }
+}
+
+/** The key that decrypts the point's dump, or undefined when it is not encrypted. */
+function decryptionKey(deps: RestoreActivityDeps, manifest: Manifest): Buffer | undefined {
+  const keyId = manifest.encryption?.keyId;
+  if (!manifest.encryption) return undefined;
+  const { encryptionKey, encryptionKeyId } = deps.settings;
+  if (!encryptionKey || (keyId !== undefined && keyId !== encryptionKeyId)) {
     throw new PgkeepError(
-      'UserErrorRecoveryPointArchived',
-      `recovery point '${point.id}' is in ArchiveStore and must be rehydrated to be restored`,
-      { target: '$.objectType' },
+      'UserErrorInvalidRequest',
+      `the recovery point is encrypted with key '${keyId ?? '(unnamed)'}', which is not the configured BACKUP_ENCRYPTION_KEY_ID`,
+      { target: 'BACKUP_ENCRYPTION_KEY', hint: 'configure BACKUP_ENCRYPTION_KEY and _ID with the key that wrote it' },
     );
   }
+  const key = Buffer.from(encryptionKey, 'base64');
+  if (key.length !== 32) throw new PgkeepError('UserErrorInvalidRequest', 'BACKUP_ENCRYPTION_KEY is not 32 bytes');
+  return key;
+}
 
-  async function readManifest(point: RecoveryPointRecord): Promise<Manifest> {
-    try {
-      return (await deps.blobs.getJson<Manifest>(point.manifestBlobName)) ?? {};
-    } catch (err) {
-      if (err instanceof PgkeepError && err.code === 'UserErrorRecoveryPointArchived') return {};
-      throw err;
-    }
+async function targetConnection(deps: RestoreActivityDeps, spec: RestoreSpec): Promise<PgConnection> {
+  if (spec.target.kind !== 'database') throw new Error('not a database target');
+  const value = await deps.secrets.resolve(spec.target.secret);
+  return {
+    ...parseConnectionString(value, { database: spec.target.databaseName }),
+    database: spec.target.databaseName,
+  };
+}
+
+function selection(deps: RestoreActivityDeps, spec: RestoreSpec): RestoreSelection {
+  const o = spec.options ?? {};
+  return {
+    ...(o.schemas ? { schemas: o.schemas } : {}),
+    ...(o.tables ? { tables: o.tables } : {}),
+    ...(o.owner ? { owner: o.owner } : {}),
+    ...(o.jobs ? { jobs: o.jobs } : {}),
+  };
+}
+
+/** Connects to the target server's maintenance database: its major and whether the new name is taken. */
+async function probeServer(
+  deps: RestoreActivityDeps,
+  target: PgConnection,
+): Promise<{ major: number; exists: boolean }> {
+  const client = await connectMaintenance(target);
+  try {
+    const { rows } = await client.query<{ n: string; e: boolean }>(
+      "SELECT current_setting('server_version_num') AS n, EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS e",
+      [target.database],
+    );
+    return { major: Math.floor(Number(rows[0]?.n ?? '0') / 10_000), exists: rows[0]?.e === true };
+  } catch (err) {
+    throw new PgkeepError(
+      'SystemErrorInternal',
+      `cannot query the target server: ${redact(err instanceof Error ? err.message : String(err), target)}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
   }
+}
 
-  /** The key that decrypts the point's dump, or undefined when it is not encrypted. */
-  function decryptionKey(manifest: Manifest): Buffer | undefined {
-    const keyId = manifest.encryption?.keyId;
-    if (!manifest.encryption) return undefined;
-    const { encryptionKey, encryptionKeyId } = deps.settings;
-    if (!encryptionKey || (keyId !== undefined && keyId !== encryptionKeyId)) {
-      throw new PgkeepError(
-        'UserErrorInvalidRequest',
-        `the recovery point is encrypted with key '${keyId ?? '(unnamed)'}', which is not the configured BACKUP_ENCRYPTION_KEY_ID`,
-        { target: 'BACKUP_ENCRYPTION_KEY', hint: 'configure BACKUP_ENCRYPTION_KEY and _ID with the key that wrote it' },
-      );
-    }
-    const key = Buffer.from(encryptionKey, 'base64');
-    if (key.length !== 32) throw new PgkeepError('UserErrorInvalidRequest', 'BACKUP_ENCRYPTION_KEY is not 32 bytes');
-    return key;
-  }
+function alreadyInUse(deps: RestoreActivityDeps, target: PgConnection): PgkeepError {
+  return new PgkeepError(
+    'UserErrorDatabaseNameAlreadyInUse',
+    `database "${target.database}" already exists on ${target.host}:${target.port}`,
+    { target: '$.restoreTargetInfo.datasourceInfo.resourceName' },
+  );
+}
 
-  async function targetConnection(spec: RestoreSpec): Promise<PgConnection> {
-    if (spec.target.kind !== 'database') throw new Error('not a database target');
-    const value = await deps.secrets.resolve(spec.target.secret);
-    return {
-      ...parseConnectionString(value, { database: spec.target.databaseName }),
-      database: spec.target.databaseName,
-    };
-  }
-
-  function selection(spec: RestoreSpec): RestoreSelection {
-    const o = spec.options ?? {};
-    return {
-      ...(o.schemas ? { schemas: o.schemas } : {}),
-      ...(o.tables ? { tables: o.tables } : {}),
-      ...(o.owner ? { owner: o.owner } : {}),
-      ...(o.jobs ? { jobs: o.jobs } : {}),
-    };
-  }
-
-  /** Connects to the target server's maintenance database: its major and whether the new name is taken. */
-  async function probeServer(target: PgConnection): Promise<{ major: number; exists: boolean }> {
-    const client = await connectMaintenance(target);
-    try {
-      const { rows } = await client.query<{ n: string; e: boolean }>(
-        "SELECT current_setting('server_version_num') AS n, EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS e",
-        [target.database],
-      );
-      return { major: Math.floor(Number(rows[0]?.n ?? '0') / 10_000), exists: rows[0]?.e === true };
-    } catch (err) {
-      throw new PgkeepError(
-        'SystemErrorInternal',
-        `cannot query the target server: ${redact(err instanceof Error ? err.message : String(err), target)}`,
-      );
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-
-  function alreadyInUse(target: PgConnection): PgkeepError {
-    return new PgkeepError(
-      'UserErrorDatabaseNameAlreadyInUse',
-      `database "${target.database}" already exists on ${target.host}:${target.port}`,
-      { target: '$.restoreTargetInfo.datasourceInfo.resourceName' },
+/** Writes and deletes a probe blob: the only proof that the container exists and the app may write to it. */
+async function probeContainer(deps: RestoreActivityDeps, container: ContainerClient, prefix: string): Promise<void> {
+  const name = `${prefix}.pgkeep-probe-${randomBytes(6).toString('hex')}`;
+  try {
+    await container.getBlockBlobClient(name).upload('', 0);
+    await container.getBlobClient(name).deleteIfExists();
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    throw new PgkeepError(
+      'UserErrorContainerNotAccessible',
+      `cannot write to container ${redactUrl(container.url)}: ${status ?? (err instanceof Error ? err.message : String(err))}`,
+      { target: '$.restoreTargetInfo.targetDetails.url' },
     );
   }
+}
 
-  /** Writes and deletes a probe blob: the only proof that the container exists and the app may write to it. */
-  async function probeContainer(container: ContainerClient, prefix: string): Promise<void> {
-    const name = `${prefix}.pgkeep-probe-${randomBytes(6).toString('hex')}`;
+/**
+ * Every check of a restore request, in order, as a report (validateRestore). A failed check makes the ones that
+ * depend on it NotApplicable; independent ones still run, so one answer names every problem.
+ */
+async function checkRestore(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  spec: RestoreSpec,
+): Promise<ReadinessCheck[]> {
+  const checks: ReadinessCheck[] = [];
+  const attempt = async <T>(name: string, fn: () => Promise<T>, message: (v: T) => string) => {
     try {
-      await container.getBlockBlobClient(name).upload('', 0);
-      await container.getBlobClient(name).deleteIfExists();
+      const v = await fn();
+      checks.push(ok(name, message(v)));
+      return v;
     } catch (err) {
-      const status = (err as { statusCode?: number }).statusCode;
-      throw new PgkeepError(
-        'UserErrorContainerNotAccessible',
-        `cannot write to container ${redactUrl(container.url)}: ${status ?? (err instanceof Error ? err.message : String(err))}`,
-        { target: '$.restoreTargetInfo.targetDetails.url' },
-      );
+      if (!(err instanceof PgkeepError)) throw err;
+      checks.push(fail(name, err));
+      return undefined;
     }
-  }
-
-  /**
-   * Every check of a restore request, in order, as a report (validateRestore). A failed check makes the ones that
-   * depend on it NotApplicable; independent ones still run, so one answer names every problem.
-   */
-  async function checkRestore(instanceName: string, spec: RestoreSpec): Promise<ReadinessCheck[]> {
-    const checks: ReadinessCheck[] = [];
-    const attempt = async <T>(name: string, fn: () => Promise<T>, message: (v: T) => string) => {
-      try {
-        const v = await fn();
-        checks.push(ok(name, message(v)));
-        return v;
-      } catch (err) {
-        if (!(err instanceof PgkeepError)) throw err;
-        checks.push(fail(name, err));
-        return undefined;
-      }
-    };
-    const point = await attempt(
-      restoreCheckNames.point,
-      async () => {
-        const p = (await loadPoint(instanceName, spec.recoveryPointId)).value;
-        const source = await sourceBlob(p, spec);
-        return { point: p, rehydrate: source === undefined };
-      },
-      (v) => (v.rehydrate ? 'archived: the restore rehydrates it first' : 'available'),
-    );
-    const manifest = point ? await readManifest(point.point) : undefined;
-    if (manifest) {
-      await attempt(
-        restoreCheckNames.key,
-        () => Promise.resolve(decryptionKey(manifest)),
-        (k) => (k ? 'the configured key decrypts the dump' : 'the dump is not encrypted'),
-      );
-    } else checks.push(skipped(restoreCheckNames.key));
-
-    if (spec.target.kind === 'files') {
-      const target = spec.target;
-      const prefix = await attempt(
-        restoreCheckNames.prefix,
-        () => Promise.resolve(normalizeFilePrefix(target.filePrefix)),
-        (p) => (p === '' ? 'the container root' : `the folder ${p}`),
-      );
-      if (prefix === undefined) checks.push(skipped(restoreCheckNames.container));
-      else {
-        await attempt(
-          restoreCheckNames.container,
-          () => probeContainer(deps.containerClient(target.url), prefix),
-          () => 'the container accepts writes',
-        );
-      }
-      return checks;
-    }
-
+  };
+  const point = await attempt(
+    restoreCheckNames.point,
+    async () => {
+      const p = (await loadPoint(deps, instanceName, spec.recoveryPointId)).value;
+      const source = await sourceBlob(deps, p, spec);
+      return { point: p, rehydrate: source === undefined };
+    },
+    (v) => (v.rehydrate ? 'archived: the restore rehydrates it first' : 'available'),
+  );
+  const manifest = point ? await readManifest(deps, point.point) : undefined;
+  if (manifest) {
     await attempt(
-      restoreCheckNames.options,
-      () =>
-        Promise.resolve(
-          planRestore({ database: spec.target.kind === 'database' ? spec.target.databaseName : '' }, selection(spec)),
-        ),
-      () => 'the options are consistent',
+      restoreCheckNames.key,
+      () => Promise.resolve(decryptionKey(deps, manifest)),
+      (k) => (k ? 'the configured key decrypts the dump' : 'the dump is not encrypted'),
     );
-    const conn = await attempt(
-      restoreCheckNames.secret,
-      () => targetConnection(spec),
-      () => 'the secret parses',
+  } else checks.push(skipped(restoreCheckNames.key));
+
+  if (spec.target.kind === 'files') {
+    const target = spec.target;
+    const prefix = await attempt(
+      restoreCheckNames.prefix,
+      () => Promise.resolve(normalizeFilePrefix(target.filePrefix)),
+      (p) => (p === '' ? 'the container root' : `the folder ${p}`),
     );
-    const probe = conn
-      ? await attempt(
-          restoreCheckNames.server,
-          () => probeServer(conn),
-          (p) => `PostgreSQL ${p.major} answers and accepts the login`,
-        )
-      : (checks.push(skipped(restoreCheckNames.server)), undefined);
-    if (conn && probe) {
+    if (prefix === undefined) checks.push(skipped(restoreCheckNames.container));
+    else {
       await attempt(
-        restoreCheckNames.name,
-        () => (probe.exists ? Promise.reject(alreadyInUse(conn)) : Promise.resolve()),
-        () => `database "${conn.database}" does not exist yet`,
+        restoreCheckNames.container,
+        () => probeContainer(deps, deps.containerClient(target.url), prefix),
+        () => 'the container accepts writes',
       );
-    } else checks.push(skipped(restoreCheckNames.name));
-    if (point && manifest && probe) {
-      await attempt(
-        restoreCheckNames.pgRestore,
-        async () =>
-          pickPgRestore(manifest.pgDumpVersion ?? point.point.pgDumpVersion, await deps.discoverTools(), probe.major),
-        (t) => `pg_restore ${t.version}`,
-      );
-    } else checks.push(skipped(restoreCheckNames.pgRestore));
+    }
     return checks;
   }
 
-  /** Sets inUseUntil on the point (later of the current and the new lease), retrying on a concurrent update. */
-  async function leasePoint(instanceName: string, id: string): Promise<string> {
-    const until = new Date(deps.clock.now().getTime() + IN_USE_LEASE_MS).toISOString();
-    for (let attempt = 0; ; attempt++) {
-      const stored = await loadPoint(instanceName, id);
-      const current = stored.value.inUseUntil;
-      if (current !== undefined && current >= until) return current;
-      try {
-        await deps.recoveryPoints.update({ ...stored.value, inUseUntil: until }, stored.etag);
-        return until;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
-      }
+  await attempt(
+    restoreCheckNames.options,
+    () =>
+      Promise.resolve(
+        planRestore(
+          { database: spec.target.kind === 'database' ? spec.target.databaseName : '' },
+          selection(deps, spec),
+        ),
+      ),
+    () => 'the options are consistent',
+  );
+  const conn = await attempt(
+    restoreCheckNames.secret,
+    () => targetConnection(deps, spec),
+    () => 'the secret parses',
+  );
+  const probe = conn
+    ? await attempt(
+        restoreCheckNames.server,
+        () => probeServer(deps, conn),
+        (p) => `PostgreSQL ${p.major} answers and accepts the login`,
+      )
+    : (checks.push(skipped(restoreCheckNames.server)), undefined);
+  if (conn && probe) {
+    await attempt(
+      restoreCheckNames.name,
+      () => (probe.exists ? Promise.reject(alreadyInUse(deps, conn)) : Promise.resolve()),
+      () => `database "${conn.database}" does not exist yet`,
+    );
+  } else checks.push(skipped(restoreCheckNames.name));
+  if (point && manifest && probe) {
+    await attempt(
+      restoreCheckNames.pgRestore,
+      async () =>
+        pickPgRestore(manifest.pgDumpVersion ?? point.point.pgDumpVersion, await deps.discoverTools(), probe.major),
+      (t) => `pg_restore ${t.version}`,
+    );
+  } else checks.push(skipped(restoreCheckNames.pgRestore));
+  return checks;
+}
+
+/** Sets inUseUntil on the point (later of the current and the new lease), retrying on a concurrent update. */
+async function leasePoint(deps: RestoreActivityDeps, instanceName: string, id: string): Promise<string> {
+  const until = new Date(deps.clock.now().getTime() + IN_USE_LEASE_MS).toISOString();
+  for (let attempt = 0; ; attempt++) {
+    const stored = await loadPoint(deps, instanceName, id);
+    const current = stored.value.inUseUntil;
+    if (current !== undefined && current >= until) return current;
+    try {
+      await deps.recoveryPoints.update({ ...stored.value, inUseUntil: until }, stored.etag);
+      return until;
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
     }
   }
+}
 
-  async function releasePoint(instanceName: string, id: string, lease: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const stored = await deps.recoveryPoints.get(instanceName, id);
-      // Another restore took a later lease meanwhile: it is still running, leave it.
-      if (!stored || stored.value.inUseUntil !== lease) return;
-      const { inUseUntil: _released, ...rest } = stored.value;
-      try {
-        await deps.recoveryPoints.update(rest, stored.etag);
-        return;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
-      }
-    }
-  }
-
-  async function startRestoreJob(input: StartRestoreJobInput): Promise<StartRestoreJobResult> {
-    const existing = await deps.jobs.get(input.jobId);
-    if (!existing) {
-      const job: JobRecord = {
-        id: input.jobId,
-        operation: 'Restore',
-        backupInstance: input.instanceName,
-        status: 'NotStarted',
-        trigger: input.trigger,
-        startTime: nowIso(),
-        progress: { bytes: 0 },
-        recoveryPointId: input.request.recoveryPointId,
-        orchestrationId: input.orchestrationId,
-        extra: {
-          target: describeTarget(input.request),
-          ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
-        },
-      };
-      await deps.jobs.create(job);
-    }
-    const point = (await loadPoint(input.instanceName, input.request.recoveryPointId)).value;
-    const source = await sourceBlob(point, input.request);
-    const inUseUntil = await leasePoint(input.instanceName, point.id);
-    await deps.jobs.patch(input.jobId, { status: 'InProgress' });
-    return { ...(source !== undefined ? { sourceBlobName: source } : {}), inUseUntil };
-  }
-
-  async function startRehydration(input: RestoreStepInput): Promise<RehydrationStarted> {
-    const rehydration = input.request.rehydration;
-    if (!rehydration) throw new PgkeepError('SystemErrorInternal', 'rehydration without a rehydration request');
-    const point = (await loadPoint(input.instanceName, input.request.recoveryPointId)).value;
-    const rehydrateJobId = `${input.jobId}-rehydrate`;
-    const targetBlobName = rehydratedBlobNameFor(point.blobName);
-    if (!(await deps.jobs.get(rehydrateJobId))) {
-      await deps.jobs.create({
-        id: rehydrateJobId,
-        operation: 'Rehydrate',
-        backupInstance: input.instanceName,
-        status: 'InProgress',
-        trigger: 'OnDemand',
-        startTime: nowIso(),
-        progress: { bytes: 0 },
-        recoveryPointId: point.id,
-        extra: {
-          restoreJobId: input.jobId,
-          rehydrationPriority: rehydration.priority,
-          rehydrationRetentionDays: rehydration.retentionDays,
-        },
-      });
-    }
-    const copy = await deps.blobs.info(targetBlobName);
-    // A retried start finds its own copy running or done: starting it again would restart the copy.
-    if (!copy || copy.copyStatus === 'failed' || copy.copyStatus === 'aborted') {
-      await deps.blobs.startRehydrateCopy(point.blobName, targetBlobName, rehydration.priority);
-    }
-    await deps.jobs.patch(input.jobId, { extra: { target: describeTarget(input.request), rehydrateJobId } });
-    return { rehydrateJobId, targetBlobName };
-  }
-
-  async function checkRehydration(input: CheckRehydrationInput): Promise<RehydrationState> {
-    const copy = await deps.blobs.info(input.targetBlobName);
-    if (!copy || copy.copyStatus === 'failed' || copy.copyStatus === 'aborted') return 'failed';
-    if (copy.copyStatus === 'pending' || copy.tier === 'Archive' || copy.archiveStatus) return 'pending';
-    return 'success';
-  }
-
-  async function completeRehydration(input: CompleteRehydrationInput): Promise<void> {
-    if (input.error) {
-      await deps.jobs.patch(input.rehydrateJobId, { status: 'Failed', endTime: nowIso(), error: input.error });
+async function releasePoint(deps: RestoreActivityDeps, instanceName: string, id: string, lease: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const stored = await deps.recoveryPoints.get(instanceName, id);
+    // Another restore took a later lease meanwhile: it is still running, leave it.
+    if (!stored || stored.value.inUseUntil !== lease) return;
+    const { inUseUntil: _released, ...rest } = stored.value;
+    try {
+      await deps.recoveryPoints.update(rest, stored.etag);
       return;
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
     }
-    const days = input.request.rehydration?.retentionDays ?? 15;
-    const until = new Date(deps.clock.now().getTime() + days * 24 * 3600_000).toISOString();
-    for (let attempt = 0; ; attempt++) {
-      const stored = await loadPoint(input.instanceName, input.request.recoveryPointId);
-      try {
-        await deps.recoveryPoints.update(
-          { ...stored.value, rehydratedBlobName: input.targetBlobName, rehydratedUntil: until },
-          stored.etag,
-        );
-        break;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
-      }
-    }
-    const copy = await deps.blobs.info(input.targetBlobName);
-    await deps.jobs.patch(input.rehydrateJobId, {
-      status: 'Succeeded',
-      endTime: nowIso(),
-      progress: { bytes: copy?.bytes ?? 0, percent: 100 },
-      extra: { restoreJobId: input.jobId, rehydratedBlobName: input.targetBlobName, rehydratedUntil: until },
+  }
+}
+
+async function startRestoreJob(deps: RestoreActivityDeps, input: StartRestoreJobInput): Promise<StartRestoreJobResult> {
+  const existing = await deps.jobs.get(input.jobId);
+  if (!existing) {
+    const job: JobRecord = {
+      id: input.jobId,
+      operation: 'Restore',
+      backupInstance: input.instanceName,
+      status: 'NotStarted',
+      trigger: input.trigger,
+      startTime: nowIso(deps),
+      progress: { bytes: 0 },
+      recoveryPointId: input.request.recoveryPointId,
+      orchestrationId: input.orchestrationId,
+      extra: {
+        target: describeTarget(input.request),
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+      },
+    };
+    await deps.jobs.create(job);
+  }
+  const point = (await loadPoint(deps, input.instanceName, input.request.recoveryPointId)).value;
+  const source = await sourceBlob(deps, point, input.request);
+  const inUseUntil = await leasePoint(deps, input.instanceName, point.id);
+  await deps.jobs.patch(input.jobId, { status: 'InProgress' });
+  return { ...(source !== undefined ? { sourceBlobName: source } : {}), inUseUntil };
+}
+
+async function startRehydration(deps: RestoreActivityDeps, input: RestoreStepInput): Promise<RehydrationStarted> {
+  const rehydration = input.request.rehydration;
+  if (!rehydration) throw new PgkeepError('SystemErrorInternal', 'rehydration without a rehydration request');
+  const point = (await loadPoint(deps, input.instanceName, input.request.recoveryPointId)).value;
+  const rehydrateJobId = `${input.jobId}-rehydrate`;
+  const targetBlobName = rehydratedBlobNameFor(point.blobName);
+  if (!(await deps.jobs.get(rehydrateJobId))) {
+    await deps.jobs.create({
+      id: rehydrateJobId,
+      operation: 'Rehydrate',
+      backupInstance: input.instanceName,
+      status: 'InProgress',
+      trigger: 'OnDemand',
+      startTime: nowIso(deps),
+      progress: { bytes: 0 },
+      recoveryPointId: point.id,
+      extra: {
+        restoreJobId: input.jobId,
+        rehydrationPriority: rehydration.priority,
+        rehydrationRetentionDays: rehydration.retentionDays,
+      },
     });
   }
+  const copy = await deps.blobs.info(targetBlobName);
+  // A retried start finds its own copy running or done: starting it again would restart the copy.
+  if (!copy || copy.copyStatus === 'failed' || copy.copyStatus === 'aborted') {
+    await deps.blobs.startRehydrateCopy(point.blobName, targetBlobName, rehydration.priority);
+  }
+  await deps.jobs.patch(input.jobId, { extra: { target: describeTarget(input.request), rehydrateJobId } });
+  return { rehydrateJobId, targetBlobName };
+}
 
-  async function runRestore(input: RunRestoreInput): Promise<RunRestoreResult> {
-    const point = (await loadPoint(input.instanceName, input.request.recoveryPointId)).value;
-    const manifest = await readManifest(point);
-    const key = decryptionKey(manifest);
-    const expectedSha256 = manifest.sha256 ?? point.sha256;
-    const expectedBytes = manifest.bytes ?? point.bytes;
-    const source = () => deps.blobs.openRead(input.sourceBlobName);
-    let lastWrite = Promise.resolve();
-    const onProgress = (bytes: number) => {
-      // Progress is advisory: a failed write must not fail the restore, and writes stay in order.
-      const percent = expectedBytes > 0 ? Math.min(100, Math.floor((bytes / expectedBytes) * 100)) : undefined;
-      lastWrite = lastWrite
-        .then(() =>
-          deps.jobs.patch(input.jobId, { progress: { bytes, ...(percent !== undefined ? { percent } : {}) } }),
-        )
-        .catch((err: unknown) => deps.log(`progress write for job ${input.jobId} failed: ${String(err)}`));
-    };
-    const common = {
-      source,
-      expectedSha256,
-      expectedBytes,
-      onProgress,
-      ...(key ? { decryptionKey: key } : {}),
-    };
+async function checkRehydration(deps: RestoreActivityDeps, input: CheckRehydrationInput): Promise<RehydrationState> {
+  const copy = await deps.blobs.info(input.targetBlobName);
+  if (!copy || copy.copyStatus === 'failed' || copy.copyStatus === 'aborted') return 'failed';
+  if (copy.copyStatus === 'pending' || copy.tier === 'Archive' || copy.archiveStatus) return 'pending';
+  return 'success';
+}
+
+async function completeRehydration(deps: RestoreActivityDeps, input: CompleteRehydrationInput): Promise<void> {
+  if (input.error) {
+    await deps.jobs.patch(input.rehydrateJobId, { status: 'Failed', endTime: nowIso(deps), error: input.error });
+    return;
+  }
+  const days = input.request.rehydration?.retentionDays ?? 15;
+  const until = new Date(deps.clock.now().getTime() + days * 24 * 3600_000).toISOString();
+  for (let attempt = 0; ; attempt++) {
+    const stored = await loadPoint(deps, input.instanceName, input.request.recoveryPointId);
     try {
-      if (input.request.target.kind === 'files') {
-        const target = input.request.target;
-        const written = await restoreAsFiles({
-          ...common,
-          manifest: Object.keys(manifest).length > 0 ? manifest : summaryManifest(point),
-          container: deps.containerClient(target.url),
-          filePrefix: target.filePrefix,
-          pointId: point.id,
-        });
-        return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files: written.files };
-      }
-      const conn = await targetConnection(input.request);
-      const probe = await probeServer(conn);
-      if (probe.exists) throw alreadyInUse(conn);
-      const tools = pickPgRestore(
-        manifest.pgDumpVersion ?? point.pgDumpVersion,
-        await deps.discoverTools(),
-        probe.major,
+      await deps.recoveryPoints.update(
+        { ...stored.value, rehydratedBlobName: input.targetBlobName, rehydratedUntil: until },
+        stored.etag,
       );
-      const result = await restoreAsDatabase({
+      break;
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= 5) throw err;
+    }
+  }
+  const copy = await deps.blobs.info(input.targetBlobName);
+  await deps.jobs.patch(input.rehydrateJobId, {
+    status: 'Succeeded',
+    endTime: nowIso(deps),
+    progress: { bytes: copy?.bytes ?? 0, percent: 100 },
+    extra: { restoreJobId: input.jobId, rehydratedBlobName: input.targetBlobName, rehydratedUntil: until },
+  });
+}
+
+async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Promise<RunRestoreResult> {
+  const point = (await loadPoint(deps, input.instanceName, input.request.recoveryPointId)).value;
+  const manifest = await readManifest(deps, point);
+  const key = decryptionKey(deps, manifest);
+  const expectedSha256 = manifest.sha256 ?? point.sha256;
+  const expectedBytes = manifest.bytes ?? point.bytes;
+  const source = () => deps.blobs.openRead(input.sourceBlobName);
+  let lastWrite = Promise.resolve();
+  const onProgress = (bytes: number) => {
+    // Progress is advisory: a failed write must not fail the restore, and writes stay in order.
+    const percent = expectedBytes > 0 ? Math.min(100, Math.floor((bytes / expectedBytes) * 100)) : undefined;
+    lastWrite = lastWrite
+      .then(() => deps.jobs.patch(input.jobId, { progress: { bytes, ...(percent !== undefined ? { percent } : {}) } }))
+      .catch((err: unknown) => deps.log(`progress write for job ${input.jobId} failed: ${String(err)}`));
+  };
+  const common = {
+    source,
+    expectedSha256,
+    expectedBytes,
+    onProgress,
+    ...(key ? { decryptionKey: key } : {}),
+  };
+  try {
+    if (input.request.target.kind === 'files') {
+      const target = input.request.target;
+      const written = await restoreAsFiles({
         ...common,
-        target: conn,
-        tools,
-        options: selection(input.request),
-        ...(deps.settings.tempDir ? { tempDir: deps.settings.tempDir } : {}),
+        manifest: Object.keys(manifest).length > 0 ? manifest : summaryManifest(point),
+        container: deps.containerClient(target.url),
+        filePrefix: target.filePrefix,
+        pointId: point.id,
       });
-      return { status: result.status, warnings: result.warnings, bytesRead: result.bytesRead };
-    } finally {
-      await lastWrite;
+      return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files: written.files };
     }
+    const conn = await targetConnection(deps, input.request);
+    const probe = await probeServer(deps, conn);
+    if (probe.exists) throw alreadyInUse(deps, conn);
+    const tools = pickPgRestore(manifest.pgDumpVersion ?? point.pgDumpVersion, await deps.discoverTools(), probe.major);
+    const result = await restoreAsDatabase({
+      ...common,
+      target: conn,
+      tools,
+      options: selection(deps, input.request),
+      ...(deps.settings.tempDir ? { tempDir: deps.settings.tempDir } : {}),
+    });
+    return { status: result.status, warnings: result.warnings, bytesRead: result.bytesRead };
+  } finally {
+    await lastWrite;
   }
+}
 
-  async function finishRestoreJob(input: FinishRestoreJobInput): Promise<void> {
-    const { outcome } = input;
-    const job = await deps.jobs.get(input.jobId);
-    const extra = { ...(job?.extra ?? {}) };
-    if ('error' in outcome) {
-      await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(), error: outcome.error });
-    } else {
-      const { result } = outcome;
-      await deps.jobs.patch(input.jobId, {
-        status: 'Succeeded',
-        endTime: nowIso(),
-        progress: { bytes: result.bytesRead, percent: 100 },
-        ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-        extra: { ...extra, result: result.status, ...(result.files ? { files: result.files } : {}) },
-      });
-    }
-    if (input.inUseUntil !== undefined) {
-      await releasePoint(input.instanceName, input.request.recoveryPointId, input.inUseUntil);
-    }
+async function finishRestoreJob(deps: RestoreActivityDeps, input: FinishRestoreJobInput): Promise<void> {
+  const { outcome } = input;
+  const job = await deps.jobs.get(input.jobId);
+  const extra = { ...(job?.extra ?? {}) };
+  if ('error' in outcome) {
+    await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error: outcome.error });
+  } else {
+    const { result } = outcome;
+    await deps.jobs.patch(input.jobId, {
+      status: 'Succeeded',
+      endTime: nowIso(deps),
+      progress: { bytes: result.bytesRead, percent: 100 },
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+      extra: { ...extra, result: result.status, ...(result.files ? { files: result.files } : {}) },
+    });
   }
-
-  async function postRestoreResult(input: PostRestoreResultInput): Promise<void> {
-    await deps.sendQueueMessage(input.queue, restoreResultText(input.message));
+  if (input.inUseUntil !== undefined) {
+    await releasePoint(deps, input.instanceName, input.request.recoveryPointId, input.inUseUntil);
   }
+}
 
+async function postRestoreResult(deps: RestoreActivityDeps, input: PostRestoreResultInput): Promise<void> {
+  await deps.sendQueueMessage(input.queue, restoreResultText(input.message));
+}
+
+/** The restore activities over their dependencies: one function per activity, each given the same deps. */
+export function createRestoreActivities(deps: RestoreActivityDeps) {
   return {
-    startRestoreJob,
-    startRehydration,
-    checkRehydration,
-    completeRehydration,
-    runRestore,
-    finishRestoreJob,
-    postRestoreResult,
+    startRestoreJob: (input: StartRestoreJobInput) => startRestoreJob(deps, input),
+    startRehydration: (input: RestoreStepInput) => startRehydration(deps, input),
+    checkRehydration: (input: CheckRehydrationInput) => checkRehydration(deps, input),
+    completeRehydration: (input: CompleteRehydrationInput) => completeRehydration(deps, input),
+    runRestore: (input: RunRestoreInput) => runRestore(deps, input),
+    finishRestoreJob: (input: FinishRestoreJobInput) => finishRestoreJob(deps, input),
+    postRestoreResult: (input: PostRestoreResultInput) => postRestoreResult(deps, input),
     /** Not an activity: the validateRestore report. */
-    checkRestore,
+    checkRestore: (instanceName: string, spec: RestoreSpec) => checkRestore(deps, instanceName, spec),
   };
 }
 
