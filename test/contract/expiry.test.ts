@@ -10,6 +10,7 @@ import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tab
 import type { StateStores } from '../../shared/adapters/storage/stores';
 import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import type { Clock, InstanceRecord, VaultBlobStore } from '../../shared/ports';
+import { emptyTotals } from '../../shared/workflows/expiry';
 import { createFakeStores } from '../support/fake-stores';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { sampleInstance } from './stores.contract';
@@ -381,15 +382,7 @@ describe('the Expiry job', () => {
           jobId,
           asOf: at,
           sweepOrphans: started.sweepOrphans,
-          instances: 1,
-          moved: 0,
-          deleted: 0,
-          rehydratedExpired: 0,
-          orphansDeleted: 0,
-          failureCount: 0,
-          failures: [],
-          warningCount: 0,
-          warnings: [],
+          ...emptyTotals(1),
         });
       }
       return started.sweepOrphans;

@@ -13,7 +13,8 @@ import {
   type RecoveryPointStore,
   type VaultBlobStore,
 } from '../../ports';
-import { createTableProvider, type TableConnection } from './tables/common';
+import type { StorageConnection } from './connection';
+import { createTableProvider } from './tables/common';
 import { createTableInstanceStore } from './tables/instances';
 import { createTableJobStore } from './tables/jobs';
 import { createTablePolicyStore } from './tables/policies';
@@ -63,7 +64,7 @@ export function createStateStores(
   options: CreateStoresOptions = {},
 ): StateStores {
   const conn = vaultConnection(config);
-  const tableConn: TableConnection =
+  const tableConn: StorageConnection =
     conn.kind === 'connectionString'
       ? conn
       : {

@@ -16,13 +16,9 @@ import {
   type BlobGetPropertiesResponse,
   type ContainerClient,
 } from '@azure/storage-blob';
-import type { TokenCredential } from '@azure/identity';
+import type { StorageConnection } from './connection';
 import { PgkeepError } from '../../errors';
 import type { BlobTier, VaultBlobInfo, VaultBlobStore } from '../../ports';
-
-export type BlobConnection =
-  | { readonly kind: 'connectionString'; readonly connectionString: string }
-  | { readonly kind: 'identity'; readonly endpoint: string; readonly credential: TokenCredential };
 
 const statusOf = (err: unknown) => (err instanceof RestError ? err.statusCode : undefined);
 
@@ -62,7 +58,7 @@ function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function createVaultBlobStore(connection: BlobConnection, containerName: string): VaultBlobStore {
+export function createVaultBlobStore(connection: StorageConnection, containerName: string): VaultBlobStore {
   const service =
     connection.kind === 'connectionString'
       ? BlobServiceClient.fromConnectionString(connection.connectionString)

@@ -4,7 +4,7 @@
 // Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts),
 // recoveryPoints (recovery-points.ts), jobs (jobs.ts). Each store's file starts with its row layout.
 
-import type { TokenCredential } from '@azure/identity';
+import type { StorageConnection } from '../connection';
 import {
   odata,
   RestError,
@@ -12,11 +12,6 @@ import {
   type TableEntityResult,
   type TableServiceClientOptions,
 } from '@azure/data-tables';
-
-/** How the stores reach the vault storage account. */
-export type TableConnection =
-  | { readonly kind: 'connectionString'; readonly connectionString: string }
-  | { readonly kind: 'identity'; readonly endpoint: string; readonly credential: TokenCredential };
 
 export type TableName = 'backupPolicies' | 'backupInstances' | 'recoveryPoints' | 'jobs';
 
@@ -29,7 +24,7 @@ const created = new Map<string, Promise<void>>();
 
 /** `clientOptions` reach every TableClient (retry tuning; tests pass an httpClient to inject service errors). */
 export function createTableProvider(
-  connection: TableConnection,
+  connection: StorageConnection,
   prefix: string,
   clientOptions: TableServiceClientOptions = {},
 ): TableProvider {
