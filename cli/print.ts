@@ -19,7 +19,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 export function formatFields(fields: readonly (readonly [string, string | undefined])[]): string {
   const shown = fields.filter((f): f is readonly [string, string] => f[1] !== undefined);
   const width = Math.max(0, ...shown.map(([label]) => label.length + 1));
-  return shown.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`).join('\n');
+  return shown.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`.trimEnd()).join('\n');
 }
 
 /** The local time zone (TZ honoured). */

@@ -72,7 +72,7 @@ export function ensureBuilt(appRoot: string): void {
   const stamp = path.join(repoRoot, 'dist', '.devhost-build-stamp');
   const newestSource = (): number =>
     Math.max(
-      ...['devhost', 'shared', path.relative(repoRoot, path.join(appRoot, 'functions'))].map((d) =>
+      ...['devhost', 'shared', 'cli', path.relative(repoRoot, path.join(appRoot, 'functions'))].map((d) =>
         newestMtime(path.join(repoRoot, d)),
       ),
     );

@@ -287,14 +287,32 @@ describe('pgkeep usage', () => {
   it.each([
     [['--help'], []],
     [[], []],
-    [['policy', 'validate', '--help'], ['policy', 'validate']],
+    [
+      ['policy', 'validate', '--help'],
+      ['policy', 'validate'],
+    ],
     [['backups', 'now'], []],
     [['policy', 'delete', 'x.json'], ['policy']],
-    [['policy', 'validate'], ['policy', 'validate']],
-    [['policy', 'validate', 'a.json', 'b.json'], ['policy', 'validate']],
-    [['policy', 'validate', gfs, '--verbose'], ['policy', 'validate']],
-    [['policy', 'simulate', gfs, '--from', '2024-01-01'], ['policy', 'simulate']],
-    [['policy', 'simulate', gfs, '--from', '2024-01-01', '--to'], ['policy', 'simulate']],
+    [
+      ['policy', 'validate'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'validate', 'a.json', 'b.json'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'validate', gfs, '--verbose'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'simulate', gfs, '--from', '2024-01-01'],
+      ['policy', 'simulate'],
+    ],
+    [
+      ['policy', 'simulate', gfs, '--from', '2024-01-01', '--to'],
+      ['policy', 'simulate'],
+    ],
   ])('prints usage on stderr and exits 2 for %j', async (argv, command) => {
     const out = await pgkeep(...argv);
     expect(out.code).toBe(2);
