@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResource } from '../../shared/contracts/jobs';
@@ -17,6 +18,7 @@ import { weeklyDefaultPolicy } from '../support/policies';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
 import { tableChecksums } from '../support/table-checksums';
 import { adoNet, startPgProxy, type PgProxy } from './backup-support';
+import { containerSasUrl } from './restore-e2e-support';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const bin = path.join(repoRoot, 'dist/cli/pgkeep.js');
@@ -34,6 +36,8 @@ let dir: string;
 const apiKey = randomBytes(24).toString('base64url');
 /** Everything any pgkeep run printed, for the secrets scan. */
 const printed: string[] = [];
+/** Secrets handed to pgkeep on its command line (SAS signatures): never to be printed back. */
+const argvSecrets: string[] = [];
 
 interface CliRun {
   readonly code: number | null;
@@ -239,6 +243,20 @@ describe('pgkeep against a running app', () => {
     expect(copy).toEqual(source);
   });
 
+  it('restores --as-files into a container given by SAS URL, and never prints the SAS', async () => {
+    const blobService = BlobServiceClient.fromConnectionString(dh.storage.connectionString);
+    await blobService.getContainerClient('exports').createIfNotExists();
+    const url = containerSasUrl({ blobService }, 'exports');
+    argvSecrets.push(new URL(url).searchParams.get('sig')!);
+    const run = await pgkeep('restore', 'orders', '--point', 'latest', '--as-files', url, '--prefix', 'cli', '--wait');
+    expect(run.code, run.stderr).toBe(0);
+    const pointId = /^recovery point: +(\S+)$/m.exec(run.stdout)?.[1];
+    const names: string[] = [];
+    for await (const b of blobService.getContainerClient('exports').listBlobsFlat({ prefix: 'cli/' }))
+      names.push(b.name);
+    expect(names.sort()).toEqual([`cli/${pointId}-restore.sh`, `cli/${pointId}.dump`, `cli/${pointId}.manifest.json`]);
+  });
+
   it('stops watching on Ctrl-C with exit 130 and how to watch again; the job goes on and Succeeds', async () => {
     ordersProxy.bytesPerSecond = 64 * 1024;
     try {
@@ -388,7 +406,9 @@ describe('pgkeep against a running app', () => {
   });
 
   it('shows the health of every instance (GET /api/health), exit 1 only when Critical', async (ctx) => {
-    const probe = (await (await fetch(`${apiUrl}/health`)).json()) as { counts?: unknown };
+    const probe = (await (await fetch(`${apiUrl}/health`, { headers: { 'x-functions-key': apiKey } })).json()) as {
+      counts?: unknown;
+    };
     // Depends on the alerts branch's GET /api/health: the old liveness route answers without counts.
     ctx.skip(probe.counts === undefined, 'GET /api/health still answers the old always-Healthy body (no counts)');
     const run = await pgkeep('health', '--json');
@@ -406,10 +426,11 @@ describe('pgkeep against a running app', () => {
     expect(text.stdout).toMatch(/^doomed +(Warning|Critical|Unknown) +\S/m);
   });
 
-  it('never prints a secret: no connection string password, no API key', () => {
+  it('never prints a secret: no connection string password, no API key, no SAS signature', () => {
     expect(printed.length).toBeGreaterThan(20);
     const all = printed.join('\n');
-    for (const secret of [pg.password, doomedPg.password, apiKey]) expect(all).not.toContain(secret);
+    expect(argvSecrets).toHaveLength(1);
+    for (const secret of [pg.password, doomedPg.password, apiKey, ...argvSecrets]) expect(all).not.toContain(secret);
     expect(all).not.toMatch(/Password=/i);
   });
 });

@@ -61,7 +61,7 @@ export function databaseRequest(pointId: string, databaseName: string, env: Rest
 }
 
 /** A SAS URL (read, write, delete, list) of a container in the devhost's Azurite. */
-export function containerSasUrl(env: RestoreEnv, container: string): string {
+export function containerSasUrl(env: Pick<RestoreEnv, 'blobService'>, container: string): string {
   const sas = generateBlobSASQueryParameters(
     {
       containerName: container,
