@@ -6,7 +6,7 @@ export const exitCodes = {
   ok: 0,
   /** The job failed, the API answered with an error, or an input file (policy, dates) is invalid. */
   failed: 1,
-  /** The command line is wrong: unknown command or option, a missing or bad option value, --help. */
+  /** The command line is wrong: unknown command or option, a missing or bad option value. */
   usage: 2,
   /** The API could not be reached. */
   unreachable: 3,
@@ -20,7 +20,7 @@ export const exitCodesHelp = `exit codes:
   0    done (with --wait or jobs watch: the job Succeeded)
   1    the job failed or was cancelled, the API answered with an error (its code, message and hint are
        printed), or an input file, policy or date is invalid
-  2    usage error: unknown command or option, a missing or invalid option value (the option is named), --help
+  2    usage error: unknown command or option, a missing or invalid option value (the option is named)
   3    the API could not be reached (the URL is printed; start it with npm start, or set --api/PGKEEP_API_URL)
   130  Ctrl-C while watching a job: watching stopped, the job goes on`;
 

@@ -23,9 +23,10 @@ function buildProgram(io: CliIo): { program: Command; active: () => Command } {
         'Every command but `policy` is a client of the HTTP API (npm start serves it locally).',
     )
     .usage('<command> [options]')
-    // Help is a usage answer like a wrong command line: it goes to stderr and exits 2, so stdout stays for results.
+    // Asked-for help (--help, `help`) is an answer: stdout and exit 0, as gh and az do. Help printed because the
+    // command line was wrong goes to stderr with exit 2.
     .configureOutput({
-      writeOut: (text) => io.stderr(text),
+      writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
       outputError: (text, write) => write(text.replace(/^error: /, 'pgkeep: ')),
     })
@@ -53,8 +54,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 function report(err: unknown, io: CliIo, command: Command): number {
-  // commander printed its message and the help already.
-  if (err instanceof CommanderError) return exitCodes.usage;
+  // commander printed its message and the help already; help that was asked for is not an error.
+  if (err instanceof CommanderError) {
+    const asked = err.code === 'commander.helpDisplayed' || (err.code === 'commander.help' && err.exitCode === 0);
+    return asked ? exitCodes.ok : exitCodes.usage;
+  }
   if (err instanceof UsageError) {
     io.stderr(`${err.render()}\n`);
     command.outputHelp({ error: true });

@@ -286,11 +286,21 @@ describe('pgkeep usage', () => {
   // Each case names the command whose help it prints: the program's for an unknown command, else the nearest one's.
   it.each([
     [['--help'], []],
-    [[], []],
+    [['help'], []],
     [
       ['policy', 'validate', '--help'],
       ['policy', 'validate'],
     ],
+    [['backup', '--help'], ['backup']],
+  ])('prints the help that was asked for on stdout and exits 0 for %j', async (argv, command) => {
+    const out = await pgkeep(...argv);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toContain(helpText(command));
+  });
+
+  it.each([
+    [[], []],
     [['backups', 'now'], []],
     [['policy', 'delete', 'x.json'], ['policy']],
     [
@@ -350,7 +360,7 @@ describe('the compiled pgkeep bin', () => {
     expect(String(bad.stderr)).not.toMatch(/\n\s+at |Error:/);
 
     const help = node('--help');
-    expect(help.status).toBe(2);
-    expect(String(help.stderr)).toContain('usage: pgkeep');
+    expect(help.status).toBe(0);
+    expect(String(help.stdout)).toContain('usage: pgkeep');
   });
 });
