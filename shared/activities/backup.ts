@@ -166,7 +166,7 @@ async function startBackupJob(deps: BackupActivityDeps, input: StartBackupJobInp
       ...(input.scheduledSlot ? { extra: { scheduledSlot: input.scheduledSlot } } : {}),
     };
     await deps.jobs.create(job);
-  } else if (existing.status !== 'NotStarted' && existing.status !== 'InProgress') {
+  } else if (!['NotStarted', 'Queued', 'InProgress'].includes(existing.status)) {
     // A replayed start of a job that already ended: report what happened, do nothing again.
     return existing.error ? { started: false, error: existing.error } : { started: true };
   }

@@ -30,8 +30,13 @@ import {
   type PolicyStore,
   type RecoveryPointRecord,
   type RecoveryPointStore,
+  type ServerRecord,
+  type ServerStore,
+  type SlotRow,
+  type SlotStore,
   type Stored,
 } from '../../shared/ports';
+import { serverResourceIdChanged } from '../../shared/adapters/storage/tables/servers';
 
 let etags = 0;
 const nextEtag = () => `W/"fake-${++etags}"`;
@@ -225,5 +230,66 @@ export function createFakeStores(clock: Clock = systemClock): StateStores {
     instances: createFakeInstanceStore(),
     recoveryPoints: createFakeRecoveryPointStore(),
     jobs: createFakeJobStore(clock),
+    servers: createFakeServerStore(),
+    slots: createFakeSlotStore(),
+  };
+}
+
+export function createFakeServerStore(): ServerStore {
+  const rows = new Map<string, Stored<ServerRecord>>();
+  return {
+    create(server) {
+      return later(() => {
+        if (rows.has(server.name)) throw new ConcurrencyError(`server ${server.name} already exists`);
+        rows.set(server.name, { value: copy(server), etag: nextEtag() });
+      });
+    },
+    get: (name) => Promise.resolve(copy(rows.get(name))),
+    list: () => lazily(() => sortedValues(rows)),
+    update(server, etag) {
+      return later(() => {
+        const current = rows.get(server.name);
+        if (!current) throw new ConcurrencyError(`server ${server.name} was deleted since it was read`);
+        if (current.value.resourceID.toLowerCase() !== server.resourceID.toLowerCase()) {
+          throw serverResourceIdChanged(server.name);
+        }
+        if (current.etag !== etag) throw new ConcurrencyError(`server ${server.name} changed since it was read`);
+        const next = { value: copy(server), etag: nextEtag() };
+        rows.set(server.name, next);
+        return next.etag;
+      });
+    },
+    delete: (name) => later(() => void rows.delete(name)),
+  };
+}
+
+export function createFakeSlotStore(): SlotStore {
+  const rows = new Map<string, Stored<SlotRow>>();
+  const serverKey = (key: string) => `s:${key.toLowerCase()}`;
+  return {
+    read: (key) =>
+      later(() => {
+        const server = rows.get(serverKey(key));
+        const host = rows.get('host');
+        return copy({ ...(server ? { server } : {}), ...(host ? { host } : {}) });
+      }),
+    write: (key, server, host) =>
+      later(() => {
+        const checks: [string, string | undefined][] = [
+          [serverKey(key), server.etag],
+          ['host', host.etag],
+        ];
+        for (const [k, etag] of checks) {
+          if (rows.get(k)?.etag !== etag) throw new ConcurrencyError(`the backup slots of ${key} changed`);
+        }
+        rows.set(serverKey(key), { value: copy(server.row), etag: nextEtag() });
+        rows.set('host', { value: copy(host.row), etag: nextEtag() });
+      }),
+    setLimit: (key, limit) =>
+      later(() => {
+        const current = rows.get(serverKey(key))?.value ?? { holders: [], queue: [] };
+        const { limit: _old, ...rest } = current;
+        rows.set(serverKey(key), { value: limit === undefined ? rest : { ...rest, limit }, etag: nextEtag() });
+      }),
   };
 }

@@ -11,14 +11,18 @@ import {
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
+  type ServerStore,
+  type SlotStore,
   type VaultBlobStore,
 } from '../../ports';
 import type { StorageConnection } from './connection';
-import { createTableProvider } from './tables/common';
+import { createTableProvider, type TableProvider } from './tables/common';
 import { createTableInstanceStore } from './tables/instances';
 import { createTableJobStore } from './tables/jobs';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
+import { createTableServerStore } from './tables/servers';
+import { createTableSlotStore } from './tables/backup-slots';
 import { createVaultBlobStore } from './vault-blobs';
 
 export interface StateStores {
@@ -26,6 +30,9 @@ export interface StateStores {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
+  /** Fleets (issue 15): servers and the backup slots. */
+  readonly servers: ServerStore;
+  readonly slots: SlotStore;
 }
 
 export interface Stores extends StateStores {
@@ -72,12 +79,18 @@ export function createStateStores(
           endpoint: `https://${conn.accountName}.table.core.windows.net`,
           credential: options.credential ?? new DefaultAzureCredential(),
         };
-  const tables = createTableProvider(tableConn, config.TABLE_PREFIX);
+  return tableStateStores(createTableProvider(tableConn, config.TABLE_PREFIX), options.clock ?? systemClock);
+}
+
+/** Every state store over one set of tables (tests build theirs on Azurite with it). */
+export function tableStateStores(tables: TableProvider, clock: Clock = systemClock): StateStores {
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
-    jobs: createTableJobStore(tables, options.clock ?? systemClock),
+    jobs: createTableJobStore(tables, clock),
+    servers: createTableServerStore(tables),
+    slots: createTableSlotStore(tables),
   };
 }
 

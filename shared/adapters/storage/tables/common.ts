@@ -13,7 +13,7 @@ import {
   type TableServiceClientOptions,
 } from '@azure/data-tables';
 
-export type TableName = 'backupPolicies' | 'backupInstances' | 'recoveryPoints' | 'jobs';
+export type TableName = 'backupPolicies' | 'backupInstances' | 'recoveryPoints' | 'jobs' | 'servers' | 'backupSlots';
 
 /** Gives each store its TableClient, creating the table on first use (once per process per table). */
 export interface TableProvider {

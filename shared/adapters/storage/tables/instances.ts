@@ -5,7 +5,8 @@
 //   RowKey "i:<escapeKey(name)>"  the instance: name, friendlyName, the dataSource fields flattened (resourceID,
 //                                 resourceName, resourceLocation, datasourceType, objectType), policyName,
 //                                 secretStoreType, secretUri, protectionState, deleteBackupDataOnStop,
-//                                 activeBackupJobId, lastScheduledSlot, createdAt, updatedAt
+//                                 activeBackupJobId, lastScheduledSlot, serverName,
+//                                 datasourceMissingSince (issue 15), createdAt, updatedAt
 //   RowKey "d:<sha256(lowercased resourceID)>"  the datasource claim: instanceName, resourceID. ARM ids are
 //                                 case-insensitive, and hashing keeps any id within the key rules and length.
 // A failed create is told apart by reading both rows: instance row present → ConcurrencyError, claim present →
@@ -65,6 +66,8 @@ function toEntity(i: InstanceRecord): TableEntity {
       activeBackupJobId: i.activeBackupJobId,
       lastScheduledSlot: i.lastScheduledSlot,
       deletedAt: i.deletedAt,
+      serverName: i.serverName,
+      datasourceMissingSince: i.datasourceMissingSince,
       createdAt: i.createdAt,
       updatedAt: i.updatedAt,
     }),
@@ -94,6 +97,8 @@ function toStored(row: Row): Stored<InstanceRecord> {
       activeBackupJobId: optStr(row, 'activeBackupJobId'),
       lastScheduledSlot: optStr(row, 'lastScheduledSlot'),
       deletedAt: optStr(row, 'deletedAt'),
+      serverName: optStr(row, 'serverName'),
+      datasourceMissingSince: optStr(row, 'datasourceMissingSince'),
     }),
     createdAt: str(row, 'createdAt'),
     updatedAt: str(row, 'updatedAt'),
