@@ -95,7 +95,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
     clock: rt.clock,
     newId: () => randomUUID(),
     checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
-    startBackup: (id, input) => starter.start(id, input),
+    startBackup: (id, input) => starter.start(id, { ...input, slotPollSeconds: rt.config.BACKUP_SLOT_POLL_SECONDS }),
     checkRestore: (instanceName, request) => restoreActivities(rt).checkRestore(instanceName, request),
     startRestore: async (instanceId, input) => {
       await client.startNew(orchestrators.restore, { instanceId, input });
@@ -119,7 +119,11 @@ export function backupActivities(rt: Runtime) {
     discoverTools: rt.discoverTools,
     describeDatabase,
     clock: rt.clock,
+    slots: stores.slots,
     settings: {
+      serverMaxConcurrentBackups: config.SERVER_MAX_CONCURRENT_BACKUPS,
+      hostMaxConcurrentBackups: config.HOST_MAX_CONCURRENT_BACKUPS,
+      slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
       ...(config.BACKUP_ENCRYPTION_KEY

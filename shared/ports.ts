@@ -391,6 +391,8 @@ export interface SlotEntry {
   readonly since: string;
   /** On the host row: the server key the backup belongs to. */
   readonly server?: string;
+  /** A waiter's last attempt (see domain/fleet.ts silentWaiters). */
+  readonly seen?: string;
 }
 
 /** A semaphore: the backups holding a slot and those waiting, in order. */

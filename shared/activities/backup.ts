@@ -19,6 +19,7 @@ import {
   type PolicyStore,
   type RecoveryPointRecord,
   type RecoveryPointStore,
+  type SlotStore,
 } from '../ports';
 import { blockBlobSink } from '../adapters/storage/staged-blocks';
 import { pickPgDump } from '../adapters/postgres/pg-binaries';
@@ -26,6 +27,7 @@ import { assertReady } from '../adapters/postgres/pg-readiness';
 import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../adapters/postgres/dump-pipeline';
 import type { DumpEncryptionKey } from '../adapters/crypto/dump-encryption';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
+import { acquireBackupSlot, releaseBackupSlot } from './backup-slots';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {
   CommitRecoveryPointInput,
@@ -67,7 +69,12 @@ export interface BackupActivityDeps {
   readonly discoverTools: () => Promise<PgClientTools[]>;
   readonly describeDatabase: (conn: PgConnection) => Promise<DatabaseFacts>;
   readonly clock: Clock;
+  /** The durable semaphores of backups (issue 15) and their limits. */
+  readonly slots: SlotStore;
   readonly settings: {
+    readonly serverMaxConcurrentBackups: number;
+    readonly hostMaxConcurrentBackups: number;
+    readonly slotPollSeconds: number;
     readonly zstdLevel: number;
     readonly stallTimeoutMs: number;
     /** Client-side encryption of dumps (BACKUP_ENCRYPTION_KEY, parsed); absent = none. */
@@ -318,6 +325,7 @@ async function finishSucceeded(
     progress: { bytes: point.bytes, percent: 100 },
     extra: { ...job?.extra, retentionTag: point.tag },
   });
+  await releaseBackupSlot(deps, input.jobId);
   await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
 }
 
@@ -339,6 +347,7 @@ async function failBackupJob(deps: BackupActivityDeps, input: FailBackupJobInput
   if (await deps.jobs.get(input.jobId)) {
     await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error: input.error });
   }
+  await releaseBackupSlot(deps, input.jobId);
   await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
 }
 
@@ -350,6 +359,16 @@ export function createBackupActivities(deps: BackupActivityDeps) {
     runDump: (input: RunDumpInput) => runDump(deps, input),
     commitRecoveryPoint: (input: CommitRecoveryPointInput) => commitRecoveryPoint(deps, input),
     failBackupJob: (input: FailBackupJobInput) => failBackupJob(deps, input),
+    acquireBackupSlot: (input: JobStepInput) =>
+      acquireBackupSlot(
+        {
+          ...deps,
+          secrets: deps.readiness.secrets,
+          limits: { server: deps.settings.serverMaxConcurrentBackups, host: deps.settings.hostMaxConcurrentBackups },
+          silentAfterMs: Math.max(10 * 60_000, 20 * deps.settings.slotPollSeconds * 1000),
+        },
+        input,
+      ),
   };
 }
 

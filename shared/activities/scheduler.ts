@@ -2,10 +2,18 @@
 // Slot ids are deterministic, so a second start of the same slot is a no-op even if bookkeeping failed; a host that
 // was down catches up with the latest missed slot only.
 
+import { jitterSeconds } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { lastOccurrenceAtOrBefore } from '../domain/schedule';
 import type { Policy } from '../domain/types';
-import { ConcurrencyError, type Clock, type InstanceRecord, type InstanceStore, type PolicyStore } from '../ports';
+import {
+  ConcurrencyError,
+  type Clock,
+  type InstanceRecord,
+  type InstanceStore,
+  type PolicyStore,
+  type Stored,
+} from '../ports';
 import type { BackupOrchestratorInput } from '../workflows/names';
 
 export interface OrchestrationStarter {
@@ -20,6 +28,8 @@ export interface SchedulerDeps {
   readonly clock: Clock;
   readonly starter: OrchestrationStarter;
   readonly log: (message: string) => void;
+  /** BACKUP_JITTER_SECONDS and BACKUP_SLOT_POLL_SECONDS (issue 15); absent = no jitter, the orchestration's poll. */
+  readonly settings?: { readonly jitterSeconds?: number; readonly slotPollSeconds?: number };
 }
 
 export interface SchedulerResult {
@@ -33,9 +43,14 @@ export function scheduledOrchestrationId(instanceName: string, slotUtc: string):
 }
 
 /** The slot owed to an instance at `now`, or undefined if its latest slot was already started. */
-export function dueSlot(instance: InstanceRecord, policy: Policy, nowUtc: string): string | undefined {
+export function dueSlot(
+  instance: InstanceRecord,
+  policy: Policy,
+  nowUtc: string,
+  latest: (policy: Policy) => string | undefined = (p) => lastOccurrenceAtOrBefore(p.schedule, nowUtc),
+): string | undefined {
   if (instance.protectionState !== 'ProtectionConfigured') return undefined;
-  const slot = lastOccurrenceAtOrBefore(policy.schedule, nowUtc);
+  const slot = latest(policy);
   if (slot === undefined) return undefined;
   if (instance.lastScheduledSlot !== undefined && Date.parse(slot) <= Date.parse(instance.lastScheduledSlot)) {
     return undefined;
@@ -43,9 +58,12 @@ export function dueSlot(instance: InstanceRecord, policy: Policy, nowUtc: string
   return slot;
 }
 
-async function recordSlot(deps: SchedulerDeps, name: string, slot: string): Promise<void> {
+async function recordSlot(deps: SchedulerDeps, listed: Stored<InstanceRecord>, slot: string): Promise<void> {
+  // First with the row as listed (one write per due instance); re-read only when it changed meanwhile.
+  let stored: Stored<InstanceRecord> | undefined = listed;
+  const name = listed.value.name;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const stored = await deps.instances.get(name);
+    if (attempt > 0) stored = await deps.instances.get(name);
     if (!stored) return;
     const last = stored.value.lastScheduledSlot;
     if (last !== undefined && Date.parse(last) >= Date.parse(slot)) return;
@@ -64,8 +82,17 @@ async function recordSlot(deps: SchedulerDeps, name: string, slot: string): Prom
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult> {
   const now = deps.clock.now().toISOString();
   const policies = new Map<string, Policy | undefined>();
+  // The latest occurrence at `now` is the same for every instance of a policy: expand each schedule once per tick.
+  const latestByPolicy = new Map<Policy, string | undefined>();
+  const latest = (p: Policy) => {
+    if (!latestByPolicy.has(p)) latestByPolicy.set(p, lastOccurrenceAtOrBefore(p.schedule, now));
+    return latestByPolicy.get(p);
+  };
+  const jitter = deps.settings?.jitterSeconds ?? 0;
+  const poll = deps.settings?.slotPollSeconds;
   const result: SchedulerResult = { started: [], failed: [] };
-  for await (const { value: instance } of deps.instances.list()) {
+  for await (const stored of deps.instances.list()) {
+    const instance = stored.value;
     try {
       if (!policies.has(instance.policyName)) {
         const record = await deps.policies.get(instance.policyName);
@@ -74,15 +101,22 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
       }
       const policy = policies.get(instance.policyName);
       if (!policy) throw new Error(`policy '${instance.policyName}' is missing or invalid`);
-      const slot = dueSlot(instance, policy, now);
+      const slot = dueSlot(instance, policy, now, latest);
       if (slot === undefined) continue;
       const id = scheduledOrchestrationId(instance.name, slot);
       if (!(await deps.starter.exists(id))) {
-        await deps.starter.start(id, { instanceName: instance.name, trigger: 'Scheduled', scheduledSlot: slot });
+        const delay = jitterSeconds(instance.name, jitter);
+        await deps.starter.start(id, {
+          instanceName: instance.name,
+          trigger: 'Scheduled',
+          scheduledSlot: slot,
+          ...(delay > 0 ? { notBefore: new Date(Date.parse(slot) + delay * 1000).toISOString() } : {}),
+          ...(poll !== undefined ? { slotPollSeconds: poll } : {}),
+        });
         result.started.push(id);
         deps.log(`scheduler: started ${id}`);
       }
-      await recordSlot(deps, instance.name, slot);
+      await recordSlot(deps, stored, slot);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       result.failed.push({ instance: instance.name, message });

@@ -105,6 +105,8 @@ export interface SemaphoreEntry {
   readonly jobId: string;
   readonly since: string;
   readonly server?: string;
+  /** A waiter's last attempt: one that stopped asking (its orchestration was terminated) can be dropped. */
+  readonly seen?: string;
 }
 
 export interface Semaphore {
@@ -144,8 +146,11 @@ export function decideSlot(
   let s = server;
   let h = host;
   if (has(h.holders, jobId) && has(s.holders, jobId)) return { granted: true, server: s, host: h };
+  const seen = (e: SemaphoreEntry) => (e.jobId === jobId ? { ...e, seen: request.nowUtc } : e);
+  s = { ...s, queue: s.queue.map(seen) };
+  h = { ...h, queue: h.queue.map(seen) };
   if (!has(s.holders, jobId)) {
-    if (!has(s.queue, jobId)) s = { ...s, queue: [...s.queue, { jobId, since: request.nowUtc }] };
+    if (!has(s.queue, jobId)) s = { ...s, queue: [...s.queue, { jobId, since: request.nowUtc, seen: request.nowUtc }] };
     const place = s.queue.findIndex((e) => e.jobId === jobId);
     if (place >= serverLimit - s.holders.length) {
       return { granted: false, server: s, host: h, waitingFor: 'server', position: place + 1 };
@@ -153,7 +158,10 @@ export function decideSlot(
     s = { ...s, holders: [...s.holders, { jobId, since: request.nowUtc }], queue: without(s.queue, jobId) };
   }
   if (!has(h.queue, jobId) && !has(h.holders, jobId)) {
-    h = { ...h, queue: [...h.queue, { jobId, since: request.nowUtc, server: request.serverKey }] };
+    h = {
+      ...h,
+      queue: [...h.queue, { jobId, since: request.nowUtc, server: request.serverKey, seen: request.nowUtc }],
+    };
   }
   if (!has(h.holders, jobId)) {
     const place = h.queue.findIndex((e) => e.jobId === jobId);
@@ -166,12 +174,18 @@ export function decideSlot(
       queue: without(h.queue, jobId),
     };
   }
+  // A granted backup is a holder only: its queue entries (with their `seen`) are gone.
   return { granted: true, server: s, host: h };
 }
 
 /** Removes a backup from both semaphores (its slot, or its place in a queue). */
 export function releaseSlot(sem: Semaphore, jobId: string): Semaphore {
   return { ...sem, holders: without(sem.holders, jobId), queue: without(sem.queue, jobId) };
+}
+
+/** Waiters that have not asked since `beforeUtc` (their orchestration is gone): safe to drop. */
+export function silentWaiters(sem: Semaphore, beforeUtc: string): string[] {
+  return sem.queue.filter((e) => Date.parse(e.seen ?? e.since) < Date.parse(beforeUtc)).map((e) => e.jobId);
 }
 
 /** Every job id a semaphore names (holders and waiters), for the check of ended jobs. */

@@ -69,7 +69,14 @@ export function createPgkeepHost(options: {
     discoverTools,
     describeDatabase,
     clock: systemClock,
-    settings: { zstdLevel: config.ZSTD_LEVEL, stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000 },
+    slots: stores.slots,
+    settings: {
+      serverMaxConcurrentBackups: config.SERVER_MAX_CONCURRENT_BACKUPS,
+      hostMaxConcurrentBackups: config.HOST_MAX_CONCURRENT_BACKUPS,
+      slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
+      zstdLevel: config.ZSTD_LEVEL,
+      stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
+    },
     log: () => undefined,
   });
 

@@ -61,7 +61,8 @@ export function createTableServerStore(tables: TableProvider): ServerStore {
         return res.etag;
       } catch (err) {
         const status = statusOf(err);
-        if (status === 412 || status === 404) throw new ConcurrencyError(`server ${server.name} changed since it was read`);
+        if (status === 412 || status === 404)
+          throw new ConcurrencyError(`server ${server.name} changed since it was read`);
         throw err;
       }
     },
