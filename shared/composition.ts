@@ -8,7 +8,11 @@ import { readAppSetting, type Config } from './config';
 import { PgkeepError } from './errors';
 import { systemClock, type Clock, type PgClientTools, type ReadinessCheck } from './ports';
 import type { ApiDeps } from './api/deps';
-import { checkReaderOnServer, ARM_CHECK_NAME } from './adapters/azure/arm-access';
+import { checkReaderOnServer, ARM_CHECK_NAME, objectIdFromToken } from './adapters/azure/arm-access';
+import { assignRole } from './adapters/azure/role-assignments';
+import { dumpGlobals, listDatabases } from './adapters/postgres/discovery';
+import type { FleetDeps } from './activities/discovery';
+import type { AssignRolesDeps } from './activities/assign-roles';
 import { discoverPgTools, parsePgBinDirs } from './adapters/postgres/pg-binaries';
 import { createSecretResolver } from './adapters/azure/secrets';
 import { createStores, type Stores } from './adapters/storage/stores';
@@ -27,6 +31,8 @@ import type { RestoreQueueDeps } from './activities/restore-queue';
 
 export interface Runtime {
   readonly config: Config;
+  /** The app's own identity (managed identity in Azure), built on first use. */
+  readonly credential: TokenCredential;
   readonly stores: Stores;
   readonly clock: Clock;
   readonly readiness: ReadinessDeps;
@@ -55,7 +61,15 @@ export function createRuntime(config: Config, log: (message: string) => void = (
       }
     },
   };
-  return { config, stores: createStores(config), clock: systemClock, readiness, discoverTools, log };
+  return {
+    config,
+    credential: credentialProxy,
+    stores: createStores(config),
+    clock: systemClock,
+    readiness,
+    discoverTools,
+    log,
+  };
 }
 
 let runtime: Runtime | undefined;
@@ -83,11 +97,53 @@ export function orchestrationStarter(client: DurableClient): OrchestrationStarte
   };
 }
 
+/** Discovery, bulk protect and globals (issue 15) over the runtime's stores, secrets and PostgreSQL tools. */
+export function fleetDeps(rt: Runtime): FleetDeps {
+  const { stores, config } = rt;
+  return {
+    servers: stores.servers,
+    instances: stores.instances,
+    jobs: stores.jobs,
+    blobs: stores.blobs,
+    secrets: rt.readiness.secrets,
+    checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
+    listDatabases,
+    dumpGlobals: async (conn) => {
+      // The newest installed client: pg_dumpall refuses a server newer than itself, never an older one.
+      const tools = [...(await rt.discoverTools())].sort((a, b) => b.major - a.major)[0];
+      if (!tools) throw new PgkeepError('UserErrorPgDumpVersionMismatch', 'no PostgreSQL client tools are installed');
+      return dumpGlobals(conn, tools);
+    },
+    clock: rt.clock,
+    newId: () => randomUUID(),
+    settings: { globalsBackupHours: config.GLOBALS_BACKUP_HOURS, globalsKeep: config.GLOBALS_KEEP },
+    log: rt.log,
+  };
+}
+
+/** Assign missing roles: the app's object id from its own ARM token; assignments with the caller's token. */
+export function assignRolesDeps(rt: Runtime): AssignRolesDeps {
+  const endpoint = rt.config.ARM_ENDPOINT;
+  return {
+    checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
+    appPrincipalId: async () => {
+      const token = await rt.credential.getToken(`${endpoint}/.default`).catch(() => null);
+      return token ? objectIdFromToken(token.token) : undefined;
+    },
+    assignRole: (o) => assignRole({ ...o, endpoint }),
+  };
+}
+
 export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
   const { stores } = rt;
   const starter = orchestrationStarter(client);
   return {
     vaultId: rt.config.VAULT_RESOURCE_ID,
+    servers: stores.servers,
+    slots: stores.slots,
+    fleet: fleetDeps(rt),
+    assignRoles: assignRolesDeps(rt),
+    settings: { serverMaxConcurrentBackups: rt.config.SERVER_MAX_CONCURRENT_BACKUPS },
     policies: stores.policies,
     instances: stores.instances,
     recoveryPoints: stores.recoveryPoints,

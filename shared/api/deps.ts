@@ -8,7 +8,11 @@ import type {
   JobStore,
   PolicyStore,
   RecoveryPointStore,
+  ServerStore,
+  SlotStore,
 } from '../ports';
+import type { FleetDeps } from '../activities/discovery';
+import type { AssignRolesDeps } from '../activities/assign-roles';
 
 export interface BackupStartInput {
   readonly jobId: string;
@@ -37,6 +41,13 @@ export interface ApiDeps {
     instanceName: string,
     request: import('../contracts/restores').RestoreSpec,
   ) => Promise<import('../ports').ReadinessCheck[]>;
+  // --- fleets (issue 15) ---
+  readonly servers: ServerStore;
+  readonly slots: SlotStore;
+  /** Discovery, bulk protect and globals over the stores, PostgreSQL and the secrets. */
+  readonly fleet: FleetDeps;
+  readonly assignRoles: AssignRolesDeps;
+  readonly settings: { readonly serverMaxConcurrentBackups: number };
   /** Starts the restore orchestration; resolves once it is scheduled. */
   readonly startRestore: (
     orchestrationId: string,

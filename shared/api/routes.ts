@@ -10,6 +10,7 @@ import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
 import { retentionPreviewRoutes } from './retention-preview';
 import { restoreRoutes } from './restores';
+import { serverRoutes } from './servers';
 
 export type CallerRole = 'Reader' | 'Operator' | 'Admin';
 const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
@@ -30,6 +31,8 @@ const P = policyRoutes;
 const N = instanceRoutes;
 const J = jobRoutes;
 const R = recoveryPointRoutes;
+const S = serverRoutes;
+const SV = 'servers/{name}';
 
 /** Every API route; literal segments beat parameters in the host's matcher, as in Azure. */
 export const apiRoutes: readonly Route[] = [
@@ -99,6 +102,54 @@ export const apiRoutes: readonly Route[] = [
   },
   { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
   { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },
+  // --- fleets (issue 15) ---
+  { name: 'listServers', method: 'GET', route: 'servers', role: 'Reader', run: (d) => S(d).list() },
+  { name: 'getServer', method: 'GET', route: SV, role: 'Reader', run: (d, r) => S(d).get(r) },
+  { name: 'putServer', method: 'PUT', route: SV, role: 'Admin', run: (d, r) => S(d).put(r) },
+  { name: 'deleteServer', method: 'DELETE', route: SV, role: 'Admin', run: (d, r) => S(d).remove(r) },
+  {
+    name: 'listServerDatabases',
+    method: 'GET',
+    route: `${SV}/databases`,
+    role: 'Reader',
+    run: (d, r) => S(d).databases(r),
+  },
+  { name: 'protectServer', method: 'POST', route: `${SV}/protect`, role: 'Admin', run: (d, r) => S(d).protect(r) },
+  {
+    name: 'discoverServer',
+    method: 'POST',
+    route: `${SV}/discover`,
+    role: 'Admin',
+    run: (d, r) => S(d).discover(r),
+  },
+  {
+    name: 'listServerRecoveryPoints',
+    method: 'GET',
+    route: `${SV}/recoveryPoints`,
+    role: 'Reader',
+    run: (d, r) => S(d).listGlobals(r),
+  },
+  {
+    name: 'getServerRecoveryPoint',
+    method: 'GET',
+    route: `${SV}/recoveryPoints/{id}`,
+    role: 'Reader',
+    run: (d, r) => S(d).getGlobals(r),
+  },
+  {
+    name: 'assignMissingRolesServer',
+    method: 'POST',
+    route: `${SV}/assignMissingRoles`,
+    role: 'Admin',
+    run: (d, r) => S(d).assignRolesOfServer(r),
+  },
+  {
+    name: 'assignMissingRolesInstance',
+    method: 'POST',
+    route: `${I}/assignMissingRoles`,
+    role: 'Admin',
+    run: (d, r) => S(d).assignRolesOfInstance(r),
+  },
   {
     name: 'retentionPreview',
     method: 'GET',

@@ -35,6 +35,8 @@ import {
   type SlotRow,
   type SlotStore,
   type Stored,
+  type VaultBlobInfo,
+  type VaultBlobStore,
 } from '../../shared/ports';
 import { serverResourceIdChanged } from '../../shared/adapters/storage/tables/servers';
 
@@ -291,5 +293,31 @@ export function createFakeSlotStore(): SlotStore {
         const { limit: _old, ...rest } = current;
         rows.set(serverKey(key), { value: limit === undefined ? rest : { ...rest, limit }, etag: nextEtag() });
       }),
+  };
+}
+
+/** The part of the vault blob store fleets use (JSON blobs: globals points), in memory. */
+export function createFakeJsonBlobs(): Pick<VaultBlobStore, 'putJson' | 'getJson' | 'list' | 'delete'> & {
+  readonly blobs: Map<string, string>;
+} {
+  const blobs = new Map<string, string>();
+  const info = (name: string, text: string): VaultBlobInfo => ({
+    name,
+    bytes: Buffer.byteLength(text),
+    createdOn: new Date(0).toISOString(),
+    lastModified: new Date(0).toISOString(),
+    metadata: {},
+  });
+  return {
+    blobs,
+    putJson: (name, value) => later(() => void blobs.set(name, JSON.stringify(value))),
+    getJson: <T>(name: string) =>
+      later(() => {
+        const text = blobs.get(name);
+        return text === undefined ? undefined : (JSON.parse(text) as T);
+      }),
+    list: (prefix = '') =>
+      lazily(() => [...blobs.entries()].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => info(n, t))),
+    delete: (name) => later(() => void blobs.delete(name)),
   };
 }

@@ -8,7 +8,9 @@ import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
 import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
-import { createFakeStores } from '../../support/fake-stores';
+import { createFakeJsonBlobs, createFakeStores } from '../../support/fake-stores';
+import type { DiscoveredDatabase } from '../../../shared/adapters/postgres/discovery';
+import type { AssignRolesDeps } from '../../../shared/activities/assign-roles';
 
 export const NOW = '2026-03-10T12:00:00.000Z';
 export const VAULT = '/subscriptions/s/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v';
@@ -17,6 +19,9 @@ export function fixture(file: string): Record<string, unknown> {
   const dir = path.resolve(__dirname, '../../../../shared/fixtures/policies');
   return JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
 }
+
+/** What every secret resolves to in the API tests' fleet: a server at db.local:5432. */
+export const SERVER_CONNECTION = 'Server=db.local;Port=5432;Database=postgres;User Id=pgkeep;Password=s3cret-pw;';
 
 export const ready: DbReadinessReport = {
   checks: [{ name: 'userCanLogIn', status: 'Succeeded', message: 'ok' }],
@@ -28,17 +33,49 @@ export function createApi() {
   const stores = createFakeStores({ now: () => new Date(NOW) });
   const started: { id: string; input: BackupStartInput }[] = [];
   let ids = 0;
-  const state: { readiness: DbReadinessReport; startFails: boolean; manifests: Map<string, unknown> } = {
+  const state: {
+    readiness: DbReadinessReport;
+    startFails: boolean;
+    manifests: Map<string, unknown>;
+    /** Fleets: what the server lists, and readiness per database (else `readiness`). */
+    databases: DiscoveredDatabase[];
+    readinessOf: Map<string, DbReadinessReport>;
+    assignRole: AssignRolesDeps['assignRole'];
+  } = {
     readiness: ready,
     startFails: false,
     manifests: new Map<string, unknown>(),
+    databases: [],
+    readinessOf: new Map(),
+    assignRole: () => Promise.resolve({ outcome: 'Created', message: 'assigned' }),
   };
+  const checkReadiness = (i: { dataSource: { resourceName: string } }) =>
+    Promise.resolve(state.readinessOf.get(i.dataSource.resourceName) ?? state.readiness);
+  const blobs = createFakeJsonBlobs();
   const deps: ApiDeps = {
     vaultId: VAULT,
     ...stores,
     clock: { now: () => new Date(NOW) },
     newId: () => `job${++ids}`,
-    checkReadiness: () => Promise.resolve(state.readiness),
+    checkReadiness,
+    settings: { serverMaxConcurrentBackups: 2 },
+    fleet: {
+      ...stores,
+      blobs,
+      secrets: { resolve: () => Promise.resolve(SERVER_CONNECTION) },
+      checkReadiness,
+      listDatabases: () => Promise.resolve(state.databases),
+      dumpGlobals: () => Promise.resolve({ script: 'CREATE ROLE app;\n', pgDumpallVersion: '15.8', warnings: [] }),
+      clock: { now: () => new Date(NOW) },
+      newId: () => `job${++ids}`,
+      settings: { globalsBackupHours: 24, globalsKeep: 3 },
+      log: () => undefined,
+    },
+    assignRoles: {
+      checkReadiness,
+      appPrincipalId: () => Promise.resolve('11111111-2222-3333-4444-555555555555'),
+      assignRole: (o) => state.assignRole(o),
+    },
     startBackup: (id, input) => {
       if (state.startFails) return Promise.reject(new Error('task hub unavailable'));
       started.push({ id, input });
@@ -76,7 +113,7 @@ export function createApi() {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, started, state, call, errors };
+  return { deps, stores, started, state, call, errors, blobs };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */
