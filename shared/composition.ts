@@ -249,6 +249,7 @@ export function restoreActivities(rt: Runtime) {
   const { stores, config } = rt;
   return createRestoreActivities({
     instances: stores.instances,
+    servers: stores.servers,
     recoveryPoints: stores.recoveryPoints,
     jobs: stores.jobs,
     blobs: stores.blobs,

@@ -316,10 +316,10 @@ export interface GlobalsPointInfo {
 }
 
 /** The server's globals points, newest first (the blob is the point: one upload, so it is whole or absent). */
-export async function listGlobalsPoints(
-  deps: Pick<FleetDeps, 'blobs'>,
-  serverName: string,
-): Promise<GlobalsPointInfo[]> {
+/** What reading globals points needs (restores read them too). */
+type GlobalsReader = { readonly blobs: Pick<VaultBlobStore, 'getJson' | 'list'> };
+
+export async function listGlobalsPoints(deps: GlobalsReader, serverName: string): Promise<GlobalsPointInfo[]> {
   const points: GlobalsPointInfo[] = [];
   for await (const b of deps.blobs.list(globalsPrefix(serverName))) {
     const id = b.name.slice(globalsPrefix(serverName).length).split('/')[0] ?? '';
@@ -331,7 +331,7 @@ export async function listGlobalsPoints(
 }
 
 export async function readGlobalsPoint(
-  deps: Pick<FleetDeps, 'blobs'>,
+  deps: GlobalsReader,
   serverName: string,
   pointId: string,
 ): Promise<GlobalsPointDocument | undefined> {
@@ -368,7 +368,7 @@ export async function backupGlobals(deps: FleetDeps, server: ServerRecord): Prom
 
 /** The globals point a restore of a point taken at `time` uses: the newest at or before it, else the oldest after. */
 export async function globalsFor(
-  deps: Pick<FleetDeps, 'blobs'>,
+  deps: GlobalsReader,
   serverName: string,
   time: string,
 ): Promise<GlobalsPointDocument | undefined> {

@@ -17,9 +17,12 @@ import {
   type RecoveryPointRecord,
   type RecoveryPointStore,
   type SecretResolver,
+  type ServerStore,
   type Stored,
   type VaultBlobStore,
 } from '../ports';
+import { createMissingRoles } from '../adapters/postgres/discovery';
+import { globalsFor, serverOfInstance, type GlobalsPointDocument } from './discovery';
 import { parseConnectionString, redact } from '../adapters/postgres/connection-string';
 import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
 import { restoreAsFiles } from '../adapters/storage/restore-files';
@@ -52,7 +55,9 @@ export interface RestoreActivityDeps {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
-  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'info' | 'openRead' | 'startRehydrateCopy'>;
+  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'info' | 'openRead' | 'startRehydrateCopy' | 'list'>;
+  /** Servers (issue 15): a restore's roles come from the globals point of the instance's server. */
+  readonly servers?: ServerStore;
   readonly secrets: SecretResolver;
   readonly discoverTools: () => Promise<PgClientTools[]>;
   /** The target container of a restore as files, from targetDetails.url (a SAS URL as is, else the app's identity). */
@@ -513,19 +518,28 @@ async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Pr
   try {
     if (input.request.target.kind === 'files') {
       const target = input.request.target;
+      const container = deps.containerClient(target.url);
       const written = await restoreAsFiles({
         ...common,
         manifest: Object.keys(manifest).length > 0 ? manifest : summaryManifest(point),
-        container: deps.containerClient(target.url),
+        container,
         filePrefix: target.filePrefix,
         pointId: point.id,
       });
-      return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files: written.files };
+      const globals = await globalsOf(deps, input.instanceName, point);
+      const files = globals
+        ? [...written.files, await writeGlobalsFile(container, target.filePrefix, point.id, globals)]
+        : written.files;
+      return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files };
     }
     const conn = await targetConnection(deps, input.request);
     const probe = await probeServer(deps, conn);
     if (probe.exists) throw alreadyInUse(deps, conn);
     const tools = pickPgRestore(manifest.pgDumpVersion ?? point.pgDumpVersion, await deps.discoverTools(), probe.major);
+    const roleWarnings =
+      input.request.options?.roles === 'create-missing'
+        ? await createRolesFromGlobals(deps, input.instanceName, point, conn, manifest)
+        : [];
     const result = await restoreAsDatabase({
       ...common,
       target: conn,
@@ -533,9 +547,73 @@ async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Pr
       options: selection(deps, input.request),
       ...(deps.settings.tempDir ? { tempDir: deps.settings.tempDir } : {}),
     });
-    return { status: result.status, warnings: result.warnings, bytesRead: result.bytesRead };
+    const warnings = [...roleWarnings, ...result.warnings];
+    const status = warnings.length > 0 ? 'SucceededWithWarnings' : result.status;
+    return { status, warnings, bytesRead: result.bytesRead };
   } finally {
     await lastWrite;
+  }
+}
+
+/** The globals point of the instance's server for this recovery point, or undefined without a server or point. */
+async function globalsOf(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  point: RecoveryPointRecord,
+): Promise<GlobalsPointDocument | undefined> {
+  const instance = deps.servers && (await deps.instances.get(instanceName));
+  const server =
+    instance && deps.servers ? await serverOfInstance({ servers: deps.servers }, instance.value) : undefined;
+  return server && globalsFor(deps, server.name, point.time);
+}
+
+/** `<prefix><pointId>-globals.sql`: the roles script beside the dump, for `psql -f` before pg_restore. */
+async function writeGlobalsFile(
+  container: ContainerClient,
+  filePrefix: string,
+  pointId: string,
+  globals: GlobalsPointDocument,
+): Promise<{ name: string; bytes: number }> {
+  const name = `${normalizeFilePrefix(filePrefix)}${pointId}-globals.sql`;
+  const text = `-- roles of server ${globals.server} at ${globals.time} (pg_dumpall --globals-only --no-role-passwords)\n${globals.script}`;
+  await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
+    blobHTTPHeaders: { blobContentType: 'application/sql' },
+  });
+  return { name, bytes: Buffer.byteLength(text) };
+}
+
+/**
+ * options.roles create-missing: creates on the target the roles the dump names (manifest rolesReferenced; all of
+ * the globals' when the manifest lacks the list) from the server's globals point. Refusals are warnings.
+ */
+async function createRolesFromGlobals(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  point: RecoveryPointRecord,
+  target: PgConnection,
+  manifest: Manifest,
+): Promise<RunRestoreResult['warnings']> {
+  const globals = await globalsOf(deps, instanceName, point);
+  if (!globals) {
+    throw new PgkeepError(
+      'UserErrorNotFound',
+      `no globals recovery point is known for the server of backup instance '${instanceName}'`,
+      {
+        target: '$.options.roles',
+        hint: 'register the server (PUT servers/{name}) and take its globals (POST servers/{name}/discover {"globals": true}), or restore without options.roles',
+      },
+    );
+  }
+  const client = await connectMaintenance(target);
+  try {
+    const needed = Array.isArray(manifest.rolesReferenced) ? (manifest.rolesReferenced as string[]) : undefined;
+    const applied = await createMissingRoles(client, globals.script, needed);
+    if (applied.created.length > 0) {
+      deps.log(`restore: created roles ${applied.created.join(', ')} from globals ${globals.recoveryPointId}`);
+    }
+    return applied.warnings;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
