@@ -849,7 +849,9 @@ export class DurableEngine {
     } finally {
       this.#releaseSlot();
     }
-    if (this.#abandoned) return;
+    // A failure while the host stops may be the stop's doing (a Ctrl-C reaches the activity's child processes too):
+    // it is not recorded, and the activity runs again after the next start, as an abandoned one does.
+    if (this.#abandoned || (this.#stopped && event.EventType === EventType.TaskFailed)) return;
     await this.#complete(item, `task:${item.executionId}:${item.taskId}`, event);
   }
 
