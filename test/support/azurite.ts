@@ -5,6 +5,7 @@ import { AZURITE_LIFELINE, azuriteCli } from '../../devhost/azurite';
 import { spawnOwned, unregisterOwned } from './processes';
 
 export interface AzuriteInstance {
+  readonly pid: number;
   readonly connectionString: string;
   readonly blobPort: number;
   readonly queuePort: number;
@@ -106,6 +107,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     throw err;
   }
   return {
+    pid: child.pid!,
     connectionString: azuriteConnectionString(blobPort, queuePort, tablePort),
     blobPort,
     queuePort,

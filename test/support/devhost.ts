@@ -188,7 +188,7 @@ function killGroup(child: ChildProcess): void {
 /** The devhost node process in the group led by `leader` (itself, or the node process `npm start` runs). */
 function devhostPidIn(leader: number): number | undefined {
   const inGroup = groupMembers(leader);
-  return inGroup.find((p) => p.cmdline.includes('dist/devhost/main.js') && !p.cmdline.includes('npm'))?.pid;
+  return inGroup.find((p) => p.cmdline.split('\0')[1]?.endsWith('dist/devhost/main.js'))?.pid;
 }
 
 async function until<T>(what: string, read: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -264,6 +264,8 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
     } catch (err) {
       killGroup(proc);
       await waitExit(proc, 'SIGKILL', 0);
+      // Its Azurite, told by the lifeline, stops by itself.
+      await waitStopped(20_000).catch(() => undefined);
       throw err;
     }
   };

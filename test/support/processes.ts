@@ -62,6 +62,18 @@ export function isRunning(pid: number): boolean {
   return f !== undefined && f.state !== 'Z';
 }
 
+/** The live processes whose environment holds `name=value` (what a test run hands down to everything it starts). */
+export function processesWithEnv(name: string, value: string): ProcessInfo[] {
+  const entry = `${name}=${value}`;
+  return listProcesses().filter((p) => {
+    try {
+      return isRunning(p.pid) && readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0').includes(entry);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The live processes of process group `pgid`. */
 export function groupMembers(pgid: number): ProcessInfo[] {
   return listProcesses().filter((p) => statFields(p.pid)?.pgid === pgid && isRunning(p.pid));
