@@ -32,6 +32,7 @@ import {
   type VaultBlobStore,
 } from '../ports';
 import { parseConnectionString } from '../adapters/postgres/connection-string';
+import { mapLimited } from './limited';
 import { parseGlobals, type DiscoveredDatabase, type GlobalsDump } from '../adapters/postgres/discovery';
 
 export interface FleetDeps {
@@ -124,20 +125,6 @@ export interface ProtectResult {
   readonly message: string;
   /** NotReady: the failed readiness checks. */
   readonly failedChecks?: readonly ReadinessCheck[];
-}
-
-/** Runs `fn` over items with at most `limit` at once, keeping their order in the results. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function instanceRecordFor(

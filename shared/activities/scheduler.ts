@@ -3,6 +3,7 @@
 // was down catches up with the latest missed slot only.
 
 import { jitterSeconds } from '../domain/fleet';
+import { mapLimited } from './limited';
 import { parsePolicy } from '../domain/policy';
 import { lastOccurrenceAtOrBefore } from '../domain/schedule';
 import type { Policy } from '../domain/types';
@@ -79,6 +80,9 @@ async function recordSlot(deps: SchedulerDeps, listed: Stored<InstanceRecord>, s
   }
 }
 
+/** Due instances started at once: each start is a few storage round trips, which a sequential tick would add up. */
+export const SCHEDULER_START_CONCURRENCY = 16;
+
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult> {
   const now = deps.clock.now().toISOString();
   const policies = new Map<string, Policy | undefined>();
@@ -91,6 +95,14 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
   const jitter = deps.settings?.jitterSeconds ?? 0;
   const poll = deps.settings?.slotPollSeconds;
   const result: SchedulerResult = { started: [], failed: [] };
+  const fail = (name: string, err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    result.failed.push({ instance: name, message });
+    deps.log(`scheduler: instance ${name} skipped: ${message}`);
+  };
+
+  // Decide first (one pass over the rows, no I/O per instance but the policy reads), then start the due ones.
+  const due: { stored: Stored<InstanceRecord>; slot: string }[] = [];
   for await (const stored of deps.instances.list()) {
     const instance = stored.value;
     try {
@@ -102,12 +114,20 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
       const policy = policies.get(instance.policyName);
       if (!policy) throw new Error(`policy '${instance.policyName}' is missing or invalid`);
       const slot = dueSlot(instance, policy, now, latest);
-      if (slot === undefined) continue;
-      const id = scheduledOrchestrationId(instance.name, slot);
+      if (slot !== undefined) due.push({ stored, slot });
+    } catch (err) {
+      fail(instance.name, err);
+    }
+  }
+
+  const startOne = async ({ stored, slot }: (typeof due)[number]) => {
+    const name = stored.value.name;
+    try {
+      const id = scheduledOrchestrationId(name, slot);
       if (!(await deps.starter.exists(id))) {
-        const delay = jitterSeconds(instance.name, jitter);
+        const delay = jitterSeconds(name, jitter);
         await deps.starter.start(id, {
-          instanceName: instance.name,
+          instanceName: name,
           trigger: 'Scheduled',
           scheduledSlot: slot,
           ...(delay > 0 ? { notBefore: new Date(Date.parse(slot) + delay * 1000).toISOString() } : {}),
@@ -118,10 +138,12 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
       }
       await recordSlot(deps, stored, slot);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      result.failed.push({ instance: instance.name, message });
-      deps.log(`scheduler: instance ${instance.name} skipped: ${message}`);
+      fail(name, err);
     }
-  }
+  };
+  await mapLimited(due, SCHEDULER_START_CONCURRENCY, startOne);
+  // Started in parallel: report in the rows' order, as a sequential tick would.
+  const order = new Map(due.map((d, i) => [scheduledOrchestrationId(d.stored.value.name, d.slot), i]));
+  result.started.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
   return result;
 }

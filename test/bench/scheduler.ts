@@ -13,6 +13,8 @@ import { loadConfig } from '../../shared/config';
 import { tableStateStores } from '../../shared/adapters/storage/stores';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
 import { runScheduler, type OrchestrationStarter } from '../../shared/activities/scheduler';
+import { mapLimited } from '../../shared/activities/limited';
+import { datasourceClaimKey, toEntity } from '../../shared/adapters/storage/tables/instances';
 import { lastOccurrenceAtOrBefore } from '../../shared/domain/schedule';
 import { parsePolicy } from '../../shared/domain/policy';
 import type { InstanceRecord } from '../../shared/ports';
@@ -63,9 +65,8 @@ async function oneTick(
   const requests = counter();
   const clientOptions = { additionalPolicies: [{ policy: requests.policy, position: 'perCall' as const }] };
   const prefix = `b${randomBytes(4).toString('hex')}`;
-  const stores = tableStateStores(
-    createTableProvider({ kind: 'connectionString', connectionString }, prefix, clientOptions),
-  );
+  const tables = createTableProvider({ kind: 'connectionString', connectionString }, prefix, clientOptions);
+  const stores = tableStateStores(tables);
   const document = weeklyDefaultPolicy({ name: 'weekly', start: '2024-01-07T02:00:00+00:00', deleteAfter: 'P3M' });
   await stores.policies.create({ name: 'weekly', document, createdAt: now.toISOString() });
   const parsed = parsePolicy(document);
@@ -97,11 +98,25 @@ async function oneTick(
         updatedAt: weekBefore,
       };
     });
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < records.length) await stores.instances.create(records[next++]!);
-      }),
+    // As InstanceStore.create writes them (instance row + datasource claim), 50 instances per batch transaction.
+    const table = await tables.table('backupInstances');
+    const batches: InstanceRecord[][] = [];
+    for (let i = 0; i < records.length; i += 50) batches.push(records.slice(i, i + 50));
+    await mapLimited(batches, 4, (batch) =>
+      table.submitTransaction(
+        batch.flatMap((r) => [
+          ['create', toEntity(r)] as const,
+          [
+            'create',
+            {
+              partitionKey: 'instance',
+              rowKey: datasourceClaimKey(r.dataSource.resourceID),
+              instanceName: r.name,
+              resourceID: r.dataSource.resourceID,
+            },
+          ] as const,
+        ]),
+      ),
     );
   });
   out(`  ${options.instances} instances over ${options.servers} servers written in ${formatMs(loadMs)}`);

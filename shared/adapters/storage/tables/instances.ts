@@ -46,7 +46,7 @@ export function datasourceClaimKey(resourceID: string): string {
   return `d:${createHash('sha256').update(resourceID.toLowerCase()).digest('hex')}`;
 }
 
-function toEntity(i: InstanceRecord): TableEntity {
+export function toEntity(i: InstanceRecord): TableEntity {
   return {
     partitionKey: PARTITION,
     rowKey: instanceKey(i.name),
