@@ -118,8 +118,8 @@ export interface GlobalsRoles {
 export function parseGlobals(script: string): GlobalsRoles {
   const roles = new Map<string, string[]>();
   const memberships: { role: string; member: string; sql: string }[] = [];
-  const roleStmt = new RegExp(String.raw`^(?:CREATE|ALTER) ROLE ${NAME}\b`);
-  const grant = new RegExp(String.raw`^GRANT ${NAME} TO ${NAME}\b`);
+  const roleStmt = new RegExp(String.raw`^(?:CREATE|ALTER) ROLE ${NAME}(?=[\s;])`);
+  const grant = new RegExp(String.raw`^GRANT ${NAME} TO ${NAME}(?=[\s;])`);
   for (const line of script.split('\n')) {
     const sql = line.trim();
     const r = roleStmt.exec(sql);
