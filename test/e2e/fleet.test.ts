@@ -5,6 +5,7 @@
 // restore with owner keep into B creates the roles from A's globals first; a dropped database gets
 // DatasourceMissing and keeps its recovery points.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- response bodies are checked by the assertions, not by types */
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { startPostgres, type TestPostgres } from '../support/postgres';
@@ -238,6 +239,34 @@ describe('fleets under devhost', () => {
       'shop_copy',
     );
     expect(Number(grants[0]?.n)).toBeGreaterThan(0);
+  }, 240_000);
+
+  it("writes the server's globals script beside the dump in a restore as files", async () => {
+    const blobs = BlobServiceClient.fromConnectionString(dh.storage.connectionString);
+    const container = blobs.getContainerClient('exports');
+    await container.createIfNotExists();
+    const points = await api.call('GET', 'backupInstances/pgA-shop_02/recoveryPoints');
+    const pointId = points.body.value[0].name;
+    const res = await api.call('POST', 'backupInstances/pgA-shop_02/restore', {
+      objectType: 'AzureBackupRecoveryPointBasedRestoreRequest',
+      recoveryPointId: pointId,
+      sourceDataStoreType: 'VaultStore',
+      restoreTargetInfo: {
+        objectType: 'RestoreFilesTargetInfo',
+        recoveryOption: 'FailIfExists',
+        targetDetails: { url: container.url, filePrefix: 'shop_02', restoreTargetLocationType: 'AzureBlobs' },
+      },
+    });
+    expect(res.status, res.text).toBe(202);
+    const job = await jobEnded(api, res.body.name, 180_000);
+    expect(job.body.properties.status, job.text).toBe('Succeeded');
+    const names = job.body.properties.extendedInfo.files.map((f: any) => f.name);
+    expect(names).toContain(`shop_02/${pointId}-globals.sql`);
+    const script = (await container.getBlobClient(`shop_02/${pointId}-globals.sql`).downloadToBuffer()).toString(
+      'utf8',
+    );
+    expect(script).toMatch(/^CREATE ROLE shop_owner;$/m);
+    expect(script).toMatch(/^GRANT shop_reader TO shop_owner/m);
   }, 240_000);
 
   it('marks an instance whose database was dropped DatasourceMissing on the next run, keeping its points', async () => {
