@@ -228,8 +228,7 @@ export const settings = {
   }),
   NOTIFICATION_LEASE_SECONDS: s({
     kind: 'int',
-    description:
-      'how long a worker holds a delivery it is sending; a worker that died mid-send is taken over after it',
+    description: 'how long a worker holds a delivery it is sending; a worker that died mid-send is taken over after it',
     default: 120,
     min: 5,
     max: 3600,
@@ -317,7 +316,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (r.error) details.push({ code: 'UserErrorInvalidRequest', message: r.error, target: name });
     else out[name] = r.value;
   }
-  if (typeof out.TEST_CLOCK_OFFSET_SECONDS === 'number' && out.TEST_CLOCK_OFFSET_SECONDS !== 0 && env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development') {
+  if (
+    typeof out.TEST_CLOCK_OFFSET_SECONDS === 'number' &&
+    out.TEST_CLOCK_OFFSET_SECONDS !== 0 &&
+    env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development'
+  ) {
     // A moved clock is a test device (docs/decisions.md, "Health and alerts"): never in a deployed app.
     details.push({
       code: 'UserErrorInvalidRequest',

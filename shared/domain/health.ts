@@ -119,7 +119,6 @@ export function healthWindowStart(schedule: Schedule | undefined, nowUtc: string
   return before === undefined || atOrAfter(before, fallback) ? fallback : before;
 }
 
-
 /** Whether the slot can be judged: its backup ended, or it is past the grace without one running. */
 function settled(input: HealthInput, slot: string): boolean {
   const point = input.newestAvailablePoint;
@@ -193,7 +192,11 @@ function verdict(reasons: HealthReason[], nowUtc: string, fallback: HealthStatus
 export function evaluateHealth(input: HealthInput): InstanceHealth {
   const now = input.nowUtc;
   if (input.protection === 'Stopped') {
-    return verdict([{ code: 'ProtectionStopped', message: 'protection is stopped: no backups are owed' }], now, 'Unknown');
+    return verdict(
+      [{ code: 'ProtectionStopped', message: 'protection is stopped: no backups are owed' }],
+      now,
+      'Unknown',
+    );
   }
   const schedule = input.schedule;
   if (!schedule) {
