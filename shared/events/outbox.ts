@@ -31,7 +31,8 @@ export function createEventRaiser(deps: RaiserDeps): EventRaiser {
       const now = deps.clock.now().toISOString();
       for (const event of events) {
         const targets = channels.filter((c) => subscribes(c, event)).map((c) => c.name);
-        await deps.outbox.add(event, targets, now);
+        // An event nobody subscribes to is not kept: the outbox holds what is owed to someone, so it stays small.
+        if (targets.length > 0) await deps.outbox.add(event, targets, now);
       }
     },
   };
