@@ -5,9 +5,19 @@
 import type { JobOperation, JobStatus, JobTrigger } from './contracts/jobs';
 import type { ProtectionState, SecretReference } from './contracts/instances';
 import type { RecoveryPointTrigger } from './contracts/recovery-points';
+import type { ChannelKind, DeliveryStatus } from './contracts/notifications';
 
 // The records' vocabulary is the API's (contracts/): one declaration serves the wire and the stores.
-export type { JobOperation, JobStatus, JobTrigger, ProtectionState, RecoveryPointTrigger, SecretReference };
+export type {
+  ChannelKind,
+  DeliveryStatus,
+  JobOperation,
+  JobStatus,
+  JobTrigger,
+  ProtectionState,
+  RecoveryPointTrigger,
+  SecretReference,
+};
 
 // --- secrets and connections ---
 
@@ -362,9 +372,6 @@ export interface EventRecord {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-export const deliveryStatuses = ['Pending', 'Delivered', 'Failed'] as const;
-export type DeliveryStatus = (typeof deliveryStatuses)[number];
-
 /** One event on its way to one channel. */
 export interface DeliveryRecord {
   /** `<event id>.<channel>` */
@@ -406,8 +413,6 @@ export interface OutboxStore {
   /** Removes finished deliveries and event records older than `beforeIso`; returns how many rows went. */
   prune(beforeIso: string): Promise<number>;
 }
-
-export type ChannelKind = 'Webhook' | 'Teams' | 'Slack';
 
 export interface ChannelRecord {
   readonly name: string;

@@ -10,7 +10,7 @@
 // A slot whose backup is still running, or that is younger than the missed-slot grace with no job yet, is not
 // judged: the slot before it is.
 
-import { lastOccurrenceAtOrBefore } from './schedule';
+import { lastOccurrenceAtOrBefore, occurrences } from './schedule';
 import type { Schedule } from './types';
 import type { ErrorCode } from '../errors';
 
@@ -225,4 +225,30 @@ export function overallHealth(statuses: Iterable<HealthStatus>): HealthStatus {
   let overall: HealthStatus = 'Unknown';
   for (const s of statuses) overall = worseHealth(overall, s);
   return overall;
+}
+
+/**
+ * The slots owed to an instance that no backup was started for, `graceMs` after they were due: the latest such slot
+ * and how many there are. Owed = after the latest slot the scheduler started (`lastScheduledSlot`) and not before
+ * protection started. Undefined when none is missed.
+ */
+export function missedSlots(input: {
+  readonly schedule: Schedule;
+  readonly nowUtc: string;
+  readonly graceMs: number;
+  readonly lastScheduledSlot: string | undefined;
+  readonly protectedSince: string;
+}): { latest: string; count: number } | undefined {
+  const dueBy = new Date(Date.parse(input.nowUtc) - input.graceMs).toISOString();
+  const latest = lastOccurrenceAtOrBefore(input.schedule, dueBy);
+  if (latest === undefined || !atOrAfter(latest, input.protectedSince)) return undefined;
+  const last = input.lastScheduledSlot;
+  if (last !== undefined && atOrAfter(last, latest)) return undefined;
+  const fromMs = Math.max(Date.parse(input.protectedSince), last === undefined ? 0 : Date.parse(last) + 1);
+  const count = occurrences(
+    input.schedule,
+    new Date(fromMs).toISOString(),
+    new Date(Date.parse(latest) + 1).toISOString(),
+  ).length;
+  return { latest, count: Math.max(1, count) };
 }

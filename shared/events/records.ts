@@ -87,7 +87,7 @@ export function healthChangedEvent(
   };
   return eventRecord(
     'HealthChanged',
-    eventId(`health:${instanceName}:${change}`),
+    eventId(`health:${instanceName}:${change}:${health.status}`),
     source,
     instanceName,
     health.evaluatedAt,
