@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   evaluateHealth,
   healthWindowStart,
+  missedSlots,
   overallHealth,
   type HealthInput,
   type HealthJob,
@@ -185,5 +186,31 @@ describe('overallHealth', () => {
     expect(overallHealth(['Unknown', 'Healthy'])).toBe('Healthy');
     expect(overallHealth(['Healthy', 'Warning', 'Unknown'])).toBe('Warning');
     expect(overallHealth(['Warning', 'Critical'])).toBe('Critical');
+  });
+});
+
+describe('missedSlots', () => {
+  const base = { schedule: weekly(), graceMs: 30 * 60_000, protectedSince: '2026-01-01T00:00:00.000Z' };
+
+  it('finds the latest slot past the grace that the scheduler never started, with how many were missed', () => {
+    expect(missedSlots({ ...base, nowUtc: plus(S0, 31), lastScheduledSlot: S1 })).toEqual({ latest: S0, count: 1 });
+    expect(missedSlots({ ...base, nowUtc: plus(S0, 31), lastScheduledSlot: S2 })).toEqual({ latest: S0, count: 2 });
+  });
+
+  it('finds nothing within the grace, for a started slot, or before protection started', () => {
+    expect(missedSlots({ ...base, nowUtc: plus(S0, 29), lastScheduledSlot: S1 })).toBeUndefined();
+    expect(missedSlots({ ...base, nowUtc: plus(S0, 31), lastScheduledSlot: S0 })).toBeUndefined();
+    expect(
+      missedSlots({ ...base, nowUtc: plus(S0, 31), lastScheduledSlot: undefined, protectedSince: plus(S0, 1) }),
+    ).toBeUndefined();
+  });
+
+  it('counts from protection start when no slot was ever started', () => {
+    expect(
+      missedSlots({ ...base, nowUtc: plus(S0, 31), lastScheduledSlot: undefined, protectedSince: plus(S2, -1) }),
+    ).toEqual({
+      latest: S0,
+      count: 3,
+    });
   });
 });
