@@ -234,7 +234,8 @@ describe('alerts.bicep', () => {
     expect(metricNames).toEqual(['pgkeep.jobs', 'pgkeep.instances']);
     for (const name of metricNames) expect(telemetry).toContain(`'${name}'`);
     const dimensions = [...bicep.matchAll(/customDimensions\["([\w.]+)"\]/g)].map((m) => m[1] as string);
-    for (const d of new Set(dimensions)) expect(telemetry, d).toMatch(new RegExp(`'${d.replace('.', '\\.')}'|\\b${d}:`));
+    for (const d of new Set(dimensions))
+      expect(telemetry, d).toMatch(new RegExp(`'${d.replace('.', '\\.')}'|\\b${d}:`));
   });
 
   it('is deployed only when an alert email is given, and pages through the action group', () => {
