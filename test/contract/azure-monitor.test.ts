@@ -26,6 +26,15 @@ interface Envelope {
   };
 }
 
+/** Resolves once `done` holds (checked every 50 ms), or fails after 20 s. */
+async function waitFor(done: () => boolean): Promise<void> {
+  const until = Date.now() + 20_000;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('the export did not arrive within 20 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 let server: Server;
 const envelopes: Envelope[] = [];
 let endpoint = '';
@@ -82,6 +91,9 @@ describe('Azure Monitor export', () => {
     });
     telemetry.healthCounts({ Healthy: 3, Warning: 1, Critical: 2, Unknown: 0 });
     telemetry.notificationAttempt('Webhook', 'delivered');
+    // The periodic export (OTEL_METRIC_EXPORT_INTERVAL) sends the metrics without a flush. Waiting for it also puts the
+    // span past the distro's rate-limited sampler's first moments, in which it samples only some spans.
+    await waitFor(() => envelopes.some((e) => e.data?.baseData?.metrics?.some((m) => m.name === 'pgkeep.jobs')));
     await telemetry.span('pgkeep.watchdog', { 'pgkeep.test': true }, () => Promise.resolve());
     await stopAzureMonitor();
 
