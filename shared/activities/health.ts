@@ -33,15 +33,20 @@ export interface InstanceAssessment {
 const WEEK_MS = 7 * 86_400_000;
 const CONCURRENT_READS = 16;
 
-async function schedulesOf(policies: PolicyStore, names: Iterable<string>): Promise<Map<string, Schedule | undefined>> {
-  const out = new Map<string, Schedule | undefined>();
-  for (const name of names) {
-    if (out.has(name)) continue;
-    const record = await policies.get(name);
-    const parsed = record ? parsePolicy(record.document) : undefined;
-    out.set(name, parsed?.ok ? parsed.value.schedule : undefined);
-  }
-  return out;
+/** Reads and parses each policy's schedule once (undefined: the policy is missing or no longer valid). */
+export function policyScheduleReader(policies: PolicyStore): (name: string) => Promise<Schedule | undefined> {
+  const cache = new Map<string, Promise<Schedule | undefined>>();
+  return (name) => {
+    let schedule = cache.get(name);
+    if (!schedule) {
+      schedule = policies.get(name).then((record) => {
+        const parsed = record ? parsePolicy(record.document) : undefined;
+        return parsed?.ok ? parsed.value.schedule : undefined;
+      });
+      cache.set(name, schedule);
+    }
+    return schedule;
+  };
 }
 
 function healthJob(j: JobRecord): HealthJob {
@@ -75,10 +80,9 @@ export async function assessInstances(
 ): Promise<Map<string, InstanceAssessment>> {
   const out = new Map<string, InstanceAssessment>();
   if (instances.length === 0) return out;
-  const schedules = await schedulesOf(
-    deps.policies,
-    instances.map((i) => i.policyName),
-  );
+  const scheduleOf = policyScheduleReader(deps.policies);
+  const names = [...new Set(instances.map((i) => i.policyName))];
+  const schedules = new Map(await Promise.all(names.map(async (n) => [n, await scheduleOf(n)] as const)));
   // One window for everyone: far enough back for every instance's health, and for the 7-day "last job".
   let fromMs = Date.parse(nowUtc) - WEEK_MS;
   for (const i of instances)

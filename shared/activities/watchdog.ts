@@ -6,7 +6,7 @@
 // status that differs from the one it last recorded.
 
 import { missedSlots, type HealthStatus } from '../domain/health';
-import { parsePolicy } from '../domain/policy';
+import type { Schedule } from '../domain/types';
 import { errorSpec } from '../errors';
 import {
   ConcurrencyError,
@@ -18,7 +18,7 @@ import {
 } from '../ports';
 import type { EventRaiser } from '../events/outbox';
 import { healthChangedEvent, type EventLinks } from '../events/records';
-import { assessInstances, type HealthReadDeps } from './health';
+import { assessInstances, policyScheduleReader, type HealthReadDeps } from './health';
 import { recordSlot, scheduledOrchestrationId, type OrchestrationStarter } from './scheduler';
 
 export interface WatchdogDeps extends HealthReadDeps {
@@ -48,16 +48,16 @@ export const missedJobId = (instanceName: string, slot: string) =>
 
 async function recordMissed(
   deps: WatchdogDeps,
+  scheduleOf: (policyName: string) => Promise<Schedule | undefined>,
   instance: InstanceRecord,
   nowIso: string,
   result: WatchdogResult,
 ): Promise<void> {
   if (instance.protectionState !== 'ProtectionConfigured' || instance.deletedAt !== undefined) return;
-  const record = await deps.policies.get(instance.policyName);
-  const parsed = record ? parsePolicy(record.document) : undefined;
-  if (!parsed?.ok) return; // health reports the policy; there is no schedule to miss
+  const schedule = await scheduleOf(instance.policyName);
+  if (!schedule) return; // health reports the policy; there is no schedule to miss
   const missed = missedSlots({
-    schedule: parsed.value.schedule,
+    schedule,
     nowUtc: nowIso,
     graceMs: deps.graceMs,
     lastScheduledSlot: instance.lastScheduledSlot,
@@ -111,9 +111,10 @@ export async function runWatchdog(deps: WatchdogDeps): Promise<WatchdogResult> {
     changed: [],
     counts: { Healthy: 0, Warning: 0, Critical: 0, Unknown: 0 },
   };
+  const scheduleOf = policyScheduleReader(deps.policies);
   for await (const { value } of deps.instances.list()) {
     try {
-      await recordMissed(deps, value, nowIso, result);
+      await recordMissed(deps, scheduleOf, value, nowIso, result);
     } catch (err) {
       deps.log(
         `watchdog: missed-slot check of ${value.name} failed: ${err instanceof Error ? err.message : String(err)}`,
