@@ -29,7 +29,9 @@ app.timer('healthWatchdog', {
 
 app.timer('notificationDelivery', {
   schedule: '%NOTIFICATION_SCHEDULE%',
-  runOnStartup: true,
+  // Every 15 s by default: a restarted host picks up what is pending at its first tick (runOnStartup would run on
+  // every scale-out instance start, which Azure advises against).
+  runOnStartup: false,
   useMonitor: false,
   handler: async (_timer, context) => {
     const runtime = rt();
