@@ -39,9 +39,12 @@ let dh: DevhostInstance | undefined;
 let api: ApiClient;
 /** The slot of the `soon` policy: an hour after the test started, so none is due until the clock moves. */
 let slot: Date;
+/** What every earlier run of the host printed (the secret scan reads them). */
+const hostLogs: string[] = [];
 
 /** Starts (or restarts) the app on the test's storage with the common settings plus `extra`. */
 async function phase(extra: Record<string, string> = {}): Promise<void> {
+  if (dh) hostLogs.push(dh.logs());
   await dh?.stop();
   dh = await startDevhost({
     appRoot: repoRoot,
@@ -209,6 +212,7 @@ describe('health and alerts end to end', { timeout: 240_000 }, () => {
     const waiting = (pending.body.value as Notification[]).filter((n) => n.properties.subject === 'shop');
     expect(waiting).toHaveLength(1);
     expect(opsEvents().some((r) => cloudEvent(r).data.jobId === jobId)).toBe(false);
+    hostLogs.push(dh!.logs());
     await dh!.kill();
     dh = undefined;
     await phase();
@@ -321,6 +325,9 @@ describe('health and alerts end to end', { timeout: 240_000 }, () => {
     expect(raised.every((n) => n.properties.status === 'Delivered')).toBe(true);
     expect(distinct.size).toBe(raised.length);
     expect(duplicates).toBe(0);
-    expect(api.seen.join('\n')).not.toContain('receiver-secret-token');
+    // The endpoint URL's token and the signing key appear in no answer and no line any run of the host printed.
+    const everything = [...api.seen, ...hostLogs, dh?.logs() ?? ''].join('\n');
+    expect(everything).not.toContain('receiver-secret-token');
+    expect(everything).not.toContain(SIGNING_KEY.slice('whsec_'.length, 'whsec_'.length + 16));
   });
 });
