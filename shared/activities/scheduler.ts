@@ -59,12 +59,20 @@ export function dueSlot(
   return slot;
 }
 
-async function recordSlot(deps: SchedulerDeps, listed: Stored<InstanceRecord>, slot: string): Promise<void> {
-  // First with the row as listed (one write per due instance); re-read only when it changed meanwhile.
+/**
+ * Records `slot` as the instance's latest scheduled slot unless a later one is (the scheduler and the watchdog).
+ * Given the row as listed, the first attempt writes with its etag (one write per due instance); it re-reads only
+ * when the row changed meanwhile.
+ */
+export async function recordSlot(
+  deps: Pick<SchedulerDeps, 'instances' | 'clock'>,
+  name: string,
+  slot: string,
+  listed?: Stored<InstanceRecord>,
+): Promise<void> {
   let stored: Stored<InstanceRecord> | undefined = listed;
-  const name = listed.value.name;
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 0) stored = await deps.instances.get(name);
+    if (attempt > 0 || stored === undefined) stored = await deps.instances.get(name);
     if (!stored) return;
     const last = stored.value.lastScheduledSlot;
     if (last !== undefined && Date.parse(last) >= Date.parse(slot)) return;
@@ -136,7 +144,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
         result.started.push(id);
         deps.log(`scheduler: started ${id}`);
       }
-      await recordSlot(deps, stored, slot);
+      await recordSlot(deps, name, slot, stored);
     } catch (err) {
       fail(name, err);
     }

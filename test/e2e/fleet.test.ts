@@ -278,6 +278,7 @@ describe('fleets under devhost', () => {
       'DatasourceMissing on pgA-shop_11',
     );
     expect(inst.body.properties.protectionStatus.status).toBe('ProtectionConfigured');
+    expect(inst.body.properties.health.reasons.map((r: any) => r.code)).toContain('DatasourceMissing');
     const points = await api.call('GET', 'backupInstances/pgA-shop_11/recoveryPoints');
     expect(points.body.value.length).toBeGreaterThan(0);
     const jobs = await api.call('GET', 'backupJobs?operation=Discovery');

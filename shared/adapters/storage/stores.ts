@@ -6,8 +6,11 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type ChannelStore,
   type Clock,
+  type HealthStore,
   type InstanceStore,
+  type OutboxStore,
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
@@ -17,7 +20,10 @@ import {
 } from '../../ports';
 import type { StorageConnection } from './connection';
 import { createTableProvider, type TableProvider } from './tables/common';
+import { createTableChannelStore } from './tables/channels';
+import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
+import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
@@ -35,8 +41,16 @@ export interface StateStores {
   readonly slots: SlotStore;
 }
 
+/** The stores of issue 13: notification channels, the event outbox, the health the watchdog recorded. */
+export interface AlertStores {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+}
+
 export interface Stores extends StateStores {
   readonly blobs: VaultBlobStore;
+  readonly alerts: AlertStores;
 }
 
 export interface CreateStoresOptions {
@@ -66,10 +80,12 @@ export function vaultConnection(
   });
 }
 
-export function createStateStores(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): StateStores {
+type TableConfig = Pick<
+  Config,
+  'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'
+>;
+
+function vaultTables(config: TableConfig, options: CreateStoresOptions) {
   const conn = vaultConnection(config);
   const tableConn: StorageConnection =
     conn.kind === 'connectionString'
@@ -79,7 +95,11 @@ export function createStateStores(
           endpoint: `https://${conn.accountName}.table.core.windows.net`,
           credential: options.credential ?? new DefaultAzureCredential(),
         };
-  return tableStateStores(createTableProvider(tableConn, config.TABLE_PREFIX), options.clock ?? systemClock);
+  return createTableProvider(tableConn, config.TABLE_PREFIX);
+}
+
+export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
+  return tableStateStores(vaultTables(config, options), options.clock ?? systemClock);
 }
 
 /** Every state store over one set of tables (tests build theirs on Azurite with it). */
@@ -94,17 +114,31 @@ export function tableStateStores(tables: TableProvider, clock: Clock = systemClo
   };
 }
 
+export function createAlertStores(config: TableConfig, options: CreateStoresOptions = {}): AlertStores {
+  const tables = vaultTables(config, options);
+  return {
+    channels: createTableChannelStore(tables),
+    outbox: createTableOutboxStore(tables),
+    health: createTableHealthStore(tables),
+  };
+}
+
 /** All stores of the vault. Tables and the container are created lazily, on first use. */
 export function createStores(config: Config, options: CreateStoresOptions = {}): Stores {
   const conn = vaultConnection(config);
   if (conn.kind === 'connectionString') {
-    return { ...createStateStores(config, options), blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER) };
+    return {
+      ...createStateStores(config, options),
+      alerts: createAlertStores(config, options),
+      blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
+    };
   }
   // One credential for both services, so their tokens come from one cache.
   const credential = options.credential ?? new DefaultAzureCredential();
   const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
   return {
     ...createStateStores(config, { ...options, credential }),
+    alerts: createAlertStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };
 }

@@ -9,6 +9,10 @@ import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
 import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
 import { createFakeJsonBlobs, createFakeStores } from '../../support/fake-stores';
+import { createFakeAlertStores } from '../../support/fake-alert-stores';
+import type { ChannelRecord } from '../../../shared/ports';
+import type { ChannelTestResult } from '../../../shared/contracts/notifications';
+import { PgkeepError } from '../../../shared/errors';
 import type { DiscoveredDatabase } from '../../../shared/adapters/postgres/discovery';
 import type { AssignRolesDeps } from '../../../shared/activities/assign-roles';
 
@@ -37,6 +41,10 @@ export function createApi() {
     readiness: DbReadinessReport;
     startFails: boolean;
     manifests: Map<string, unknown>;
+    /** App settings the channel secrets resolve from. */
+    settings: Record<string, string>;
+    tested: ChannelRecord[];
+    enforceCallerRoles: boolean;
     /** Fleets: what the server lists, and readiness per database (else `readiness`). */
     databases: DiscoveredDatabase[];
     readinessOf: Map<string, DbReadinessReport>;
@@ -45,10 +53,14 @@ export function createApi() {
     readiness: ready,
     startFails: false,
     manifests: new Map<string, unknown>(),
+    settings: {},
+    tested: [],
+    enforceCallerRoles: false,
     databases: [],
     readinessOf: new Map(),
     assignRole: () => Promise.resolve({ outcome: 'Created', message: 'assigned' }),
   };
+  const alertStores = createFakeAlertStores();
   const checkReadiness = (i: { dataSource: { resourceName: string } }) =>
     Promise.resolve(state.readinessOf.get(i.dataSource.resourceName) ?? state.readiness);
   const blobs = createFakeJsonBlobs();
@@ -84,6 +96,33 @@ export function createApi() {
     readManifest: (instance, point) => Promise.resolve(state.manifests.get(`${instance}/${point}`)),
     checkRestore: () => Promise.resolve([]),
     startRestore: () => Promise.resolve(),
+    alerts: {
+      ...alertStores,
+      secrets: {
+        resolve: (ref) => {
+          const value = state.settings[ref.uri.replace(/^appsetting:\/\//, '')];
+          return value === undefined
+            ? Promise.reject(new PgkeepError('UserErrorInvalidSecret', `the secret ${ref.uri} does not exist`))
+            : Promise.resolve(value);
+        },
+      },
+      sendTest: (channel) => {
+        state.tested.push(channel);
+        const result: ChannelTestResult = {
+          eventId: 'test-1',
+          eventType: 'pgkeep.notification.test',
+          status: 'Delivered',
+          retryable: false,
+          httpStatus: 200,
+        };
+        return Promise.resolve(result);
+      },
+      missedSlotGraceMs: 30 * 60_000,
+      allowHttpLoopback: false,
+      get enforceCallerRoles() {
+        return state.enforceCallerRoles;
+      },
+    },
   };
   const errors: string[] = [];
 
@@ -113,7 +152,7 @@ export function createApi() {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, started, state, call, errors, blobs };
+  return { deps, stores, alertStores, started, state, call, errors, blobs };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */

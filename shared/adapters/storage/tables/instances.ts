@@ -5,7 +5,7 @@
 //   RowKey "i:<escapeKey(name)>"  the instance: name, friendlyName, the dataSource fields flattened (resourceID,
 //                                 resourceName, resourceLocation, datasourceType, objectType), policyName,
 //                                 secretStoreType, secretUri, protectionState, deleteBackupDataOnStop,
-//                                 activeBackupJobId, lastScheduledSlot, serverName,
+//                                 activeBackupJobId, lastScheduledSlot, deletedAt, protectedSince, serverName,
 //                                 datasourceMissingSince (issue 15), createdAt, updatedAt
 //   RowKey "d:<sha256(lowercased resourceID)>"  the datasource claim: instanceName, resourceID. ARM ids are
 //                                 case-insensitive, and hashing keeps any id within the key rules and length.
@@ -66,6 +66,7 @@ export function toEntity(i: InstanceRecord): TableEntity {
       activeBackupJobId: i.activeBackupJobId,
       lastScheduledSlot: i.lastScheduledSlot,
       deletedAt: i.deletedAt,
+      protectedSince: i.protectedSince,
       serverName: i.serverName,
       datasourceMissingSince: i.datasourceMissingSince,
       createdAt: i.createdAt,
@@ -97,6 +98,7 @@ function toStored(row: Row): Stored<InstanceRecord> {
       activeBackupJobId: optStr(row, 'activeBackupJobId'),
       lastScheduledSlot: optStr(row, 'lastScheduledSlot'),
       deletedAt: optStr(row, 'deletedAt'),
+      protectedSince: optStr(row, 'protectedSince'),
       serverName: optStr(row, 'serverName'),
       datasourceMissingSince: optStr(row, 'datasourceMissingSince'),
     }),
