@@ -1,14 +1,19 @@
 // What the API handlers depend on: ports only, wired in one composition root (functions/ or tests).
 
 import type {
+  AuditLogStore,
   Clock,
   DbReadinessReport,
   InstanceRecord,
   InstanceStore,
   JobStore,
   PolicyStore,
+  RecoveryPointRecord,
   RecoveryPointStore,
 } from '../ports';
+import type { ContainerUrlSettings } from '../domain/outbound-urls';
+import type { RewrapOutcome } from '../activities/rewrap';
+import type { RewrapOrchestratorInput } from '../workflows/names';
 
 export interface BackupStartInput {
   readonly jobId: string;
@@ -42,4 +47,16 @@ export interface ApiDeps {
     orchestrationId: string,
     input: import('../workflows/names').RestoreOrchestratorInput,
   ) => Promise<void>;
+  // --- keys and trust (issue 16) ---
+  /** The audit log; the route table's callers record each state-changing call in it (api/audit.ts). */
+  readonly auditLog: AuditLogStore;
+  /**
+   * Where a restore as files may write (RESTORE_FILES_ALLOWED_ACCOUNTS, ALLOW_LOOPBACK_HTTP_URLS); absent = the
+   * strictest rule (https with a SAS only).
+   */
+  readonly restoreTargets?: ContainerUrlSettings;
+  /** Rewraps one point's data key under the current KEK version (activities/rewrap.ts); absent = not available. */
+  readonly rewrapPoint?: (point: RecoveryPointRecord) => Promise<RewrapOutcome>;
+  /** Starts the bulk rewrap orchestration of one instance; resolves once it is scheduled. */
+  readonly startRewrap?: (orchestrationId: string, input: RewrapOrchestratorInput) => Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type AuditLogStore,
   type Clock,
   type InstanceStore,
   type JobStore,
@@ -17,6 +18,7 @@ import type { StorageConnection } from './connection';
 import { createTableProvider } from './tables/common';
 import { createTableInstanceStore } from './tables/instances';
 import { createTableJobStore } from './tables/jobs';
+import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
 import { createVaultBlobStore } from './vault-blobs';
@@ -26,6 +28,8 @@ export interface StateStores {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
+  /** Append-only record of state-changing calls and restores (who, what, when, from where, outcome). */
+  readonly auditLog: AuditLogStore;
 }
 
 export interface Stores extends StateStores {
@@ -78,6 +82,7 @@ export function createStateStores(
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
     jobs: createTableJobStore(tables, options.clock ?? systemClock),
+    auditLog: createTableAuditLogStore(tables, options.clock ?? systemClock),
   };
 }
 

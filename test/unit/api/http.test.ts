@@ -87,7 +87,11 @@ describe('requireRole', () => {
 
   it('gives each route the role of design §12: Reader reads, Operator backs up, Admin configures', () => {
     const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole>;
-    for (const r of apiRoutes.filter((x) => x.method === 'GET')) expect(r.role, r.name).toBe('Reader');
+    // Reads are Reader's, except the audit log: who did what is for Admins (issue 16).
+    for (const r of apiRoutes.filter((x) => x.method === 'GET' && x.name !== 'listAuditLog')) {
+      expect(r.role, r.name).toBe('Reader');
+    }
+    expect(byName.listAuditLog).toBe('Admin');
     expect(byName.backupNowHttp).toBe('Operator');
     expect(byName.validateForBackupHttp).toBe('Operator');
     for (const name of [
@@ -97,6 +101,8 @@ describe('requireRole', () => {
       'deleteInstance',
       'stopProtection',
       'resumeProtection',
+      'rewrapRecoveryPoint',
+      'rewrapInstance',
     ]) {
       expect(byName[name], name).toBe('Admin');
     }
