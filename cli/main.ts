@@ -5,6 +5,7 @@ import { toUtcString } from '../shared/domain/duration';
 import { parsePolicy } from '../shared/domain/policy';
 import { simulateRetention, type SimulatedPoint } from '../shared/domain/simulation';
 import type { DataStore, Policy, TagName, ValidationIssue } from '../shared/domain/types';
+import { runDecrypt } from './decrypt';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -31,6 +32,9 @@ commands:
       midnight in the policy's time zone). --json prints {"recoveryPoints": [{"time", "tag",
       "dataStore"}]}.
 
+  decrypt --in <dump.enc> --manifest <manifest.json> [--out <file>] [--keyring <file>]
+      Decrypt a dump delivered encrypted by a restore as files (pgkeep decrypt --help).
+
 exit codes: 0 ok, 1 invalid file, policy or dates, 2 usage error (this text)
 `;
 
@@ -44,6 +48,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const [group, command, ...rest] = argv;
     if (group === 'policy' && command === 'validate') return await validateCommand(rest, io);
     if (group === 'policy' && command === 'simulate') return await simulateCommand(rest, io);
+    if (group === 'decrypt') return await runDecrypt(argv.slice(1), { stderr: (text) => io.stderr(text) });
     throw new UsageError(group === undefined || isHelp(group) ? '' : `unknown command: ${argv.join(' ')}`);
   } catch (err) {
     if (err instanceof UsageError) {
