@@ -111,14 +111,14 @@ export const apiRoutes: readonly Route[] = [
   },
   // --- keys and trust (issue 16) ---
   {
-    name: 'rewrapRecoveryPoint',
+    name: 'rewrapRecoveryPointHttp',
     method: 'POST',
     route: `${I}/recoveryPoints/{id}/rewrap`,
     role: 'Admin',
     run: (d, r) => keyRoutes(d).rewrapRecoveryPoint(r),
   },
   {
-    name: 'rewrapInstance',
+    name: 'rewrapInstanceHttp',
     method: 'POST',
     route: `${I}/rewrap`,
     role: 'Admin',

@@ -101,8 +101,8 @@ describe('requireRole', () => {
       'deleteInstance',
       'stopProtection',
       'resumeProtection',
-      'rewrapRecoveryPoint',
-      'rewrapInstance',
+      'rewrapRecoveryPointHttp',
+      'rewrapInstanceHttp',
     ]) {
       expect(byName[name], name).toBe('Admin');
     }
