@@ -55,7 +55,7 @@ useAzureStandins((started) => (standins = started));
 let server: TestPostgres;
 let azurite: AzuriteInstance;
 let stores: Stores;
-let exports: ContainerClient;
+let target: ContainerClient;
 let source: DatabaseChecksums;
 let workDir: string;
 let seq = 0;
@@ -73,8 +73,8 @@ beforeAll(async () => {
   stores = createStores(
     loadConfig({ VAULT_STORAGE: azurite.connectionString, TABLE_PREFIX: 'keys', BACKUP_CONTAINER: 'keys-vault' }),
   );
-  exports = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('exports');
-  await exports.create();
+  target = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('target');
+  await target.create();
   const now = new Date().toISOString();
   await stores.policies.create({
     name: 'weekly',
@@ -188,7 +188,7 @@ function vault(keys: KeyEncryptionKeys) {
       await restores.runRestore({ jobId, instanceName: INSTANCE, request, sourceBlobName: point.blobName });
       return name;
     },
-    /** Restores the point as files under `prefix` of the exports container (through its SAS-less Azurite URL). */
+    /** Restores the point as files under `prefix` of the target container (through its SAS-less Azurite URL). */
     async restoreFiles(point: RecoveryPointRecord, prefix: string) {
       const request = parseRestoreRequest({
         objectType: 'AzureBackupRecoveryPointBasedRestoreRequest',
@@ -206,20 +206,20 @@ function vault(keys: KeyEncryptionKeys) {
   };
 }
 
-/** A SAS URL of the exports container (a restore as files into Azurite needs one: the vault account is not listed). */
+/** A SAS URL of the target container (a restore as files into Azurite needs one: the vault account is not listed). */
 function sasUrl(): string {
   const [account, key] = [/AccountName=([^;]+)/, /AccountKey=([^;]+)/].map(
     (r) => r.exec(azurite.connectionString)?.[1] ?? '',
   );
   const sas = generateBlobSASQueryParameters(
     {
-      containerName: 'exports',
+      containerName: 'target',
       permissions: ContainerSASPermissions.parse('rcwdl'),
       expiresOn: new Date(Date.now() + 3_600_000),
     },
     new StorageSharedKeyCredential(account!, key!),
   ).toString();
-  return `${exports.url}?${sas}`;
+  return `${target.url}?${sas}`;
 }
 
 const manifestOf = async (point: RecoveryPointRecord) =>
@@ -384,7 +384,7 @@ describe.each([
     ]);
     const dir = path.join(workDir, `files-${seq}`);
     await execFileAsync('mkdir', ['-p', dir]);
-    for (const name of names) await exports.getBlobClient(name).downloadToFile(path.join(dir, path.basename(name)));
+    for (const name of names) await target.getBlobClient(name).downloadToFile(path.join(dir, path.basename(name)));
     const enc = await readFile(path.join(dir, `${points.v2.id}.dump.enc`));
     expect(enc.subarray(0, 8).toString('latin1')).toBe('PGKEEPE1');
     expect(createHash('sha256').update(enc).digest('hex')).toBe(points.v2.sha256);
