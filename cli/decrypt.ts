@@ -11,21 +11,20 @@ import { pipeline } from 'node:stream/promises';
 import { dataKeyOf, encryptionOf, keyEncryptionKeysFromSettings } from '../shared/adapters/crypto/envelope';
 import { integrityError, matchesManifest, openDecompressedSource } from '../shared/adapters/storage/restore-source';
 import { PgkeepError } from '../shared/errors';
+import type { CommandGroup } from './context';
 
-export const decryptUsage = `usage: pgkeep decrypt --in <dump.enc> --manifest <manifest.json> [--out <file>] [--keyring <file>]
-
-  Decrypts and decompresses a dump that a restore as files delivered encrypted, into the pg_restore-ready
-  custom-format dump (stdout without --out). The data key is unwrapped with the key-encryption key the manifest
-  names: a Key Vault key through your Azure login (az login, environment or managed identity; you need the
-  unwrapKey permission on that key version), or a keyring entry from BACKUP_KEYRING (environment) or --keyring
-  (a file with the same JSON). The stored bytes are checked against the manifest's SHA-256; on any failure the
-  output file is not left behind. Needs the zstd command.
-
-exit codes: 0 ok, 1 the key, the file or its check failed, 2 usage error (this text)
-`;
+export interface DecryptOptions {
+  /** The encrypted dump (`<point>.dump.enc`, exactly the stored bytes). */
+  readonly in: string;
+  /** Its manifest (`<point>.manifest.json`): the wrapped data key and the key that wrapped it. */
+  readonly manifest: string;
+  /** Where the pg_restore-ready dump goes; stdout when absent. */
+  readonly out?: string;
+  /** A keyring file (BACKUP_KEYRING's JSON) instead of the environment's BACKUP_KEYRING. */
+  readonly keyring?: string;
+}
 
 export interface DecryptIo {
-  readonly stderr: (text: string) => void;
   /** Where the dump goes without --out. */
   readonly stdout: Writable;
   /** BACKUP_KEYRING, BACKUP_ENCRYPTION_KEY, BACKUP_ENCRYPTION_KEY_ID are read from here. */
@@ -36,37 +35,6 @@ export interface DecryptIo {
   readonly keyVaultOptions?: KeyClientOptions;
 }
 
-const defaultIo = (): DecryptIo => ({
-  stderr: (text) => process.stderr.write(text),
-  stdout: process.stdout,
-  env: process.env,
-  credential: () => new DefaultAzureCredential(),
-});
-
-class UsageError extends Error {}
-
-function parse(args: readonly string[]): { in: string; manifest: string; out?: string; keyring?: string } {
-  const values = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--help' || arg === '-h') throw new UsageError('');
-    const m = /^--(in|manifest|out|keyring)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(`unknown argument: ${arg}`);
-    const value = m[2] ?? args[++i];
-    if (value === undefined || value === '') throw new UsageError(`--${m[1]} needs a value`);
-    values.set(m[1]!, value);
-  }
-  const input = values.get('in');
-  const manifest = values.get('manifest');
-  if (input === undefined || manifest === undefined) throw new UsageError('--in and --manifest are required');
-  return {
-    in: input,
-    manifest,
-    ...(values.has('out') ? { out: values.get('out')! } : {}),
-    ...(values.has('keyring') ? { keyring: values.get('keyring')! } : {}),
-  };
-}
-
 async function readText(path: string, what: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
@@ -75,12 +43,15 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Runs `pgkeep decrypt <args>`; resolves to the exit code and never throws. */
-export async function runDecrypt(args: readonly string[], overrides: Partial<DecryptIo> = {}): Promise<number> {
-  const io = { ...defaultIo(), ...overrides };
+/**
+ * Decrypts and decompresses `options.in` into `options.out` (or io.stdout); resolves with the KEK id that unwrapped
+ * the data key. Throws PgkeepError: the key codes of the registry (disabled, not found, no permission),
+ * SystemErrorIntegrityCheckFailed (the file is not the one the manifest describes, or does not decrypt), or
+ * UserErrorInvalidRequest (unreadable files, a manifest without encryption). Leaves no output file on failure.
+ */
+export async function decryptDump(options: DecryptOptions, io: DecryptIo): Promise<string> {
   let partial: string | undefined;
   try {
-    const options = parse(args);
     let manifest: unknown;
     try {
       manifest = JSON.parse(await readText(options.manifest, 'manifest'));
@@ -138,20 +109,31 @@ export async function runDecrypt(args: readonly string[], overrides: Partial<Dec
     if (partial !== undefined && options.out !== undefined) {
       await rename(partial, options.out);
       partial = undefined;
-      io.stderr(`pgkeep: wrote ${options.out} (data key unwrapped with ${encryption.keyId})\n`);
     }
-    return 0;
-  } catch (err) {
+    return encryption.keyId;
+  } finally {
     if (partial !== undefined) await rm(partial, { force: true });
-    if (err instanceof UsageError) {
-      io.stderr(`${err.message === '' ? '' : `pgkeep decrypt: ${err.message}\n\n`}${decryptUsage}`);
-      return 2;
-    }
-    if (err instanceof PgkeepError) {
-      io.stderr(`pgkeep decrypt: ${err.code}: ${err.message}\n  hint: ${err.hint}\n`);
-      return 1;
-    }
-    io.stderr(`pgkeep decrypt: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
   }
 }
+
+/** `pgkeep decrypt`: registered with the other command groups (commands/index.ts). */
+export const decryptCommand: CommandGroup = (program, { io }) => {
+  program
+    .command('decrypt')
+    .summary('turn an encrypted dump from a restore as files into a pg_restore-ready one (offline)')
+    .description(
+      "Decrypt and decompress a dump that a restore as files delivered encrypted (<point>.dump.enc), into the pg_restore-ready custom-format dump. The data key is unwrapped with the key-encryption key the manifest names: a Key Vault key through your Azure login (az login, environment or managed identity; you need unwrapKey on that key version), or a keyring entry from BACKUP_KEYRING (environment) or --keyring. The file is checked against the manifest's SHA-256; on any failure no output file is left behind. Needs the zstd command.",
+    )
+    .requiredOption('--in <file>', 'the encrypted dump (<point>.dump.enc)')
+    .requiredOption('--manifest <file>', 'its manifest (<point>.manifest.json)')
+    .option('--out <file>', 'where the dump goes (default: stdout)')
+    .option('--keyring <file>', "a file with BACKUP_KEYRING's JSON (keys are never taken from the command line)")
+    .action(async (opts: DecryptOptions) => {
+      const keyId = await decryptDump(opts, {
+        stdout: process.stdout,
+        env: io.env ?? {},
+        credential: () => new DefaultAzureCredential(),
+      });
+      if (opts.out !== undefined) io.stderr(`pgkeep: wrote ${opts.out} (data key unwrapped with ${keyId})\n`);
+    });
+};

@@ -2,26 +2,13 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { PgkeepError } from '../errors';
-import { parsePolicy } from '../domain/policy';
 import type { PolicyRecord } from '../ports';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toPolicyResource } from './resources';
 import { validName } from '../contracts/resources';
-
-/** The bare BackupPolicy from a body that may be wrapped in `properties` (Azure's resource shape). */
-function unwrap(body: unknown): { document: Record<string, unknown>; pathPrefix: string } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new PgkeepError('UserErrorInvalidPolicy', 'the policy must be a JSON object', { target: '$' });
-  }
-  const obj = body as Record<string, unknown>;
-  const props = obj.properties;
-  if (typeof props === 'object' && props !== null && !Array.isArray(props)) {
-    return { document: props as Record<string, unknown>, pathPrefix: '$.properties' };
-  }
-  return { document: obj, pathPrefix: '$' };
-}
+import { parsePolicyBody } from '../contracts/policies';
 
 export async function instancesUsingPolicy(deps: ApiDeps, policyName: string): Promise<string[]> {
   const users: string[] = [];
@@ -35,19 +22,7 @@ export function policyRoutes(deps: ApiDeps) {
     if (!validName(name)) {
       throw new PgkeepError('UserErrorInvalidRequest', `'${name}' is not a valid policy name`, { target: 'name' });
     }
-    const { document, pathPrefix } = unwrap(parseJsonBody(req));
-    // As in ARM, the route names the resource: a body without a name (Azure's own policies carry none) is valid.
-    const parsed = parsePolicy(document, { name });
-    if (!parsed.ok) {
-      const details = parsed.errors.map((e) => ({
-        code: 'UserErrorInvalidPolicy' as const,
-        message: e.message,
-        target: pathPrefix + e.path.slice(1),
-      }));
-      throw new PgkeepError('UserErrorInvalidPolicy', `policy '${name}' is invalid (${details.length} problems)`, {
-        details,
-      });
-    }
+    const { document } = parsePolicyBody(parseJsonBody(req), name);
     // As in ARM, the route names the resource; a name inside the body is ignored (fixtures carry their own).
     const stored: PolicyRecord = {
       name,

@@ -36,11 +36,11 @@ import { createStores, type Stores } from '../../shared/adapters/storage/stores'
 import { loadConfig } from '../../shared/config';
 import { parseRestoreRequest } from '../../shared/contracts/restores';
 import { systemClock, type KeyEncryptionKeys, type RecoveryPointRecord } from '../../shared/ports';
-import { runDecrypt } from '../../cli/decrypt';
+import { decryptDump } from '../../cli/decrypt';
 import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { useAzureStandins, type AzureStandins } from '../support/azure-standins';
 import { ensureBuilt } from '../support/devhost';
-import { failureOf } from '../support/failures';
+import { expectNoSecret, failureOf } from '../support/failures';
 import { weeklyDefaultPolicy } from '../support/policies';
 import { SYSTEM_BIN, seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
 import { tableChecksums, type DatabaseChecksums } from '../support/table-checksums';
@@ -413,24 +413,20 @@ describe.each([
     }
     // Key Vault: pgkeep decrypt unwraps through the stand-in with the (stand-in's) managed identity.
     const out = path.join(dir, 'plain.dump');
-    const stderr: string[] = [];
-    const code = await runDecrypt(
-      [
-        '--in',
-        path.join(dir, `${points.v2.id}.dump.enc`),
-        '--manifest',
-        path.join(dir, `${points.v2.id}.manifest.json`),
-        '--out',
-        out,
-      ],
+    const keyId = await decryptDump(
       {
-        stderr: (t) => stderr.push(t),
+        in: path.join(dir, `${points.v2.id}.dump.enc`),
+        manifest: path.join(dir, `${points.v2.id}.manifest.json`),
+        out,
+      },
+      {
+        stdout: process.stdout,
         env: {},
         credential: () => new DefaultAzureCredential(),
         keyVaultOptions: { tlsOptions: { ca: standins.ca }, disableChallengeResourceVerification: true },
       },
     );
-    expect(code, stderr.join('')).toBe(0);
+    expect(keyId).toBe(kekIds.v2);
     const plain = await readFile(out);
     expect(plain.subarray(0, 5).toString('latin1')).toBe('PGDMP');
     const expectedSha = /echo "([0-9a-f]{64}) /.exec(script)?.[1];
@@ -451,19 +447,19 @@ describe('pgkeep decrypt', () => {
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     await writeFile(path.join(dir, 'd.enc'), bytes);
     await writeFile(path.join(dir, 'm.json'), JSON.stringify(await manifestOf(point)));
-    const stderr: string[] = [];
     const out = path.join(dir, 'out.dump');
-    const code = await runDecrypt(
-      ['--in', path.join(dir, 'd.enc'), '--manifest', path.join(dir, 'm.json'), '--out', out],
-      {
-        stderr: (t) => stderr.push(t),
-        env: { BACKUP_KEYRING: provider.settings().BACKUP_KEYRING },
-        credential: () => noIdentity,
-      },
+    const err = await failureOf(
+      decryptDump(
+        { in: path.join(dir, 'd.enc'), manifest: path.join(dir, 'm.json'), out },
+        {
+          stdout: process.stdout,
+          env: { BACKUP_KEYRING: provider.settings().BACKUP_KEYRING },
+          credential: () => noIdentity,
+        },
+      ),
     );
-    expect(code).toBe(1);
-    expect(stderr.join('')).toContain('SystemErrorIntegrityCheckFailed');
-    expect(stderr.join('')).not.toContain(provider.settings().BACKUP_KEYRING);
+    expect(err.code).toBe('SystemErrorIntegrityCheckFailed');
+    expectNoSecret(err, provider.settings().BACKUP_KEYRING);
     await expect(readFile(out)).rejects.toThrow();
     await expect(readFile(`${out}.partial`)).rejects.toThrow();
   });
