@@ -86,7 +86,7 @@ var appSettings = [
   { name: 'DURABLE_TASK_HUB', value: durableTaskHub }
   { name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles ? 'true' : 'false' }
   // Keys and trust. BACKUP_KEYRING (a secret) is never set here: point it at Key Vault with a Key Vault reference.
-  // ALLOW_LOOPBACK_HTTP_URLS stays at its default, off: only https URLs are accepted from callers in Azure.
+  // ALLOW_HTTP_LOOPBACK_URLS stays at its default, off: only https URLs are accepted from callers in Azure.
   { name: 'BACKUP_ENCRYPTION_KEY_URI', value: backupEncryptionKeyUri }
   { name: 'RESTORE_FILES_ALLOWED_ACCOUNTS', value: restoreFilesAllowedAccounts }
 ]

@@ -102,7 +102,7 @@ export async function handleRestoreRequest(deps: RestoreQueueDeps, message: unkn
     spec = toRestoreSpec(parsed.request);
     assertRestoreTargetAllowed(
       spec,
-      deps.restoreTargets ?? { allowLoopbackHttp: false, identityHosts: [] },
+      deps.restoreTargets ?? { allowHttpLoopback: false, identityHosts: [] },
       '$.request',
     );
   } catch (err) {

@@ -1,15 +1,20 @@
 // What the API handlers depend on: ports only, wired in one composition root (functions/ or tests).
 
 import type {
+  ChannelRecord,
+  ChannelStore,
   AuditLogStore,
   Clock,
   DbReadinessReport,
+  HealthStore,
   InstanceRecord,
   InstanceStore,
   JobStore,
   PolicyStore,
+  OutboxStore,
   RecoveryPointRecord,
   RecoveryPointStore,
+  SecretResolver,
 } from '../ports';
 import type { ContainerUrlSettings } from '../domain/outbound-urls';
 import type { RewrapOutcome } from '../activities/rewrap';
@@ -51,7 +56,7 @@ export interface ApiDeps {
   /** The audit log; the route table's callers record each state-changing call in it (api/audit.ts). */
   readonly auditLog: AuditLogStore;
   /**
-   * Where a restore as files may write (RESTORE_FILES_ALLOWED_ACCOUNTS, ALLOW_LOOPBACK_HTTP_URLS); absent = the
+   * Where a restore as files may write (RESTORE_FILES_ALLOWED_ACCOUNTS, ALLOW_HTTP_LOOPBACK_URLS); absent = the
    * strictest rule (https with a SAS only).
    */
   readonly restoreTargets?: ContainerUrlSettings;
@@ -59,4 +64,22 @@ export interface ApiDeps {
   readonly rewrapPoint?: (point: RecoveryPointRecord) => Promise<RewrapOutcome>;
   /** Starts the bulk rewrap orchestration of one instance; resolves once it is scheduled. */
   readonly startRewrap?: (orchestrationId: string, input: RewrapOrchestratorInput) => Promise<void>;
+  readonly alerts: AlertDeps;
+}
+
+/** What the health and notification routes need (issue 13). */
+export interface AlertDeps {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+  /** Resolves channel secrets at PUT, as readiness does for databases. */
+  readonly secrets: SecretResolver;
+  /** Sends the test event to a channel: one attempt, its outcome. */
+  readonly sendTest: (channel: ChannelRecord) => Promise<import('../contracts/notifications').ChannelTestResult>;
+  /** MISSED_SLOT_GRACE_MINUTES in ms. */
+  readonly missedSlotGraceMs: number;
+  /** ALLOW_HTTP_LOOPBACK_URLS. */
+  readonly allowHttpLoopback: boolean;
+  /** ENFORCE_CALLER_ROLES: off, every caller reads everything (as locally every caller is Admin). */
+  readonly enforceCallerRoles: boolean;
 }

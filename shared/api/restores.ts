@@ -48,7 +48,7 @@ function preflight(point: RecoveryPointRecord | undefined, spec: RestoreSpec, no
 }
 
 /** Without settings, the strictest rule: https with the caller's own SAS only. */
-const strictTargets: ContainerUrlSettings = { allowLoopbackHttp: false, identityHosts: [] };
+const strictTargets: ContainerUrlSettings = { allowHttpLoopback: false, identityHosts: [] };
 
 export function restoreRoutes(deps: ApiDeps) {
   const nowIso = () => deps.clock.now().toISOString();

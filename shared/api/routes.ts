@@ -13,6 +13,8 @@ import { restoreRoutes } from './restores';
 import { clientPrincipal, principalRoles } from './caller';
 import { keyRoutes } from './keys';
 import { auditRoutes } from './audit';
+import { healthRoutes } from './health';
+import { notificationRoutes } from './notifications';
 
 export type CallerRole = 'Reader' | 'Operator' | 'Admin';
 const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
@@ -23,7 +25,8 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Route template under /api, in the Functions host's syntax. */
   readonly route: string;
-  readonly role: CallerRole;
+  /** Anonymous: no function key, no role (health for uptime monitors); the handler decides what it shows. */
+  readonly role: CallerRole | 'Anonymous';
   /** Dependencies arrive per invocation (the durable client is bound to the invocation). */
   readonly run: (deps: ApiDeps, req: ApiRequest) => Promise<ApiResponse>;
 }
@@ -125,6 +128,57 @@ export const apiRoutes: readonly Route[] = [
     run: (d, r) => keyRoutes(d).rewrapInstance(r),
   },
   { name: 'listAuditLog', method: 'GET', route: 'auditLog', role: 'Admin', run: (d, r) => auditRoutes(d).list(r) },
+  // --- health and alerts (issue 13) ---
+  {
+    name: 'healthSummary',
+    method: 'GET',
+    route: 'health',
+    role: 'Anonymous',
+    run: (d, r) => healthRoutes(d).summary(!d.alerts.enforceCallerRoles || callerRoles(r).length > 0),
+  },
+  { name: 'healthLive', method: 'GET', route: 'health/live', role: 'Anonymous', run: (d) => healthRoutes(d).live() },
+  {
+    name: 'listNotificationChannels',
+    method: 'GET',
+    route: 'notificationChannels',
+    role: 'Reader',
+    run: (d) => notificationRoutes(d).list(),
+  },
+  {
+    name: 'getNotificationChannel',
+    method: 'GET',
+    route: 'notificationChannels/{name}',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).get(r),
+  },
+  {
+    name: 'putNotificationChannel',
+    method: 'PUT',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).put(r),
+  },
+  {
+    name: 'deleteNotificationChannel',
+    method: 'DELETE',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).remove(r),
+  },
+  {
+    name: 'testNotificationChannel',
+    method: 'POST',
+    route: 'notificationChannels/{name}/test',
+    role: 'Operator',
+    run: (d, r) => notificationRoutes(d).test(r),
+  },
+  {
+    name: 'listNotifications',
+    method: 'GET',
+    route: 'notifications',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).deliveries(r),
+  },
 ];
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
@@ -134,8 +188,9 @@ export function callerRoles(req: ApiRequest): CallerRole[] {
   );
 }
 
-/** Throws 401/403 unless the caller holds `needed` or a stronger role. */
-export function requireRole(req: ApiRequest, needed: CallerRole): void {
+/** Throws 401/403 unless the caller holds `needed` or a stronger role (anyone passes for Anonymous). */
+export function requireRole(req: ApiRequest, needed: CallerRole | 'Anonymous'): void {
+  if (needed === 'Anonymous') return;
   const roles = callerRoles(req);
   if (roles.some((r) => rank[r] >= rank[needed])) return;
   throw new PgkeepError(

@@ -1,17 +1,18 @@
-// Rules for URLs a caller hands the app (restore-as-files containers; notification endpoints use the first rule):
-// the app never sends its own credentials where a caller points it unless an operator allowed that place. Pure:
-// the API checks them before anything is sent, and the adapters check them again before attaching a credential.
+// Which URLs the app may send to (design §14 "Trust"), for every URL a caller hands it: the general rule (https only,
+// or http to loopback when ALLOW_HTTP_LOOPBACK_URLS allows it; no credentials or fragment in the URL) for
+// notification endpoints and restore targets alike, and for restore-as-files containers the no-confused-deputy rule:
+// the app lends its own identity only to the storage accounts an operator listed. Pure: the API checks before
+// anything is sent, and the adapters check again before attaching a credential.
 
-/** How the app may reach a URL a caller gave it. */
-export interface OutboundUrlSettings {
-  /** ALLOW_LOOPBACK_HTTP_URLS: plain http to this machine (Azurite, local receivers); never in Azure. */
-  readonly allowLoopbackHttp: boolean;
+export interface OutboundUrlOptions {
+  /** ALLOW_HTTP_LOOPBACK_URLS: accept http://localhost, 127.0.0.0/8 and [::1] (local receivers, Azurite, tests). */
+  readonly allowHttpLoopback: boolean;
 }
 
-export interface ContainerUrlSettings extends OutboundUrlSettings {
+export interface ContainerUrlSettings extends OutboundUrlOptions {
   /**
    * RESTORE_FILES_ALLOWED_ACCOUNTS: blob endpoint hosts (`acct.blob.core.windows.net`, or `host:port`) where the app
-   * may write with its own identity. Compared case-insensitively; an entry without a port matches any port.
+   * may write with its own identity. Lower case; an entry without a port matches any port.
    */
   readonly identityHosts: readonly string[];
 }
@@ -22,32 +23,44 @@ export type ContainerAccess =
   | { readonly ok: true; readonly access: 'identity'; readonly host: string }
   | { readonly ok: false; readonly message: string };
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const loopbackHosts = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
-/** Whether a host name is this machine: localhost, 127.0.0.0/8 or ::1. */
+/** Whether a URL's host name is this machine: localhost, 127.0.0.0/8 or ::1. */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase();
-  return LOOPBACK_HOSTS.has(h) || /^127(\.\d{1,3}){3}$/.test(h);
+  return loopbackHosts.test(hostname);
 }
 
 /**
- * Why the app must not call `url`, or undefined when it may: https only; http only to a loopback host when the
- * setting allows it; no user information (credentials in a URL end up in logs).
+ * Why the app must not send to `url`, or undefined when it may. The reason never repeats the URL: endpoint URLs
+ * carry credentials in their path or query (Teams, Slack, a SAS).
  */
-export function outboundUrlProblem(url: string, settings: OutboundUrlSettings): string | undefined {
-  let u: URL;
+export function outboundUrlProblem(url: string, options: OutboundUrlOptions): string | undefined {
+  let parsed: URL;
   try {
-    u = new URL(url);
+    parsed = new URL(url);
   } catch {
-    return 'is not a URL';
+    return 'is not an absolute URL';
   }
-  if (u.username !== '' || u.password !== '') return 'must not contain user information';
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') {
-    if (!isLoopbackHost(u.hostname)) return 'must be https (plain http is accepted only to this machine, locally)';
-    return settings.allowLoopbackHttp ? undefined : 'must be https (ALLOW_LOOPBACK_HTTP_URLS is off)';
+  if (parsed.username !== '' || parsed.password !== '') return 'must not carry a user name or password';
+  if (parsed.hash !== '') return 'must not have a #fragment';
+  if (parsed.protocol === 'https:') return undefined;
+  if (parsed.protocol === 'http:') {
+    if (!isLoopbackHost(parsed.hostname)) return 'must be https (http only to loopback, when allowed)';
+    return options.allowHttpLoopback ? undefined : 'is http: set ALLOW_HTTP_LOOPBACK_URLS=true for a loopback receiver';
   }
-  return 'must be an https URL';
+  return 'must be https';
+}
+
+/** Notification endpoints follow the general rule. */
+export const notificationUrlProblem = outboundUrlProblem;
+
+/** What may be shown of an endpoint URL: scheme, host and port, never its path or query. */
+export function urlOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 /** A URL that carries a shared access signature (its `sig` parameter): the caller's own credential. */
@@ -72,7 +85,7 @@ function hostAllowed(u: URL, hosts: readonly string[]): boolean {
 /**
  * The access rule of a restore-as-files container URL (no confused deputy): a URL with its own SAS is used with
  * that SAS only; a URL on the allow-list may be written with the app's identity; anything else is refused, before
- * any request is made. Both also pass outboundUrlProblem.
+ * any request is made. Both must pass the general rule first.
  */
 export function containerAccess(url: string, settings: ContainerUrlSettings): ContainerAccess {
   const problem = outboundUrlProblem(url, settings);

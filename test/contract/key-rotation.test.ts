@@ -132,7 +132,7 @@ function vault(keys: KeyEncryptionKeys) {
     secrets,
     discoverTools,
     containerClient: restoreContainerFactory({
-      settings: { allowLoopbackHttp: true, identityHosts: [] },
+      settings: { allowHttpLoopback: true, identityHosts: [] },
       credential: noIdentity,
     }),
     sendQueueMessage: () => Promise.resolve(),

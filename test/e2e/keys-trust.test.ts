@@ -88,7 +88,7 @@ beforeAll(async () => {
     IDENTITY_ENDPOINT: standins.identity.endpoint,
     IDENTITY_HEADER: standins.identity.header,
     RESTORE_FILES_ALLOWED_ACCOUNTS: `127.0.0.1:${allowed.port}`,
-    ALLOW_LOOPBACK_HTTP_URLS: 'true',
+    ALLOW_HTTP_LOOPBACK_URLS: 'true',
     BACKUP_KEYRING: JSON.stringify(keyring),
   });
   pointId = await env.backup();

@@ -7,8 +7,11 @@ import { PgkeepError } from '../../errors';
 import {
   systemClock,
   type AuditLogStore,
+  type ChannelStore,
   type Clock,
+  type HealthStore,
   type InstanceStore,
+  type OutboxStore,
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
@@ -16,7 +19,10 @@ import {
 } from '../../ports';
 import type { StorageConnection } from './connection';
 import { createTableProvider } from './tables/common';
+import { createTableChannelStore } from './tables/channels';
+import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
+import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
 import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
@@ -32,8 +38,16 @@ export interface StateStores {
   readonly auditLog: AuditLogStore;
 }
 
+/** The stores of issue 13: notification channels, the event outbox, the health the watchdog recorded. */
+export interface AlertStores {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+}
+
 export interface Stores extends StateStores {
   readonly blobs: VaultBlobStore;
+  readonly alerts: AlertStores;
 }
 
 export interface CreateStoresOptions {
@@ -63,10 +77,12 @@ export function vaultConnection(
   });
 }
 
-export function createStateStores(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): StateStores {
+type TableConfig = Pick<
+  Config,
+  'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'
+>;
+
+function vaultTables(config: TableConfig, options: CreateStoresOptions) {
   const conn = vaultConnection(config);
   const tableConn: StorageConnection =
     conn.kind === 'connectionString'
@@ -76,7 +92,11 @@ export function createStateStores(
           endpoint: `https://${conn.accountName}.table.core.windows.net`,
           credential: options.credential ?? new DefaultAzureCredential(),
         };
-  const tables = createTableProvider(tableConn, config.TABLE_PREFIX);
+  return createTableProvider(tableConn, config.TABLE_PREFIX);
+}
+
+export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
+  const tables = vaultTables(config, options);
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
@@ -86,17 +106,31 @@ export function createStateStores(
   };
 }
 
+export function createAlertStores(config: TableConfig, options: CreateStoresOptions = {}): AlertStores {
+  const tables = vaultTables(config, options);
+  return {
+    channels: createTableChannelStore(tables),
+    outbox: createTableOutboxStore(tables),
+    health: createTableHealthStore(tables),
+  };
+}
+
 /** All stores of the vault. Tables and the container are created lazily, on first use. */
 export function createStores(config: Config, options: CreateStoresOptions = {}): Stores {
   const conn = vaultConnection(config);
   if (conn.kind === 'connectionString') {
-    return { ...createStateStores(config, options), blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER) };
+    return {
+      ...createStateStores(config, options),
+      alerts: createAlertStores(config, options),
+      blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
+    };
   }
   // One credential for both services, so their tokens come from one cache.
   const credential = options.credential ?? new DefaultAzureCredential();
   const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
   return {
     ...createStateStores(config, { ...options, credential }),
+    alerts: createAlertStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };
 }

@@ -87,8 +87,13 @@ describe('requireRole', () => {
 
   it('gives each route the role of design §12: Reader reads, Operator backs up, Admin configures', () => {
     const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole>;
+    // Health is for uptime monitors: anonymous, and the handler shows details to Readers only.
+    const anonymous = apiRoutes.filter((x) => x.role === 'Anonymous').map((x) => x.route);
+    expect(anonymous).toEqual(['health', 'health/live']);
     // Reads are Reader's, except the audit log: who did what is for Admins (issue 16).
-    for (const r of apiRoutes.filter((x) => x.method === 'GET' && x.name !== 'listAuditLog')) {
+    for (const r of apiRoutes.filter(
+      (x) => x.method === 'GET' && x.role !== 'Anonymous' && x.name !== 'listAuditLog',
+    )) {
       expect(r.role, r.name).toBe('Reader');
     }
     expect(byName.listAuditLog).toBe('Admin');
@@ -103,6 +108,8 @@ describe('requireRole', () => {
       'resumeProtection',
       'rewrapRecoveryPointHttp',
       'rewrapInstanceHttp',
+      'putNotificationChannel',
+      'deleteNotificationChannel',
     ]) {
       expect(byName[name], name).toBe('Admin');
     }

@@ -169,7 +169,7 @@ describe('restore as files to a container the app may not write to', () => {
   it('accepts an allow-listed account without a SAS', async () => {
     const api = await apiWithInstance();
     Object.assign(api.deps, {
-      restoreTargets: { allowLoopbackHttp: false, identityHosts: ['exports.blob.core.windows.net'] },
+      restoreTargets: { allowHttpLoopback: false, identityHosts: ['exports.blob.core.windows.net'] },
     });
     const res = await api.call(
       'POST',

@@ -6,27 +6,28 @@ import {
   parseHostList,
 } from '../../../shared/domain/outbound-urls';
 
-const strict = { allowLoopbackHttp: false, identityHosts: [] as string[] };
-const local = { allowLoopbackHttp: true, identityHosts: [] as string[] };
+const strict = { allowHttpLoopback: false, identityHosts: [] as string[] };
+const local = { allowHttpLoopback: true, identityHosts: [] as string[] };
 
 describe('outboundUrlProblem', () => {
   it('accepts https anywhere', () => {
     expect(outboundUrlProblem('https://hooks.example.com/x', strict)).toBeUndefined();
   });
 
-  it('accepts plain http only to this machine, and only when ALLOW_LOOPBACK_HTTP_URLS is on', () => {
+  it('accepts plain http only to this machine, and only when ALLOW_HTTP_LOOPBACK_URLS is on', () => {
     for (const url of ['http://127.0.0.1:10000/a', 'http://localhost/a', 'http://[::1]:8080/a', 'http://127.9.9.9/a']) {
       expect(outboundUrlProblem(url, local), url).toBeUndefined();
-      expect(outboundUrlProblem(url, strict), url).toContain('ALLOW_LOOPBACK_HTTP_URLS is off');
+      expect(outboundUrlProblem(url, strict), url).toContain('set ALLOW_HTTP_LOOPBACK_URLS=true');
     }
     expect(outboundUrlProblem('http://example.com/a', local)).toContain('must be https');
     expect(outboundUrlProblem('http://127.0.0.1.example.com/a', local)).toContain('must be https');
   });
 
-  it('refuses other schemes, user information and non-URLs', () => {
-    expect(outboundUrlProblem('ftp://example.com/a', local)).toBe('must be an https URL');
-    expect(outboundUrlProblem('https://user:pw@example.com/a', local)).toBe('must not contain user information');
-    expect(outboundUrlProblem('example.com/a', local)).toBe('is not a URL');
+  it('refuses other schemes, user information, fragments and non-URLs, never repeating the URL', () => {
+    expect(outboundUrlProblem('ftp://example.com/a', local)).toBe('must be https');
+    expect(outboundUrlProblem('https://user:pw@example.com/a', local)).toBe('must not carry a user name or password');
+    expect(outboundUrlProblem('https://example.com/a#frag', local)).toBe('must not have a #fragment');
+    expect(outboundUrlProblem('example.com/a', local)).toBe('is not an absolute URL');
   });
 });
 
@@ -39,7 +40,7 @@ describe('isLoopbackHost', () => {
 
 describe('containerAccess', () => {
   const listed = {
-    allowLoopbackHttp: false,
+    allowHttpLoopback: false,
     identityHosts: parseHostList(' Exports.blob.core.windows.net , 127.0.0.1:4443'),
   };
 

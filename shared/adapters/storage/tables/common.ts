@@ -2,7 +2,9 @@
 // table once per process, key escaping, and the narrow mapping of expected 404/409/412 responses.
 //
 // Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts),
-// recoveryPoints (recovery-points.ts), jobs (jobs.ts), auditLog (audit.ts). Each store's file starts with its row layout.
+// recoveryPoints (recovery-points.ts), jobs (jobs.ts), auditLog (audit.ts); notificationChannels (channels.ts),
+// notifications (notifications.ts: the event outbox and deliveries), instanceHealth (health.ts). Each store's file
+// starts with its row layout.
 
 import type { StorageConnection } from '../connection';
 import {
@@ -13,7 +15,15 @@ import {
   type TableServiceClientOptions,
 } from '@azure/data-tables';
 
-export type TableName = 'backupPolicies' | 'backupInstances' | 'recoveryPoints' | 'jobs' | 'auditLog';
+export type TableName =
+  | 'backupPolicies'
+  | 'backupInstances'
+  | 'recoveryPoints'
+  | 'jobs'
+  | 'auditLog'
+  | 'notificationChannels'
+  | 'notifications'
+  | 'instanceHealth';
 
 /** Gives each store its TableClient, creating the table on first use (once per process per table). */
 export interface TableProvider {
