@@ -95,6 +95,7 @@ export function toRecoveryPointResource(
     ],
   };
   if (rp.movesToArchive) properties.movesToArchiveAt = rp.vaultUntil;
+  if (rp.encryptionKeyId !== undefined) properties.encryptionKeyId = rp.encryptionKeyId;
   if (manifest !== undefined) properties.manifest = manifest;
   return {
     id: `${instanceId(vaultId, rp.instanceName)}/recoveryPoints/${rp.id}`,

@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type AuditLogStore,
   type ChannelStore,
   type Clock,
   type HealthStore,
@@ -25,6 +26,7 @@ import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
 import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
+import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
 import { createTableServerStore } from './tables/servers';
@@ -36,6 +38,8 @@ export interface StateStores {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
+  /** Append-only record of state-changing calls and restores (who, what, when, from where, outcome). */
+  readonly auditLog: AuditLogStore;
   /** Fleets (issue 15): servers and the backup slots. */
   readonly servers: ServerStore;
   readonly slots: SlotStore;
@@ -109,6 +113,7 @@ export function tableStateStores(tables: TableProvider, clock: Clock = systemClo
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
     jobs: createTableJobStore(tables, clock),
+    auditLog: createTableAuditLogStore(tables, clock),
     servers: createTableServerStore(tables),
     slots: createTableSlotStore(tables),
   };

@@ -63,6 +63,7 @@ export function toEntity(p: RecoveryPointRecord): TableEntity {
       serverVersion: p.serverVersion,
       pgDumpVersion: p.pgDumpVersion,
       databaseName: p.databaseName,
+      encryptionKeyId: p.encryptionKeyId,
       createdAt: p.createdAt,
     }),
   };
@@ -95,6 +96,7 @@ function toStored(row: Row): Stored<RecoveryPointRecord> {
     serverVersion: str(row, 'serverVersion'),
     pgDumpVersion: str(row, 'pgDumpVersion'),
     databaseName: str(row, 'databaseName'),
+    ...defined({ encryptionKeyId: optStr(row, 'encryptionKeyId') }),
     createdAt: str(row, 'createdAt'),
   };
   return { value, etag: etagOf(row) };
