@@ -172,6 +172,7 @@ export function fleetDeps(rt: Runtime): FleetDeps {
     instances: stores.instances,
     jobs: stores.jobs,
     blobs: stores.blobs,
+    keys: rt.keys,
     secrets: rt.readiness.secrets,
     checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
     listDatabases,
@@ -183,7 +184,11 @@ export function fleetDeps(rt: Runtime): FleetDeps {
     },
     clock: rt.clock,
     newId: () => randomUUID(),
-    settings: { globalsBackupHours: config.GLOBALS_BACKUP_HOURS, globalsKeep: config.GLOBALS_KEEP },
+    settings: {
+      globalsBackupHours: config.GLOBALS_BACKUP_HOURS,
+      globalsKeep: config.GLOBALS_KEEP,
+      zstdLevel: config.ZSTD_LEVEL,
+    },
     log: rt.log,
   };
 }

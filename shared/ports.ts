@@ -353,6 +353,8 @@ export interface VaultBlobStore {
   /** Creates the container if missing (once per process); every other method does it by itself. */
   ensureContainer(): Promise<void>;
   putJson(name: string, value: unknown): Promise<void>;
+  /** A small blob written whole in one request (a globals script); same immutability rule as putJson. */
+  putBytes(name: string, body: Buffer, contentType: string): Promise<void>;
   getJson<T>(name: string): Promise<T | undefined>;
   info(name: string): Promise<VaultBlobInfo | undefined>;
   setTier(name: string, tier: BlobTier): Promise<void>;

@@ -22,6 +22,7 @@ import {
   type InstanceStore,
   type JobRecord,
   type JobStore,
+  type KeyEncryptionKeys,
   type PgConnection,
   type ReadinessCheck,
   type SecretReference,
@@ -34,19 +35,23 @@ import {
 import { parseConnectionString } from '../adapters/postgres/connection-string';
 import { mapLimited } from './limited';
 import { parseGlobals, type DiscoveredDatabase, type GlobalsDump } from '../adapters/postgres/discovery';
+import { encryptionOf, newDataKey, requireDataKey, type EncryptionManifest } from '../adapters/crypto/envelope';
+import { readAll, sealText, unsealText } from '../adapters/storage/sealed-text';
 
 export interface FleetDeps {
   readonly servers: ServerStore;
   readonly instances: InstanceStore;
   readonly jobs: JobStore;
-  readonly blobs: Pick<VaultBlobStore, 'putJson' | 'getJson' | 'list' | 'delete'>;
+  readonly blobs: Pick<VaultBlobStore, 'putJson' | 'putBytes' | 'getJson' | 'openRead' | 'list' | 'delete'>;
+  /** The vault's KEKs: globals points are encrypted like dumps when there is a current one. */
+  readonly keys?: KeyEncryptionKeys;
   readonly secrets: SecretResolver;
   readonly checkReadiness: (instance: InstanceRecord) => Promise<DbReadinessReport>;
   readonly listDatabases: (conn: PgConnection) => Promise<DiscoveredDatabase[]>;
   readonly dumpGlobals: (conn: PgConnection) => Promise<GlobalsDump>;
   readonly clock: Clock;
   readonly newId: () => string;
-  readonly settings: { readonly globalsBackupHours: number; readonly globalsKeep: number };
+  readonly settings: { readonly globalsBackupHours: number; readonly globalsKeep: number; readonly zstdLevel: number };
   readonly log: (message: string) => void;
 }
 
@@ -281,9 +286,15 @@ async function recordDiscoveryJob(
 
 // --- globals ---
 
-/** `_servers/<name>/<pointId>/globals.json`: the underscore keeps it apart from instance folders (names start alnum). */
+// A globals point is kept like a dump point: the script (`globals.sql.zst`: zstd, then AES-256-GCM under a fresh data
+// key wrapped by the current KEK when encryption is on) and its manifest (`globals.json`: what and when, SHA-256 and
+// size of the stored script, the encryption block). The manifest is written last: it is the point.
+
+/** `_servers/<name>/<pointId>/…`: the underscore keeps it apart from instance folders (names start alnum). */
 export const globalsPrefix = (serverName: string) => `_servers/${serverName}/`;
 const globalsBlobName = (serverName: string, pointId: string) => `${globalsPrefix(serverName)}${pointId}/globals.json`;
+const globalsScriptBlobName = (serverName: string, pointId: string) =>
+  `${globalsPrefix(serverName)}${pointId}/globals.sql.zst`;
 
 export interface GlobalsPointDocument {
   readonly server: string;
@@ -292,7 +303,20 @@ export interface GlobalsPointDocument {
   readonly pgDumpallVersion: string;
   readonly roles: readonly string[];
   readonly warnings: readonly string[];
+  /** The stored script: its blob, size and SHA-256 (of the stored, possibly encrypted, bytes). */
+  readonly blobName: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly compression: { readonly algorithm: 'zstd'; readonly level: number };
+  /** As in a dump's manifest: the wrapped data key and the KEK that wrapped it; null when not encrypted. */
+  readonly encryption: EncryptionManifest | null;
+}
+
+/** A globals point with its script read back (decrypted when it is encrypted) and the bytes as stored. */
+export interface GlobalsPoint {
+  readonly document: GlobalsPointDocument;
   readonly script: string;
+  readonly stored: Buffer;
 }
 
 export interface GlobalsPointInfo {
@@ -302,11 +326,17 @@ export interface GlobalsPointInfo {
   readonly blobName: string;
 }
 
-/** The server's globals points, newest first (the blob is the point: one upload, so it is whole or absent). */
-/** What reading globals points needs (restores read them too). */
-type GlobalsReader = { readonly blobs: Pick<VaultBlobStore, 'getJson' | 'list'> };
+/** What reading globals points needs (restores read them too): the blobs, and the keys of encrypted ones. */
+export interface GlobalsReader {
+  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'list' | 'openRead'>;
+  readonly keys?: KeyEncryptionKeys;
+}
 
-export async function listGlobalsPoints(deps: GlobalsReader, serverName: string): Promise<GlobalsPointInfo[]> {
+/** The server's globals points (by manifest), oldest first. */
+export async function listGlobalsPoints(
+  deps: { readonly blobs: Pick<VaultBlobStore, 'list'> },
+  serverName: string,
+): Promise<GlobalsPointInfo[]> {
   const points: GlobalsPointInfo[] = [];
   for await (const b of deps.blobs.list(globalsPrefix(serverName))) {
     const id = b.name.slice(globalsPrefix(serverName).length).split('/')[0] ?? '';
@@ -317,18 +347,38 @@ export async function listGlobalsPoints(deps: GlobalsReader, serverName: string)
   return points.sort((a, b) => (a.recoveryPointId < b.recoveryPointId ? -1 : 1));
 }
 
-export async function readGlobalsPoint(
-  deps: GlobalsReader,
+/** The manifest of one globals point, or undefined when there is none. */
+export async function readGlobalsManifest(
+  deps: Pick<GlobalsReader, 'blobs'>,
   serverName: string,
   pointId: string,
 ): Promise<GlobalsPointDocument | undefined> {
   return deps.blobs.getJson<GlobalsPointDocument>(globalsBlobName(serverName, pointId));
 }
 
-/** Takes a globals point of the server now, then keeps only the newest GLOBALS_KEEP. */
+/**
+ * One globals point with its script. Throws SystemErrorIntegrityCheckFailed (stored script ≠ manifest, or it does
+ * not decrypt), the key codes of an unusable KEK, UserErrorEncryptionKeyNotFound without keys.
+ */
+export async function readGlobalsPoint(
+  deps: GlobalsReader,
+  serverName: string,
+  pointId: string,
+): Promise<GlobalsPoint | undefined> {
+  const document = await readGlobalsManifest(deps, serverName, pointId);
+  if (!document) return undefined;
+  const encryption = encryptionOf(document);
+  const dataKey = encryption ? await requireDataKey(encryption, deps.keys) : undefined;
+  const stored = await readAll(await deps.blobs.openRead(document.blobName));
+  const script = await unsealText(stored, document, dataKey ? { dataKey } : {});
+  return { document, script, stored };
+}
+
+/** Takes a globals point of the server now (encrypted when a current KEK is set), then keeps the newest GLOBALS_KEEP. */
 export async function backupGlobals(deps: FleetDeps, server: ServerRecord): Promise<GlobalsPointInfo> {
   const conn = await serverConnection(deps, server);
   const time = deps.clock.now().toISOString();
+  const envelope = deps.keys?.current ? await newDataKey(deps.keys.current) : undefined;
   const dump = await deps.dumpGlobals(conn);
   const id = recoveryPointId(
     time,
@@ -337,6 +387,10 @@ export async function backupGlobals(deps: FleetDeps, server: ServerRecord): Prom
       .replace(/[^A-Za-z0-9]/g, '')
       .slice(0, 32) || 'g',
   );
+  const level = deps.settings.zstdLevel;
+  const sealed = await sealText(dump.script, { level, ...(envelope ? { dataKey: envelope.dataKey } : {}) });
+  const scriptBlobName = globalsScriptBlobName(server.name, id);
+  await deps.blobs.putBytes(scriptBlobName, sealed.body, 'application/octet-stream');
   const document: GlobalsPointDocument = {
     server: server.name,
     recoveryPointId: id,
@@ -344,13 +398,20 @@ export async function backupGlobals(deps: FleetDeps, server: ServerRecord): Prom
     pgDumpallVersion: dump.pgDumpallVersion,
     roles: [...parseGlobals(dump.script).roles.keys()],
     warnings: dump.warnings,
-    script: dump.script,
+    blobName: scriptBlobName,
+    bytes: sealed.body.length,
+    sha256: sealed.sha256,
+    compression: { algorithm: 'zstd', level },
+    encryption: envelope?.encryption ?? null,
   };
   const blobName = globalsBlobName(server.name, id);
   await deps.blobs.putJson(blobName, document);
   const points = await listGlobalsPoints(deps, server.name);
-  for (const old of points.slice(deps.settings.globalsKeep)) await deps.blobs.delete(old.blobName);
-  return { recoveryPointId: id, time, bytes: Buffer.byteLength(JSON.stringify(document)), blobName };
+  for (const old of points.slice(0, Math.max(0, points.length - deps.settings.globalsKeep))) {
+    await deps.blobs.delete(globalsScriptBlobName(server.name, old.recoveryPointId));
+    await deps.blobs.delete(old.blobName);
+  }
+  return { recoveryPointId: id, time, bytes: sealed.body.length, blobName };
 }
 
 /** The globals point a restore of a point taken at `time` uses: the newest at or before it, else the oldest after. */
@@ -358,9 +419,9 @@ export async function globalsFor(
   deps: GlobalsReader,
   serverName: string,
   time: string,
-): Promise<GlobalsPointDocument | undefined> {
+): Promise<GlobalsPoint | undefined> {
   const points = await listGlobalsPoints(deps, serverName);
-  const chosen = points.find((p) => p.time <= time) ?? points.at(-1);
+  const chosen = points.filter((p) => p.time <= time).at(-1) ?? points[0];
   return chosen && readGlobalsPoint(deps, serverName, chosen.recoveryPointId);
 }
 

@@ -23,9 +23,9 @@ import {
   type VaultBlobStore,
 } from '../ports';
 import { createMissingRoles } from '../adapters/postgres/discovery';
-import { globalsFor, serverOfInstance, type GlobalsPointDocument } from './discovery';
+import { globalsFor, serverOfInstance, type GlobalsPoint } from './discovery';
 import { parseConnectionString, redact } from '../adapters/postgres/connection-string';
-import { dataKeyOf, encryptionOf } from '../adapters/crypto/envelope';
+import { encryptionOf, requireDataKey } from '../adapters/crypto/envelope';
 import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
 import { restoreAsFiles } from '../adapters/storage/restore-files';
 import {
@@ -209,12 +209,7 @@ async function decryptionKey(
       `recovery point '${point.id}' is encrypted, and its manifest (which holds the wrapped data key) cannot be read`,
     );
   }
-  if (deps.keys === undefined) {
-    throw new PgkeepError('UserErrorEncryptionKeyNotFound', `no key is configured to unwrap key ${encryption.keyId}`, {
-      target: 'BACKUP_KEYRING',
-    });
-  }
-  return dataKeyOf(encryption, deps.keys);
+  return requireDataKey(encryption, deps.keys);
 }
 
 async function targetConnection(deps: RestoreActivityDeps, spec: RestoreSpec): Promise<PgConnection> {
@@ -540,7 +535,7 @@ async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Pr
       });
       const globals = await globalsOf(deps, input.instanceName, point);
       const files = globals
-        ? [...written.files, await writeGlobalsFile(container, target.filePrefix, point.id, globals)]
+        ? [...written.files, ...(await writeGlobalsFiles(container, target.filePrefix, point.id, globals))]
         : written.files;
       return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files };
     }
@@ -576,26 +571,41 @@ async function globalsOf(
   deps: RestoreActivityDeps,
   instanceName: string,
   point: RecoveryPointRecord,
-): Promise<GlobalsPointDocument | undefined> {
+): Promise<GlobalsPoint | undefined> {
   const instance = deps.servers && (await deps.instances.get(instanceName));
   const server =
     instance && deps.servers ? await serverOfInstance({ servers: deps.servers }, instance.value) : undefined;
   return server && globalsFor(deps, server.name, point.time);
 }
 
-/** `<prefix><pointId>-globals.sql`: the roles script beside the dump, for `psql -f` before pg_restore. */
-async function writeGlobalsFile(
+/**
+ * The roles script beside the dump, for `psql -f` before pg_restore: `<prefix><pointId>-globals.sql`; or, like the
+ * dump, an encrypted point as stored (`-globals.sql.enc`) with its manifest (`-globals.manifest.json`) for
+ * `pgkeep decrypt`. Written after the dump's files; readGlobalsPoint proved it decrypts.
+ */
+async function writeGlobalsFiles(
   container: ContainerClient,
   filePrefix: string,
   pointId: string,
-  globals: GlobalsPointDocument,
-): Promise<{ name: string; bytes: number }> {
-  const name = `${normalizeFilePrefix(filePrefix)}${pointId}-globals.sql`;
-  const text = `-- roles of server ${globals.server} at ${globals.time} (pg_dumpall --globals-only --no-role-passwords)\n${globals.script}`;
-  await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
-    blobHTTPHeaders: { blobContentType: 'application/sql' },
-  });
-  return { name, bytes: Buffer.byteLength(text) };
+  globals: GlobalsPoint,
+): Promise<{ name: string; bytes: number }[]> {
+  const base = `${normalizeFilePrefix(filePrefix)}${pointId}-globals`;
+  const put = async (name: string, body: Buffer, contentType: string) => {
+    await container.getBlockBlobClient(name).upload(body, body.length, {
+      blobHTTPHeaders: { blobContentType: contentType },
+    });
+    return { name, bytes: body.length };
+  };
+  const { document } = globals;
+  if (document.encryption) {
+    const manifest = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
+    return [
+      await put(`${base}.manifest.json`, manifest, 'application/json'),
+      await put(`${base}.sql.enc`, globals.stored, 'application/octet-stream'),
+    ];
+  }
+  const header = `-- roles of server ${document.server} at ${document.time} (pg_dumpall --globals-only --no-role-passwords)\n`;
+  return [await put(`${base}.sql`, Buffer.from(header + globals.script), 'application/sql')];
 }
 
 /**
@@ -625,7 +635,7 @@ async function createRolesFromGlobals(
     const needed = Array.isArray(manifest.rolesReferenced) ? (manifest.rolesReferenced as string[]) : undefined;
     const applied = await createMissingRoles(client, globals.script, needed);
     if (applied.created.length > 0) {
-      deps.log(`restore: created roles ${applied.created.join(', ')} from globals ${globals.recoveryPointId}`);
+      deps.log(`restore: created roles ${applied.created.join(', ')} from globals ${globals.document.recoveryPointId}`);
     }
     return applied.warnings;
   } finally {

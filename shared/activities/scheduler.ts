@@ -2,7 +2,7 @@
 // Slot ids are deterministic, so a second start of the same slot is a no-op even if bookkeeping failed; a host that
 // was down catches up with the latest missed slot only.
 
-import { jitterSeconds } from '../domain/fleet';
+import { jitterSeconds, policyJitterWindow } from '../domain/fleet';
 import { mapLimited } from './limited';
 import { parsePolicy } from '../domain/policy';
 import { lastOccurrenceAtOrBefore } from '../domain/schedule';
@@ -101,6 +101,12 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
     return latestByPolicy.get(p);
   };
   const jitter = deps.settings?.jitterSeconds ?? 0;
+  // The window a policy allows: BACKUP_JITTER_SECONDS, at most half the time from this slot to its next one.
+  const windowByPolicy = new Map<Policy, number>();
+  const jitterWindow = (p: Policy, slot: string) => {
+    if (!windowByPolicy.has(p)) windowByPolicy.set(p, policyJitterWindow(p, slot, jitter));
+    return windowByPolicy.get(p) ?? 0;
+  };
   const poll = deps.settings?.slotPollSeconds;
   const result: SchedulerResult = { started: [], failed: [] };
   const fail = (name: string, err: unknown) => {
@@ -110,7 +116,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
   };
 
   // Decide first (one pass over the rows, no I/O per instance but the policy reads), then start the due ones.
-  const due: { stored: Stored<InstanceRecord>; slot: string }[] = [];
+  const due: { stored: Stored<InstanceRecord>; slot: string; window: number }[] = [];
   for await (const stored of deps.instances.list()) {
     const instance = stored.value;
     try {
@@ -122,18 +128,18 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
       const policy = policies.get(instance.policyName);
       if (!policy) throw new Error(`policy '${instance.policyName}' is missing or invalid`);
       const slot = dueSlot(instance, policy, now, latest);
-      if (slot !== undefined) due.push({ stored, slot });
+      if (slot !== undefined) due.push({ stored, slot, window: jitterWindow(policy, slot) });
     } catch (err) {
       fail(instance.name, err);
     }
   }
 
-  const startOne = async ({ stored, slot }: (typeof due)[number]) => {
+  const startOne = async ({ stored, slot, window }: (typeof due)[number]) => {
     const name = stored.value.name;
     try {
       const id = scheduledOrchestrationId(name, slot);
       if (!(await deps.starter.exists(id))) {
-        const delay = jitterSeconds(name, jitter);
+        const delay = jitterSeconds(name, window);
         await deps.starter.start(id, {
           instanceName: name,
           trigger: 'Scheduled',

@@ -178,6 +178,13 @@ export const apiRoutes: readonly Route[] = [
     role: 'Admin',
     run: (d, r) => keyRoutes(d).rewrapInstance(r),
   },
+  {
+    name: 'rewrapServerGlobalsHttp',
+    method: 'POST',
+    route: `${SV}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapServer(r),
+  },
   { name: 'listAuditLog', method: 'GET', route: 'auditLog', role: 'Admin', run: (d, r) => auditRoutes(d).list(r) },
   // --- health and alerts (issue 13) ---
   {

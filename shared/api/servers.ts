@@ -11,6 +11,7 @@ import {
   listServerDatabases,
   loadServer,
   protectDatabases,
+  readGlobalsManifest,
   readGlobalsPoint,
   serverConnection,
   type GlobalsPointInfo,
@@ -247,17 +248,20 @@ export function serverRoutes(deps: ApiDeps) {
     const id = param(req, 'id');
     await loadServer(deps, name);
     const info = (await listGlobalsPoints(deps.fleet, name)).find((p) => p.recoveryPointId === id);
-    const doc = info && (await readGlobalsPoint(deps.fleet, name, id));
+    const doc = info && (await readGlobalsManifest(deps.fleet, name, id));
     if (!info || !doc) {
       throw new PgkeepError('UserErrorNotFound', `globals recovery point '${id}' of server '${name}' was not found`);
     }
+    const content = doc.encryption
+      ? { encryptionKeyId: doc.encryption.keyId }
+      : { script: (await readGlobalsPoint(deps.fleet, name, id))?.script };
     return json(
       200,
       globalsResource(deps.vaultId, name, info, {
         pgDumpallVersion: doc.pgDumpallVersion,
         roles: [...doc.roles],
         warnings: [...doc.warnings],
-        script: doc.script,
+        ...content,
       }),
     );
   }

@@ -137,8 +137,13 @@ export const globalsPointSchema = z.object({
     pgDumpallVersion: z.string().optional(),
     roles: z.array(z.string()).optional(),
     warnings: z.array(z.string()).optional(),
-    /** GET of one point only: the pg_dumpall --globals-only script. */
+    /** GET of one unencrypted point only: the pg_dumpall --globals-only script. */
     script: z.string().optional(),
+    /**
+     * GET of one encrypted point only: the key-encryption key (with version) that wraps its data key. Its script is
+     * not shown: like a dump it leaves the vault encrypted (restore as files, then `pgkeep decrypt`).
+     */
+    encryptionKeyId: z.string().optional(),
   }),
 });
 export const globalsPointListSchema = listSchema(globalsPointSchema);

@@ -1,5 +1,8 @@
 // Fleet rules (issue 15), pure: which databases of a server can be protected and which a rule selects, what an
-// instance is named, which server key a backup queues under, and how the durable semaphores grant slots.
+// instance is named, which server key a backup queues under, how the durable semaphores grant slots, and the jitter.
+
+import { occurrences } from './schedule';
+import type { Policy } from './types';
 
 /** Databases Azure marks not protectable; templates (datistemplate) are added by the caller. */
 export const notProtectableDatabases: readonly string[] = [
@@ -205,4 +208,17 @@ export function jitterSeconds(instanceName: string, windowSeconds: number): numb
     h = Math.imul(h, 16777619) >>> 0;
   }
   return h % windowSeconds;
+}
+
+/**
+ * The jitter window (seconds) a policy allows after `slot`: `setting`, but at most half the time to the policy's
+ * next slot, so a jittered backup never runs into the next one of the same instance (an hourly policy with a
+ * two-hour setting spreads over 30 minutes).
+ */
+export function policyJitterWindow(policy: Policy, slot: string, setting: number): number {
+  if (setting <= 0) return 0;
+  const from = new Date(Date.parse(slot) + 1).toISOString();
+  const to = new Date(Date.parse(slot) + 2 * setting * 1000 + 1).toISOString();
+  const next = occurrences(policy.schedule, from, to)[0];
+  return next === undefined ? setting : Math.min(setting, Math.floor((Date.parse(next) - Date.parse(slot)) / 2000));
 }

@@ -305,10 +305,14 @@ export const rewrapActivities = {
   rewrapInstance: 'rewrapInstance',
 } as const;
 
-/** Rewraps every encrypted point of one instance under the current KEK; the job was created by the starter. */
+/**
+ * Rewraps every encrypted point of one instance — or, with serverName, every globals point of one server (issue
+ * 15) — under the current KEK; the job was created by the starter.
+ */
 export interface RewrapOrchestratorInput {
   readonly jobId: string;
-  readonly instanceName: string;
+  readonly instanceName?: string;
+  readonly serverName?: string;
 }
 
 export interface RewrapInstanceResult {

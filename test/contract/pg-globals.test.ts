@@ -1,11 +1,14 @@
 // The PostgreSQL side of fleets against a real PostgreSQL 15: listing a server's databases with sizes,
 // pg_dumpall --globals-only without passwords, and creating missing roles from such a script on a server whose
-// login may not create everything (as on managed servers): refusals are warnings naming the role, never failures.
+// login may not create everything (as on managed servers): refusals are warnings naming the role, never failures;
+// a pg_dumpall that fails says why with a code of the registry.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMissingRoles, dumpGlobals, listDatabases, parseGlobals } from '../../shared/adapters/postgres/discovery';
 import { discoverPgTools, pickPgDump } from '../../shared/adapters/postgres/pg-binaries';
 import { startPostgres, type TestPostgres } from '../support/postgres';
+import { freePort } from '../support/azurite';
+import type { PgkeepError } from '../../shared/errors';
 
 let source: TestPostgres;
 let target: TestPostgres;
@@ -52,6 +55,27 @@ describe('dumpGlobals and parseGlobals', () => {
     const parsed = parseGlobals(dump.script);
     expect([...parsed.roles.keys()]).toEqual(expect.arrayContaining(['app_owner', 'Mixed Case', 'admin_like']));
     expect(parsed.memberships).toContainEqual(expect.objectContaining({ role: 'app_owner', member: 'Mixed Case' }));
+  });
+});
+
+describe('a failed pg_dumpall says what to fix with the code the readiness checks use', () => {
+  it('UserErrorDBUserAuthFailed for a refused login, without the password', async () => {
+    const tools = pickPgDump(15, await discoverPgTools());
+    const wrong = source.connectionFor('postgres', 'postgres', 'wrong-pw-4711');
+    const failure = await dumpGlobals(wrong, tools).then(
+      () => undefined,
+      (err: unknown) => err as PgkeepError,
+    );
+    expect(failure).toMatchObject({ code: 'UserErrorDBUserAuthFailed' });
+    expect(failure?.message).not.toContain('wrong-pw-4711');
+  });
+
+  it('UserErrorMissingNetworkSecurityPermissions when nothing listens on the port', async () => {
+    const tools = pickPgDump(15, await discoverPgTools());
+    const nowhere = { ...source.connectionFor('postgres'), port: await freePort() };
+    await expect(dumpGlobals(nowhere, tools)).rejects.toMatchObject({
+      code: 'UserErrorMissingNetworkSecurityPermissions',
+    });
   });
 });
 

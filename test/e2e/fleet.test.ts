@@ -3,19 +3,38 @@
 // protected by the next discovery run, a slot with 12 due backups never runs more than 2 pg_dump against A at once
 // (sampled from pg_stat_activity) — also when devhost is killed and restarted mid-slot — and all 12 succeed; a
 // restore with owner keep into B creates the roles from A's globals first; a dropped database gets
-// DatasourceMissing and keeps its recovery points.
+// DatasourceMissing and keeps its recovery points. Encryption is on (a keyring): the globals points are encrypted like
+// the dumps, decrypted by the restore, delivered encrypted by a restore as files for `pgkeep decrypt`, and rewrapped
+// by a server's Rewrap job.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- response bodies are checked by the assertions, not by types */
 import { BlobServiceClient } from '@azure/storage-blob';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { decryptDump } from '../../cli/decrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
+import { containerSasUrl } from './restore-e2e-support';
 import { startPostgres, type TestPostgres } from '../support/postgres';
-import { adoNet, apiClient, fixturePolicy, jobEnded, pollUntil, repoRoot, type ApiClient } from './backup-support';
+import {
+  adoNet,
+  apiClient,
+  fixturePolicy,
+  jobEnded,
+  pollUntil,
+  repoRoot,
+  vaultContainer,
+  type ApiClient,
+} from './backup-support';
 
 let pgA: TestPostgres;
 let pgB: TestPostgres;
 let dh: DevhostInstance;
 let api: ApiClient;
 
+const keyring = { current: 'k1', keys: { k1: randomBytes(32).toString('base64') } };
 const shops = Array.from({ length: 11 }, (_, i) => `shop_${String(i + 1).padStart(2, '0')}`);
 const creds = (setting: string) => ({
   objectType: 'SecretStoreBasedAuthCredentials',
@@ -46,6 +65,7 @@ beforeAll(async () => {
       SERVER_MAX_CONCURRENT_BACKUPS: '2',
       HOST_MAX_CONCURRENT_BACKUPS: '4',
       BACKUP_SLOT_POLL_SECONDS: '1',
+      BACKUP_KEYRING: JSON.stringify(keyring),
     },
   });
   api = apiClient(dh);
@@ -129,7 +149,19 @@ describe('fleets under devhost', () => {
     );
     const one = await api.call('GET', `servers/pgA/recoveryPoints/${points.body.value[0].name}`);
     expect(one.body.properties.roles).toEqual(expect.arrayContaining(['shop_owner', 'shop_reader']));
-    expect(one.body.properties.script).toMatch(/CREATE ROLE shop_owner;/);
+    // Encrypted like a dump: the API names the key and does not hand out the script.
+    expect(one.body.properties.encryptionKeyId).toBe('k1');
+    expect(one.body.properties.script).toBeUndefined();
+    const stored = vaultContainer(dh);
+    let scripts = 0;
+    for await (const b of stored.listBlobsFlat({ prefix: '_servers/pgA/' })) {
+      if (!b.name.endsWith('/globals.sql.zst')) continue;
+      scripts++;
+      const body = await stored.getBlobClient(b.name).downloadToBuffer();
+      expect(body.subarray(0, 8).toString('latin1')).toBe('PGKEEPE1');
+      expect(body.toString('latin1')).not.toContain('shop_owner');
+    }
+    expect(scripts).toBeGreaterThan(0);
   });
 
   it('runs a slot of 12 due backups at most 2 at a time against server A, across a kill and restart, all succeeding', async () => {
@@ -241,7 +273,7 @@ describe('fleets under devhost', () => {
     expect(Number(grants[0]?.n)).toBeGreaterThan(0);
   }, 240_000);
 
-  it("writes the server's globals script beside the dump in a restore as files", async () => {
+  it("writes the server's globals beside the dump in a restore as files, encrypted, for pgkeep decrypt", async () => {
     const blobs = BlobServiceClient.fromConnectionString(dh.storage.connectionString);
     const container = blobs.getContainerClient('exports');
     await container.createIfNotExists();
@@ -254,20 +286,56 @@ describe('fleets under devhost', () => {
       restoreTargetInfo: {
         objectType: 'RestoreFilesTargetInfo',
         recoveryOption: 'FailIfExists',
-        targetDetails: { url: container.url, filePrefix: 'shop_02', restoreTargetLocationType: 'AzureBlobs' },
+        targetDetails: {
+          url: containerSasUrl({ blobService: blobs }, 'exports'),
+          filePrefix: 'shop_02',
+          restoreTargetLocationType: 'AzureBlobs',
+        },
       },
     });
     expect(res.status, res.text).toBe(202);
     const job = await jobEnded(api, res.body.name, 180_000);
     expect(job.body.properties.status, job.text).toBe('Succeeded');
     const names = job.body.properties.extendedInfo.files.map((f: any) => f.name);
-    expect(names).toContain(`shop_02/${pointId}-globals.sql`);
-    const script = (await container.getBlobClient(`shop_02/${pointId}-globals.sql`).downloadToBuffer()).toString(
-      'utf8',
-    );
-    expect(script).toMatch(/^CREATE ROLE shop_owner;$/m);
-    expect(script).toMatch(/^GRANT shop_reader TO shop_owner/m);
+    const base = `shop_02/${pointId}-globals`;
+    expect(names).toEqual(expect.arrayContaining([`${base}.sql.enc`, `${base}.manifest.json`]));
+    expect(names).not.toContain(`${base}.sql`);
+    const dir = await mkdtemp(path.join(tmpdir(), 'pgkeep-globals-'));
+    try {
+      const file = (n: string) => path.join(dir, n);
+      for (const n of ['sql.enc', 'manifest.json']) {
+        await writeFile(file(n), await container.getBlobClient(`${base}.${n}`).downloadToBuffer());
+      }
+      expect((await readFile(file('sql.enc'))).toString('latin1')).not.toContain('shop_owner');
+      const keyId = await decryptDump(
+        { in: file('sql.enc'), manifest: file('manifest.json'), out: file('globals.sql') },
+        {
+          stdout: new PassThrough(),
+          env: { BACKUP_KEYRING: JSON.stringify(keyring) },
+          credential: () => ({ getToken: () => Promise.reject(new Error('no Azure identity in this test')) }),
+        },
+      );
+      expect(keyId).toBe('k1');
+      const script = await readFile(file('globals.sql'), 'utf8');
+      expect(script).toMatch(/^CREATE ROLE shop_owner;$/m);
+      expect(script).toMatch(/^GRANT shop_reader TO shop_owner/m);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 240_000);
+
+  it("rewraps the server's globals points with a Rewrap job (already under the current key here)", async () => {
+    const res = await api.call('POST', 'servers/pgA/rewrap');
+    expect(res.status, res.text).toBe(202);
+    const job = await jobEnded(api, res.body.name, 120_000);
+    expect(job.body.properties, job.text).toMatchObject({
+      operation: 'Rewrap',
+      backupInstance: 'servers/pgA',
+      status: 'Succeeded',
+    });
+    expect(job.body.properties.extendedInfo).toMatchObject({ rewrapped: 0, failed: 0, toKeyId: 'k1' });
+    expect(job.body.properties.extendedInfo.alreadyCurrent).toBeGreaterThan(0);
+  });
 
   it('marks an instance whose database was dropped DatasourceMissing on the next run, keeping its points', async () => {
     await pgA.query('DROP DATABASE shop_11 WITH (FORCE)');

@@ -1,6 +1,7 @@
 // In-memory fakes of the state-store ports, for activity and workflow tests. They keep the same contract as the
 // Table Storage adapters (test/contract/stores.contract.ts runs against both) and share their rules (rules.ts).
 
+import { Readable } from 'node:stream';
 import { escapeKey } from '../../shared/adapters/storage/tables/common';
 import {
   datasourceAlreadyProtected,
@@ -338,28 +339,38 @@ export function createFakeSlotStore(): SlotStore {
   };
 }
 
-/** The part of the vault blob store fleets use (JSON blobs: globals points), in memory. */
-export function createFakeJsonBlobs(): Pick<VaultBlobStore, 'putJson' | 'getJson' | 'list' | 'delete'> & {
-  readonly blobs: Map<string, string>;
+/** The part of the vault blob store fleets use (globals points: a JSON manifest and a small script blob), in memory. */
+export function createFakeJsonBlobs(): Pick<
+  VaultBlobStore,
+  'putJson' | 'putBytes' | 'getJson' | 'openRead' | 'list' | 'delete'
+> & {
+  readonly blobs: Map<string, Buffer>;
 } {
-  const blobs = new Map<string, string>();
-  const info = (name: string, text: string): VaultBlobInfo => ({
+  const blobs = new Map<string, Buffer>();
+  const info = (name: string, body: Buffer): VaultBlobInfo => ({
     name,
-    bytes: Buffer.byteLength(text),
+    bytes: body.length,
     createdOn: new Date(0).toISOString(),
     lastModified: new Date(0).toISOString(),
     metadata: {},
   });
   return {
     blobs,
-    putJson: (name, value) => later(() => void blobs.set(name, JSON.stringify(value))),
+    putJson: (name, value) => later(() => void blobs.set(name, Buffer.from(JSON.stringify(value)))),
+    putBytes: (name, body) => later(() => void blobs.set(name, Buffer.from(body))),
     getJson: <T>(name: string) =>
       later(() => {
-        const text = blobs.get(name);
-        return text === undefined ? undefined : (JSON.parse(text) as T);
+        const body = blobs.get(name);
+        return body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as T);
+      }),
+    openRead: (name) =>
+      later(() => {
+        const body = blobs.get(name);
+        if (body === undefined) throw new Error(`blob ${name} does not exist`);
+        return Readable.from([body]);
       }),
     list: (prefix = '') =>
-      lazily(() => [...blobs.entries()].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => info(n, t))),
+      lazily(() => [...blobs.entries()].filter(([n]) => n.startsWith(prefix)).map(([n, b]) => info(n, b))),
     delete: (name) => later(() => void blobs.delete(name)),
   };
 }

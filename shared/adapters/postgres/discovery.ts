@@ -5,8 +5,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Client } from 'pg';
-import { escapeIdentifier } from 'pg';
-import { PgkeepError } from '../../errors';
+import { DatabaseError, escapeIdentifier } from 'pg';
+import { PgkeepError, type ErrorCode } from '../../errors';
+import { pgConnectionLost } from '../network-errors';
 import type { PgClientTools, PgConnection } from '../../ports';
 import { connectPgClient, pgEnv, redact } from './connection-string';
 import { classifyConnectError } from './pg-readiness';
@@ -46,10 +47,14 @@ export async function listDatabases(conn: PgConnection): Promise<DiscoveredDatab
       allowConnections: r.c,
     }));
   } catch (err) {
-    throw new PgkeepError(
-      'SystemErrorInternal',
-      `cannot list the databases of ${conn.host}:${conn.port}: ${redact(err instanceof Error ? err.message : String(err), conn)}`,
-    );
+    const message = err instanceof Error ? err.message : String(err);
+    const code: ErrorCode =
+      err instanceof DatabaseError && err.code === '42501'
+        ? 'UserErrorMissingDBPermissions'
+        : pgConnectionLost.test(message) || (err instanceof DatabaseError && err.code?.startsWith('08'))
+          ? 'UserErrorServerConnectionClosed'
+          : 'SystemErrorInternal';
+    throw new PgkeepError(code, `cannot list the databases of ${conn.host}:${conn.port}: ${redact(message, conn)}`);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -66,12 +71,16 @@ export interface GlobalsDump {
 /**
  * Runs `pg_dumpall --globals-only --no-role-passwords` against the server (connecting to conn.database), with the
  * password in the child's environment only. Without passwords pg_dumpall reads pg_roles, not pg_authid, which
- * managed servers (Azure) allow. Throws SystemErrorDumpFailed with its stderr (password removed) on failure.
+ * managed servers (Azure) allow. Throws the readiness codes when it cannot connect, else the code of
+ * classifyPgDumpallFailure with its stderr (password removed).
  */
 export async function dumpGlobals(
   conn: PgConnection,
   tools: Pick<PgClientTools, 'binDir' | 'version'>,
 ): Promise<GlobalsDump> {
+  // pg_dumpall --database=… says only "could not connect" for any failed connect: a probe first gives the
+  // readiness check's code (refused login, unreachable, missing database).
+  await (await connectOrThrow(conn)).end();
   const bin = path.join(tools.binDir, 'pg_dumpall');
   const child = spawn(bin, ['--globals-only', '--no-role-passwords', '--no-password', `--database=${conn.database}`], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...pgEnv(conn), PGAPPNAME: 'pgkeep-globals' },
@@ -92,7 +101,7 @@ export async function dumpGlobals(
   const stderr = redact(err, conn).trim();
   if (code !== 0) {
     throw new PgkeepError(
-      'SystemErrorDumpFailed',
+      classifyPgDumpallFailure(stderr),
       `pg_dumpall --globals-only of ${conn.host}:${conn.port} failed: ${stderr || `exit ${String(code)}`}`,
     );
   }
@@ -101,6 +110,34 @@ export async function dumpGlobals(
     pgDumpallVersion: tools.version,
     warnings: stderr === '' ? [] : stderr.split('\n').filter((l) => /warning/i.test(l)),
   };
+}
+
+/**
+ * The registry's code for a failed pg_dumpall from what libpq and pg_dumpall print: the same codes the readiness
+ * checks and the dump use (refused login, unreachable server, lost connection, missing privilege, version), so a
+ * failed globals backup says what to fix; anything else is SystemErrorDumpFailed.
+ */
+export function classifyPgDumpallFailure(stderr: string): ErrorCode {
+  if (
+    /password authentication failed|authentication failed for user|no password supplied|no pg_hba\.conf entry/i.test(
+      stderr,
+    )
+  ) {
+    return 'UserErrorDBUserAuthFailed';
+  }
+  if (/server version.*pg_dumpall version|aborting because of server version mismatch/i.test(stderr)) {
+    return 'UserErrorPgDumpVersionMismatch';
+  }
+  if (pgConnectionLost.test(stderr)) return 'UserErrorServerConnectionClosed';
+  if (
+    /could not connect|connection refused|could not translate host name|timeout expired|Network is unreachable/i.test(
+      stderr,
+    )
+  ) {
+    return 'UserErrorMissingNetworkSecurityPermissions';
+  }
+  if (/permission denied/i.test(stderr)) return 'UserErrorMissingDBPermissions';
+  return 'SystemErrorDumpFailed';
 }
 
 /** A role's name in a statement: a quoted identifier (with "" inside) or a bare one. */

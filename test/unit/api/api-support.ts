@@ -7,7 +7,8 @@ import { runHandler } from '../../../shared/api/http';
 import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
-import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
+import type { DbReadinessReport, KeyEncryptionKeys, ReadinessCheck } from '../../../shared/ports';
+import { keyEncryptionKeysFromSettings } from '../../../shared/adapters/crypto/envelope';
 import { createFakeJsonBlobs, createFakeStores } from '../../support/fake-stores';
 import { createFakeAlertStores } from '../../support/fake-alert-stores';
 import type { ChannelRecord } from '../../../shared/ports';
@@ -80,7 +81,7 @@ export function createApi() {
       dumpGlobals: () => Promise.resolve({ script: 'CREATE ROLE app;\n', pgDumpallVersion: '15.8', warnings: [] }),
       clock: { now: () => new Date(NOW) },
       newId: () => `job${++ids}`,
-      settings: { globalsBackupHours: 24, globalsKeep: 3 },
+      settings: { globalsBackupHours: 24, globalsKeep: 3, zstdLevel: 3 },
       log: () => undefined,
     },
     assignRoles: {
@@ -215,3 +216,16 @@ function expect201(res: ApiResponse): void {
 }
 
 export const targets = (error: ErrorBody['error'] | undefined): string[] => (error?.details ?? []).map((d) => d.target);
+
+/** A keyring of the given entries (base64 keys), `current` wrapping new data keys: the KEKs as the app builds them. */
+export function testKeyring(current: string, keys: Record<string, string>): KeyEncryptionKeys {
+  return keyEncryptionKeysFromSettings(
+    {
+      BACKUP_ENCRYPTION_KEY_URI: '',
+      BACKUP_KEYRING: JSON.stringify({ current, keys }),
+      BACKUP_ENCRYPTION_KEY: '',
+      BACKUP_ENCRYPTION_KEY_ID: '',
+    },
+    undefined,
+  );
+}

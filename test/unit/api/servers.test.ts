@@ -1,8 +1,14 @@
 // Server routes over the fake stores (issue 15): register with the slot limit, list databases with protection and
 // protectability, bulk protect all-or-nothing or ready-only with a result per database, discovery runs
-// (auto-protect, DatasourceMissing, globals), globals points, assignMissingRoles with and without a caller token.
+// (auto-protect, DatasourceMissing, globals), globals points (encrypted and rewrapped like dumps), assignMissingRoles
+// with and without a caller token.
 // Every response parses exactly with its contracts/servers.ts schema.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { readGlobalsManifest, readGlobalsPoint } from '../../../shared/activities/discovery';
+import { rewrapInstance, type RewrapDeps } from '../../../shared/activities/rewrap';
+import type { KeyEncryptionKeys } from '../../../shared/ports';
+import type { RewrapOrchestratorInput } from '../../../shared/workflows/names';
 import type { z } from 'zod';
 import {
   assignRolesResponseSchema,
@@ -14,7 +20,7 @@ import {
   serverListSchema,
   serverResourceSchema,
 } from '../../../shared/contracts/servers';
-import { createApi, failedCheck, fixture, NOW, SERVER_CONNECTION, VAULT } from './api-support';
+import { createApi, failedCheck, fixture, NOW, SERVER_CONNECTION, testKeyring, VAULT } from './api-support';
 
 function expectExactly(schema: z.ZodType, body: unknown): void {
   const parsed = schema.safeParse(body);
@@ -186,18 +192,21 @@ describe('POST /servers/{name}/discover', () => {
 
   it('backs up the globals when asked, keeping GLOBALS_KEEP points, readable with their script', async () => {
     const api = await apiWithServer();
+    const taken: string[] = [];
     for (let i = 0; i < 4; i++) {
       const run = await api.call('POST', 'servers/pg1/discover', { globals: true });
-      expect(typeof (run.jsonBody as { globalsRecoveryPointId?: string }).globalsRecoveryPointId).toBe('string');
+      taken.push((run.jsonBody as { globalsRecoveryPointId: string }).globalsRecoveryPointId);
     }
     const list = await api.call('GET', 'servers/pg1/recoveryPoints');
     expectExactly(globalsPointListSchema, list.jsonBody);
     const points = (list.jsonBody as { value: { name: string }[] }).value;
-    expect(points).toHaveLength(3);
+    expect(points.map((p) => p.name)).toEqual(taken.slice(1));
+    // The oldest point is gone whole: its manifest and its script.
+    expect([...api.blobs.blobs.keys()].filter((n) => n.includes(taken[0]!))).toEqual([]);
     const one = await api.call('GET', `servers/pg1/recoveryPoints/${points[0]!.name}`);
     expectExactly(globalsPointSchema, one.jsonBody);
     expect(one.jsonBody).toMatchObject({ properties: { roles: ['app'], script: 'CREATE ROLE app;\n' } });
-    expect(JSON.stringify(api.blobs.blobs.values().next().value)).not.toContain('s3cret-pw');
+    for (const body of api.blobs.blobs.values()) expect(body.toString('latin1')).not.toContain('s3cret-pw');
   });
 });
 
@@ -258,5 +267,77 @@ describe('POST …/assignMissingRoles', () => {
     });
     expect(JSON.stringify(denied.jsonBody)).not.toContain('tok-123456');
     expect(JSON.stringify(denied.jsonBody)).not.toContain(SERVER_CONNECTION);
+  });
+});
+
+describe('globals points are kept like dumps under envelope encryption', () => {
+  const k1 = randomBytes(32).toString('base64');
+  const k2 = randomBytes(32).toString('base64');
+  const keyring = testKeyring;
+
+  async function encryptedPoint(keys: KeyEncryptionKeys) {
+    const api = await apiWithServer();
+    Object.assign(api.deps.fleet, { keys });
+    const run = await api.call('POST', 'servers/pg1/discover', { globals: true });
+    const id = (run.jsonBody as { globalsRecoveryPointId: string }).globalsRecoveryPointId;
+    const doc = (await readGlobalsManifest(api.deps.fleet, 'pg1', id))!;
+    return { api, id, doc };
+  }
+
+  it('encrypts the script under a fresh data key wrapped by the current KEK, and shows its key instead of it', async () => {
+    const { api, id, doc } = await encryptedPoint(keyring('v1', { v1: k1 }));
+    expect(doc.encryption).toMatchObject({ algorithm: 'AES-256-GCM', keyProvider: 'keyring', keyId: 'v1' });
+    const stored = api.blobs.blobs.get(doc.blobName)!;
+    expect(stored.subarray(0, 8).toString('latin1')).toBe('PGKEEPE1');
+    expect(stored.toString('latin1')).not.toContain('CREATE ROLE');
+    const one = await api.call('GET', `servers/pg1/recoveryPoints/${id}`);
+    expectExactly(globalsPointSchema, one.jsonBody);
+    expect(one.jsonBody).toMatchObject({ properties: { roles: ['app'], encryptionKeyId: 'v1' } });
+    expect((one.jsonBody as { properties: object }).properties).not.toHaveProperty('script');
+    expect((await readGlobalsPoint(api.deps.fleet, 'pg1', id))?.script).toBe('CREATE ROLE app;\n');
+  });
+
+  it('refuses to read an encrypted point without its key, or with a changed byte, naming the code', async () => {
+    const { api, id, doc } = await encryptedPoint(keyring('v1', { v1: k1 }));
+    await expect(readGlobalsPoint({ blobs: api.blobs }, 'pg1', id)).rejects.toMatchObject({
+      code: 'UserErrorEncryptionKeyNotFound',
+    });
+    const stored = api.blobs.blobs.get(doc.blobName)!;
+    stored[stored.length - 20]! ^= 1;
+    await expect(readGlobalsPoint(api.deps.fleet, 'pg1', id)).rejects.toMatchObject({
+      code: 'SystemErrorIntegrityCheckFailed',
+    });
+  });
+
+  it('rewraps every globals point of a server under the current KEK through a Rewrap job', async () => {
+    const { api, id } = await encryptedPoint(keyring('v1', { v1: k1 }));
+    const started: { id: string; input: RewrapOrchestratorInput }[] = [];
+    Object.assign(api.deps, {
+      rewrapPoint: () => Promise.reject(new Error('not used')),
+      startRewrap: (orchestrationId: string, input: RewrapOrchestratorInput) =>
+        Promise.resolve(void started.push({ id: orchestrationId, input })),
+    });
+    const res = await api.call('POST', 'servers/pg1/rewrap');
+    expect(res.status).toBe(202);
+    expect(started).toHaveLength(1);
+    expect(started[0]!.id).toMatch(/^rewrap-server-pg1-/);
+    expect(started[0]!.input).toEqual({ jobId: (res.jsonBody as { name: string }).name, serverName: 'pg1' });
+    const rotated = keyring('v2', { v1: k1, v2: k2 });
+    const deps: RewrapDeps = { ...api.stores, blobs: api.blobs, keys: rotated, clock: api.deps.clock, log: () => {} };
+    expect(await rewrapInstance(deps, started[0]!.input)).toEqual({
+      rewrapped: 1,
+      alreadyCurrent: 0,
+      notEncrypted: 0,
+      failed: 0,
+    });
+    expect(await api.stores.jobs.get(started[0]!.input.jobId)).toMatchObject({
+      operation: 'Rewrap',
+      backupInstance: 'servers/pg1',
+      status: 'Succeeded',
+    });
+    expect((await readGlobalsManifest(api.deps.fleet, 'pg1', id))?.encryption).toMatchObject({ keyId: 'v2' });
+    // Only v2 is needed now.
+    const onlyV2 = { blobs: api.blobs, keys: keyring('v2', { v2: k2 }) };
+    expect((await readGlobalsPoint(onlyV2, 'pg1', id))?.script).toBe('CREATE ROLE app;\n');
   });
 });

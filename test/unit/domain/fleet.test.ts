@@ -1,12 +1,17 @@
 // The pure fleet rules: which databases can be protected and which a rule selects, instance names, server keys,
 // the discovery plan, the semaphores' grants and the jitter.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../../shared/domain/policy';
+import type { Policy } from '../../../shared/domain/types';
 import {
   decideSlot,
   globMatches,
   instanceNameFor,
   jitterSeconds,
   notProtectableReason,
+  policyJitterWindow,
   planDiscovery,
   releaseSlot,
   selectedByGlobs,
@@ -191,5 +196,32 @@ describe('jitterSeconds', () => {
     expect(new Set(delays).size).toBeGreaterThan(150);
     expect(jitterSeconds('db-7', 600)).toBe(delays[7]);
     expect(jitterSeconds('db-7', 0)).toBe(0);
+  });
+});
+
+describe('policyJitterWindow', () => {
+  const weekly = JSON.parse(
+    readFileSync(path.resolve(__dirname, '../../../../shared/fixtures/policies/default-weekly.json'), 'utf8'),
+  ) as { policyRules: { trigger?: { schedule: { repeatingTimeIntervals: string[] } } }[] };
+  /** The weekly fixture with its schedule replaced by these entries. */
+  const policyWith = (...intervals: string[]): Policy => {
+    const doc = structuredClone(weekly);
+    for (const rule of doc.policyRules) if (rule.trigger) rule.trigger.schedule.repeatingTimeIntervals = intervals;
+    const parsed = parsePolicy(doc);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return parsed.value;
+  };
+  const twoOnSunday = policyWith('R/2026-03-01T02:00:00+00:00/P1W', 'R/2026-03-01T03:00:00+00:00/P1W');
+
+  it('is the setting when the next slot is further away than twice the setting', () => {
+    expect(policyJitterWindow(twoOnSunday, '2026-03-08T03:00:00.000Z', 7200)).toBe(7200);
+  });
+
+  it('is half the time to the next slot when that is shorter, so a backup never runs into its next slot', () => {
+    expect(policyJitterWindow(twoOnSunday, '2026-03-08T02:00:00.000Z', 7200)).toBe(1800);
+  });
+
+  it('is zero without a setting', () => {
+    expect(policyJitterWindow(twoOnSunday, '2026-03-08T02:00:00.000Z', 0)).toBe(0);
   });
 });
