@@ -408,8 +408,16 @@ export async function backupGlobals(deps: FleetDeps, server: ServerRecord): Prom
   await deps.blobs.putJson(blobName, document);
   const points = await listGlobalsPoints(deps, server.name);
   for (const old of points.slice(0, Math.max(0, points.length - deps.settings.globalsKeep))) {
-    await deps.blobs.delete(globalsScriptBlobName(server.name, old.recoveryPointId));
-    await deps.blobs.delete(old.blobName);
+    try {
+      // The manifest first: without it the script is no point, and the manifest, written last, is immutable longest.
+      await deps.blobs.delete(old.blobName);
+      await deps.blobs.delete(globalsScriptBlobName(server.name, old.recoveryPointId));
+    } catch (err) {
+      // Still under the container's immutability policy: kept until a later run may delete it (the new point is
+      // taken either way).
+      if (!(err instanceof PgkeepError && err.code === 'UserErrorBlobImmutable')) throw err;
+      deps.log(`globals point ${old.recoveryPointId} of server ${server.name} is immutable for now; kept`);
+    }
   }
   return { recoveryPointId: id, time, bytes: sealed.body.length, blobName };
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readGlobalsManifest, readGlobalsPoint } from '../../../shared/activities/discovery';
 import { rewrapInstance, type RewrapDeps } from '../../../shared/activities/rewrap';
 import type { KeyEncryptionKeys } from '../../../shared/ports';
+import { PgkeepError } from '../../../shared/errors';
 import type { RewrapOrchestratorInput } from '../../../shared/workflows/names';
 import type { z } from 'zod';
 import {
@@ -267,6 +268,27 @@ describe('POST …/assignMissingRoles', () => {
     });
     expect(JSON.stringify(denied.jsonBody)).not.toContain('tok-123456');
     expect(JSON.stringify(denied.jsonBody)).not.toContain(SERVER_CONNECTION);
+  });
+});
+
+describe('globals points under an immutability policy', () => {
+  it('takes the new point and keeps an old one the policy still protects, without failing the run', async () => {
+    const api = await apiWithServer();
+    Object.assign(api.blobs, {
+      delete: (name: string) =>
+        Promise.reject(
+          new PgkeepError('UserErrorBlobImmutable', `blob ${name} is protected by the container's policy`),
+        ),
+    });
+    for (let i = 0; i < 4; i++) {
+      const run = await api.call('POST', 'servers/pg1/discover', { globals: true });
+      expect(run.jsonBody).not.toHaveProperty('error');
+      expect(run.jsonBody).toHaveProperty('globalsRecoveryPointId');
+      const job = await api.stores.jobs.get((run.jsonBody as { jobId: string }).jobId);
+      expect(job?.status).toBe('Succeeded');
+    }
+    const list = await api.call('GET', 'servers/pg1/recoveryPoints');
+    expect((list.jsonBody as { value: unknown[] }).value).toHaveLength(4);
   });
 });
 
