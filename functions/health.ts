@@ -4,6 +4,6 @@ import { app } from '@azure/functions';
 app.http('health', {
   methods: ['GET'],
   authLevel: 'anonymous',
-  route: 'health',
+  route: 'api/health',
   handler: () => Promise.resolve({ status: 200, jsonBody: { status: 'Healthy', service: 'pgkeep' } }),
 });

@@ -88,6 +88,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
   const starter = orchestrationStarter(client);
   return {
     vaultId: rt.config.VAULT_RESOURCE_ID,
+    enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
     policies: stores.policies,
     instances: stores.instances,
     recoveryPoints: stores.recoveryPoints,

@@ -20,6 +20,8 @@ export interface BackupStartInput {
 
 export interface ApiDeps {
   readonly vaultId: string;
+  /** ENFORCE_CALLER_ROLES: the API checks caller roles (GET /me reports the roles granted). */
+  readonly enforceCallerRoles: boolean;
   readonly policies: PolicyStore;
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;

@@ -3,6 +3,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { PgkeepError } from '../errors';
 import { parsePolicy } from '../domain/policy';
+import { summarizePolicy } from '../domain/describe';
+import { simulateRetentionOverTime } from '../domain/simulation';
+import type { Policy } from '../domain/types';
+import { validate } from '../contracts/validation';
+import { policyQuerySchema, policySimulationRequestSchema, type PolicySimulation } from '../contracts/policies';
 import type { PolicyRecord } from '../ports';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
@@ -11,17 +16,43 @@ import { listOf, toPolicyResource } from './resources';
 import { validName } from '../contracts/resources';
 
 /** The bare BackupPolicy from a body that may be wrapped in `properties` (Azure's resource shape). */
-function unwrap(body: unknown): { document: Record<string, unknown>; pathPrefix: string } {
+function unwrap(body: unknown, at = ''): { document: Record<string, unknown>; pathPrefix: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new PgkeepError('UserErrorInvalidPolicy', 'the policy must be a JSON object', { target: '$' });
+    throw new PgkeepError('UserErrorInvalidPolicy', 'the policy must be a JSON object', { target: `$${at}` });
   }
   const obj = body as Record<string, unknown>;
   const props = obj.properties;
   if (typeof props === 'object' && props !== null && !Array.isArray(props)) {
-    return { document: props as Record<string, unknown>, pathPrefix: '$.properties' };
+    return { document: props as Record<string, unknown>, pathPrefix: `$${at}.properties` };
   }
-  return { document: obj, pathPrefix: '$' };
+  return { document: obj, pathPrefix: `$${at}` };
 }
+
+/** Parses a policy document or throws 400 UserErrorInvalidPolicy naming every problem by its path in the body. */
+function parseOrThrow(document: Record<string, unknown>, pathPrefix: string, name: string): Policy {
+  const parsed = parsePolicy(document, { name });
+  if (parsed.ok) return parsed.value;
+  const details = parsed.errors.map((e) => ({
+    code: 'UserErrorInvalidPolicy' as const,
+    message: e.message,
+    target: pathPrefix + e.path.slice(1),
+  }));
+  throw new PgkeepError('UserErrorInvalidPolicy', `policy '${name}' is invalid (${details.length} problems)`, {
+    details,
+  });
+}
+
+/** The resource, with the policy in words next to its properties when the query asks for $expand=summary. */
+function resourceOf(deps: ApiDeps, record: PolicyRecord, req: ApiRequest) {
+  const q = validate(policyQuerySchema, { $expand: req.query.get('$expand') ?? undefined }, 'query');
+  const resource = toPolicyResource(deps.vaultId, record);
+  if (q.$expand !== 'summary') return resource;
+  const parsed = parsePolicy(record.document, { name: record.name });
+  // A stored policy was valid when accepted; one the validator grew stricter against is listed without words.
+  return parsed.ok ? { ...resource, summary: summarizePolicy(parsed.value) } : resource;
+}
+
+const simulationMonths = (years: number) => years * 12;
 
 export async function instancesUsingPolicy(deps: ApiDeps, policyName: string): Promise<string[]> {
   const users: string[] = [];
@@ -37,17 +68,7 @@ export function policyRoutes(deps: ApiDeps) {
     }
     const { document, pathPrefix } = unwrap(parseJsonBody(req));
     // As in ARM, the route names the resource: a body without a name (Azure's own policies carry none) is valid.
-    const parsed = parsePolicy(document, { name });
-    if (!parsed.ok) {
-      const details = parsed.errors.map((e) => ({
-        code: 'UserErrorInvalidPolicy' as const,
-        message: e.message,
-        target: pathPrefix + e.path.slice(1),
-      }));
-      throw new PgkeepError('UserErrorInvalidPolicy', `policy '${name}' is invalid (${details.length} problems)`, {
-        details,
-      });
-    }
+    parseOrThrow(document, pathPrefix, name);
     // As in ARM, the route names the resource; a name inside the body is ignored (fixtures carry their own).
     const stored: PolicyRecord = {
       name,
@@ -80,13 +101,51 @@ export function policyRoutes(deps: ApiDeps) {
     const name = param(req, 'name');
     const p = await deps.policies.get(name);
     if (!p) throw notFound('backup policy', name);
-    return json(200, toPolicyResource(deps.vaultId, p));
+    return json(200, resourceOf(deps, p, req));
   }
 
-  async function list(): Promise<ApiResponse> {
+  async function list(req: ApiRequest): Promise<ApiResponse> {
     const value = [];
-    for await (const p of deps.policies.list()) value.push(toPolicyResource(deps.vaultId, p));
+    for await (const p of deps.policies.list()) value.push(resourceOf(deps, p, req));
     return json(200, listOf(value));
+  }
+
+  /**
+   * POST /backupPolicies/simulate: a policy (saved or not) in words and, month by month over `years` (default 10),
+   * how many points of each tag each tier would hold if every scheduled backup succeeded (domain/simulation.ts, the
+   * planner `pgkeep policy simulate` runs).
+   */
+  function simulate(req: ApiRequest): Promise<ApiResponse> {
+    // Pure computation: a thrown validation error becomes the rejection runHandler answers with.
+    return new Promise((resolve) => resolve(json(200, simulation(req))));
+  }
+
+  function simulation(req: ApiRequest): PolicySimulation {
+    const body = validate(policySimulationRequestSchema, parseJsonBody(req), 'simulation request');
+    const { document, pathPrefix } = unwrap(body.policy, '.policy');
+    const name = typeof document.name === 'string' && document.name.trim() !== '' ? document.name : 'draft';
+    const policy = parseOrThrow(document, pathPrefix, name);
+    const from = new Date(body.from ?? deps.clock.now().toISOString());
+    const months = simulationMonths(body.years ?? 10);
+    const at = (m: number) =>
+      new Date(
+        Date.UTC(
+          from.getUTCFullYear(),
+          from.getUTCMonth() + m,
+          from.getUTCDate(),
+          from.getUTCHours(),
+          from.getUTCMinutes(),
+        ),
+      ).toISOString();
+    const sampleTimes = Array.from({ length: months }, (_, i) => at(i + 1));
+    const fromIso = from.toISOString();
+    const to = sampleTimes.at(-1)!;
+    return {
+      summary: summarizePolicy(policy),
+      from: fromIso,
+      to,
+      samples: simulateRetentionOverTime(policy, fromIso, to, sampleTimes),
+    };
   }
 
   async function remove(req: ApiRequest): Promise<ApiResponse> {
@@ -104,5 +163,5 @@ export function policyRoutes(deps: ApiDeps) {
     return { status: existed ? 200 : 204 };
   }
 
-  return { put, get, list, remove };
+  return { put, get, list, remove, simulate };
 }

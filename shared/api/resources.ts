@@ -25,8 +25,11 @@ export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResour
 }
 
 export interface InstanceSummary {
+  /** The newest Available point. */
   lastRecoveryPoint?: RecoveryPointRecord;
   lastJob?: JobRecord;
+  nextScheduledBackup?: string;
+  readiness?: BackupInstanceResource['properties']['readiness'];
 }
 
 export function toInstanceResource(
@@ -50,12 +53,20 @@ export function toInstanceResource(
   if (i.protectionState === 'ProtectionStopped') properties.deleteBackupDataOnStop = i.deleteBackupDataOnStop ?? false;
   if (summary.lastRecoveryPoint) {
     const rp = summary.lastRecoveryPoint;
-    properties.lastRecoveryPoint = { recoveryPointId: rp.id, recoveryPointTime: rp.time, retentionTagName: rp.tag };
+    properties.lastRecoveryPoint = {
+      recoveryPointId: rp.id,
+      recoveryPointTime: rp.time,
+      retentionTagName: rp.tag,
+      sizeInBytes: rp.bytes,
+      dataStore: rp.dataStore,
+    };
   }
   if (summary.lastJob) {
     const j = summary.lastJob;
     properties.lastJob = { jobId: j.id, operation: j.operation, status: j.status, startTime: j.startTime };
   }
+  if (summary.nextScheduledBackup) properties.nextScheduledBackup = summary.nextScheduledBackup;
+  if (summary.readiness) properties.readiness = summary.readiness;
   return { id: instanceId(vaultId, i.name), name: i.name, type: resourceTypes.instance, properties };
 }
 

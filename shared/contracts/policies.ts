@@ -3,8 +3,59 @@
 // returns the document exactly as accepted.
 
 import { z } from 'zod';
+import { dataStores, tagNames } from '../domain/types';
+import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
-export const policyResourceSchema = resourceSchema(resourceTypes.policy, z.record(z.string(), z.unknown()));
+/** The policy in words (domain/describe.ts summarizePolicy), next to `properties` when asked for with $expand=summary. */
+export const policySummarySchema = z.object({
+  backupRuleName: z.string(),
+  schedule: z.string(),
+  timeZone: z.string(),
+  retention: z
+    .array(
+      z.object({
+        tag: z.enum(tagNames),
+        appliesTo: z.string(),
+        vaultStore: z.string(),
+        archiveStore: z.string().optional(),
+        text: z.string(),
+      }),
+    )
+    .readonly(),
+});
+export type PolicySummary = z.infer<typeof policySummarySchema>;
+
+/** GET /backupPolicies[/{name}]?$expand=summary */
+export const policyQuerySchema = z.object({
+  $expand: z.literal('summary', { message: 'must be "summary"' }).optional(),
+});
+
+export const policyResourceSchema = resourceSchema(resourceTypes.policy, z.record(z.string(), z.unknown())).extend({
+  summary: policySummarySchema.optional(),
+});
 export type PolicyResource = z.infer<typeof policyResourceSchema>;
 export const policyListSchema = listSchema(policyResourceSchema);
+
+// --- POST /backupPolicies/simulate: what a policy would keep over the years, before it is saved -----------------
+
+export const policySimulationRequestSchema = z.object({
+  /** A BackupPolicy as PUT takes it (bare or wrapped in properties); validated by the domain's parser. */
+  policy: z.record(z.string(), z.unknown(), { message: 'must be a BackupPolicy JSON object' }),
+  /** Start of the simulation; default now. */
+  from: isoInstant().optional(),
+  years: z.int('must be a whole number').min(1, 'must be at least 1').max(10, 'must be at most 10').optional(),
+});
+export type PolicySimulationRequest = z.infer<typeof policySimulationRequestSchema>;
+
+/** Points per tag and tier (every tag and tier present, 0 when none). */
+export const pointCountsSchema = z.record(z.enum(tagNames), z.record(z.enum(dataStores), z.number()));
+
+export const policySimulationSchema = z.object({
+  summary: policySummarySchema,
+  from: z.string(),
+  to: z.string(),
+  /** Monthly samples from `from` to `to`: how many points of each tag each tier holds then. */
+  samples: z.array(z.object({ at: z.string(), counts: pointCountsSchema })),
+});
+export type PolicySimulation = z.infer<typeof policySimulationSchema>;

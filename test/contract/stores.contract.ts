@@ -411,6 +411,26 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         expect(listed).toHaveLength(1_100);
         expect(listed.map((p) => p.value.time)).toEqual([...times].reverse());
       });
+
+      it('pages a listing: limit yields at most that many, afterId continues after the last one seen', async () => {
+        const times = Array.from({ length: 7 }, (_, i) => isoPlus(T0, i * DAY));
+        for (const t of times) await stores.recoveryPoints.create(samplePoint('paged', t));
+        const newestFirst = [...times].reverse();
+        const pages: string[][] = [];
+        let afterId: string | undefined;
+        for (;;) {
+          const page = await collect(stores.recoveryPoints.list('paged', { limit: 3, ...(afterId && { afterId }) }));
+          if (page.length === 0) break;
+          pages.push(page.map((p) => p.value.time));
+          afterId = page.at(-1)?.value.id;
+        }
+        expect(pages).toEqual([newestFirst.slice(0, 3), newestFirst.slice(3, 6), newestFirst.slice(6)]);
+        const bounded = await collect(
+          stores.recoveryPoints.list('paged', { afterId: recoveryPointId(times[5]!, 'a1'), to: times[2]!, limit: 9 }),
+        );
+        expect(bounded.map((p) => p.value.time)).toEqual([times[1], times[0]]);
+        expect(await collect(stores.recoveryPoints.list('paged', { limit: 0 }))).toEqual([]);
+      });
     });
 
     describe('JobStore', () => {

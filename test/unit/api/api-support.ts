@@ -24,7 +24,7 @@ export const ready: DbReadinessReport = {
   serverVersion: '15.8',
 };
 
-export function createApi() {
+export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
   const stores = createFakeStores({ now: () => new Date(NOW) });
   const started: { id: string; input: BackupStartInput }[] = [];
   let ids = 0;
@@ -35,6 +35,7 @@ export function createApi() {
   };
   const deps: ApiDeps = {
     vaultId: VAULT,
+    enforceCallerRoles: options.enforceCallerRoles ?? false,
     ...stores,
     clock: { now: () => new Date(NOW) },
     newId: () => `job${++ids}`,
