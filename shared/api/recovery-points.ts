@@ -20,6 +20,9 @@ export function bucketFor(oldestMs: number, nowMs: number): Bucket {
   return days <= 62 ? 'day' : days <= 731 ? 'week' : 'month';
 }
 
+/** A timeline starts this many buckets before now at the latest, so that a young instance still shows a span. */
+const MIN_BUCKETS = 14;
+
 /** The UTC start of the bucket holding `ms`. */
 export function bucketStart(bucket: Bucket, ms: number): number {
   const d = new Date(ms);
@@ -27,6 +30,19 @@ export function bucketStart(bucket: Bucket, ms: number): number {
   if (bucket === 'day') return day;
   if (bucket === 'week') return day - ((d.getUTCDay() + 6) % 7) * DAY_MS; // back to Monday
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+function minStart(bucket: Bucket, nowMs: number): number {
+  let start = bucketStart(bucket, nowMs);
+  for (let i = 1; i < MIN_BUCKETS; i++) start = previousBucket(bucket, start);
+  return start;
+}
+
+function previousBucket(bucket: Bucket, startMs: number): number {
+  if (bucket === 'day') return startMs - DAY_MS;
+  if (bucket === 'week') return startMs - 7 * DAY_MS;
+  const d = new Date(startMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
 }
 
 function nextBucket(bucket: Bucket, startMs: number): number {
@@ -93,7 +109,8 @@ export function recoveryPointRoutes(deps: ApiDeps) {
     const bucket = bucketFor(oldestMs, nowMs);
     const value: RecoveryPointTimeline['value'] = [];
     const index = new Map<number, number>();
-    for (let start = bucketStart(bucket, oldestMs); start <= nowMs; start = nextBucket(bucket, start)) {
+    const first = Math.min(bucketStart(bucket, oldestMs), minStart(bucket, nowMs));
+    for (let start = first; start <= nowMs; start = nextBucket(bucket, start)) {
       index.set(start, value.length);
       value.push({ start: new Date(start).toISOString(), points: zero(), bytes: zero() });
     }

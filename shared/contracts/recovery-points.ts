@@ -79,7 +79,8 @@ const perStore = z.object({ VaultStore: z.number(), ArchiveStore: z.number() });
 
 /**
  * GET …/recoveryPointTimeline: the instance's Available points counted per tier in consecutive UTC buckets from the
- * oldest point to now (days up to two months, ISO weeks up to two years, months beyond), and the totals.
+ * oldest point (or 14 buckets back, whichever is earlier) to now — days up to two months of history, ISO weeks up to
+ * two years, months beyond — and the totals.
  */
 export const recoveryPointTimelineSchema = z.object({
   bucket: z.enum(timelineBuckets),

@@ -68,10 +68,12 @@ export function normalizeFilePrefix(filePrefix: unknown): string {
 }
 
 const MAX_NAME_BYTES = 63;
+/** UTF-8 length (PostgreSQL's limits are in bytes), with TextEncoder so that the browser console validates alike. */
+const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 const pgName = z
   .string()
   .min(1, 'is required')
-  .refine((n) => Buffer.byteLength(n) <= MAX_NAME_BYTES, { message: 'PostgreSQL names are at most 63 bytes' })
+  .refine((n) => utf8Bytes(n) <= MAX_NAME_BYTES, { message: 'PostgreSQL names are at most 63 bytes' })
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   .refine((n) => !/[\0-\x1f\x7f]/.test(n), { message: 'must not contain control characters' });
 
@@ -172,7 +174,7 @@ export const restoreRequestSchema = z
       });
     }
     const owner = r.options?.owner;
-    if (typeof owner === 'string' && !['none', 'keep'].includes(owner) && Buffer.byteLength(owner) > MAX_NAME_BYTES) {
+    if (typeof owner === 'string' && !['none', 'keep'].includes(owner) && utf8Bytes(owner) > MAX_NAME_BYTES) {
       ctx.addIssue({ code: 'custom', path: ['options', 'owner'], message: 'PostgreSQL names are at most 63 bytes' });
     }
   });

@@ -124,18 +124,16 @@ describe('GET …/recoveryPointTimeline', () => {
     const body = (await api.call('GET', 'backupInstances/orders/recoveryPointTimeline'))
       .jsonBody as RecoveryPointTimeline;
     expect(body.bucket).toBe('day');
-    expect(body.value.map((b) => b.start)).toEqual([
-      '2026-03-07T00:00:00.000Z',
-      '2026-03-08T00:00:00.000Z',
-      '2026-03-09T00:00:00.000Z',
-      '2026-03-10T00:00:00.000Z',
-    ]);
-    expect(body.value[0]).toEqual({
+    // Fourteen days up to today, though the oldest point is three days old.
+    expect(body.value.map((b) => b.start)).toHaveLength(14);
+    expect(body.value[0]?.start).toBe('2026-02-25T00:00:00.000Z');
+    expect(body.value.at(-1)?.start).toBe('2026-03-10T00:00:00.000Z');
+    expect(body.value[10]).toEqual({
       start: '2026-03-07T00:00:00.000Z',
       points: { VaultStore: 1, ArchiveStore: 1 },
       bytes: { VaultStore: 100, ArchiveStore: 50 },
     });
-    expect(body.value[1]?.points).toEqual({ VaultStore: 0, ArchiveStore: 0 });
+    expect(body.value[11]?.points).toEqual({ VaultStore: 0, ArchiveStore: 0 });
     expect(body.totals).toEqual({
       points: { VaultStore: 2, ArchiveStore: 1 },
       bytes: { VaultStore: 107, ArchiveStore: 50 },
