@@ -122,6 +122,7 @@ module auth './app/auth.bicep' = if (enableCallerRoles) {
   params: {
     uniqueName: 'pgkeep-${environmentName}-${resourceToken}'
     displayName: 'pgkeep (${environmentName})'
+    redirectUris: ['https://${functionAppName}.azurewebsites.net/.auth/login/aad/callback']
     readerPrincipalIds: readerPrincipalIds
     operatorPrincipalIds: operatorPrincipalIds
     adminPrincipalIds: adminPrincipalIds
@@ -194,6 +195,7 @@ module functions './app/functions.bicep' = {
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
 output PGKEEP_URL string = 'https://${functions.outputs.defaultHostName}/api'
+output PGKEEP_CONSOLE_URL string = 'https://${functions.outputs.defaultHostName}/'
 output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output VAULT_STORAGE_ACCOUNT string = vaultStorage.outputs.name

@@ -240,6 +240,8 @@ export interface RecoveryPointStore {
    * more rows than that from storage).
    */
   list(instanceName: string, options?: RecoveryPointListOptions): AsyncIterable<Stored<RecoveryPointRecord>>;
+  /** Every point of every instance, in no particular order: one scan, for totals over the whole vault. */
+  listAll(): AsyncIterable<Stored<RecoveryPointRecord>>;
   update(point: RecoveryPointRecord, etag: string): Promise<string>;
   delete(instanceName: string, id: string): Promise<void>;
 }

@@ -16,7 +16,7 @@ import {
   type ValidateForBackupResult,
 } from '../../shared/contracts/instances';
 import { jobQuerySchema, type JobResource } from '../../shared/contracts/jobs';
-import type { Overview } from '../../shared/contracts/overview';
+import type { Overview, StorageSummary } from '../../shared/contracts/overview';
 import {
   policySimulationRequestSchema,
   type PolicyResource,
@@ -24,7 +24,7 @@ import {
   type PolicySimulationRequest,
 } from '../../shared/contracts/policies';
 import type { RecoveryPointResource, RecoveryPointTimeline } from '../../shared/contracts/recovery-points';
-import { restoreRequestSchema, type RestoreRequestBody } from '../../shared/contracts/restores';
+import { restoreRequestSchema } from '../../shared/contracts/restores';
 import type { List } from '../../shared/contracts/resources';
 import { jsonPath } from '../../shared/contracts/validation';
 
@@ -140,6 +140,7 @@ export type JobQuery = z.input<typeof jobQuerySchema>;
 export const api = {
   me: () => call<Me>('GET', '/api/me'),
   overview: () => call<Overview>('GET', '/api/overview'),
+  storage: () => call<StorageSummary>('GET', '/api/overview/storage'),
   /** GET /api/health (the alerts work); undefined while the app has no such route. */
   health: async (): Promise<AppHealth | undefined> => {
     try {
@@ -186,13 +187,13 @@ export const api = {
     call<RecoveryPointResource>('GET', `${instancePath(name)}/recoveryPoints/${enc(id)}`),
   timeline: (name: string) => call<RecoveryPointTimeline>('GET', `${instancePath(name)}/recoveryPointTimeline`),
 
-  validateRestore: (name: string, body: RestoreRequestBody | unknown) =>
+  validateRestore: (name: string, body: unknown) =>
     call<{ status: string; checks: ValidateForBackupResult['checks'] }>(
       'POST',
       `${instancePath(name)}/validateRestore`,
       checked(restoreRequestSchema, body, 'restore request'),
     ),
-  restore: (name: string, body: RestoreRequestBody | unknown) =>
+  restore: (name: string, body: unknown) =>
     call<JobResource>('POST', `${instancePath(name)}/restore`, checked(restoreRequestSchema, body, 'restore request')),
 
   listJobs: (query: JobQuery = {}) => {

@@ -9,7 +9,7 @@ export interface Resource<T> {
   readonly error: unknown;
   readonly loading: boolean;
   /** Fetches again; the current data stays on screen meanwhile. */
-  reload(): void;
+  readonly reload: () => void;
 }
 
 export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[]): Resource<T> {

@@ -1,15 +1,16 @@
 // What an instance resource says beyond its record (design §3 "with the last recovery point and job", plus what the
 // console shows): the newest Available point, the newest job, the next scheduled slot, and the readiness last
-// observed. Built for one instance or for all at once with a fixed number of storage reads (the list of 500).
+// observed. Built for one instance or for all at once: one job listing serves every instance (a succeeded backup job
+// names its point, tag and size), and only instances without a successful backup in the window read their points.
 
 import { PgkeepError } from '../errors';
 import { parsePolicy } from '../domain/policy';
 import { occurrences } from '../domain/schedule';
-import type { Policy } from '../domain/types';
+import { tagNames, type Policy, type TagName } from '../domain/types';
 import { readinessErrorCodes } from '../contracts/instances';
-import type { InstanceRecord, JobRecord, RecoveryPointRecord } from '../ports';
+import { recoveryPointIdTime, type InstanceRecord, type JobRecord } from '../ports';
 import type { ApiDeps } from './deps';
-import type { InstanceSummary } from './resources';
+import type { InstanceSummary, LastPoint } from './resources';
 
 /** Concurrent point reads when summarising many instances. */
 const READ_CONCURRENCY = 16;
@@ -31,11 +32,30 @@ export async function mapConcurrently<T, R>(items: readonly T[], limit: number, 
   return results;
 }
 
-async function newestAvailablePoint(deps: ApiDeps, name: string): Promise<RecoveryPointRecord | undefined> {
+async function newestAvailablePoint(deps: ApiDeps, name: string): Promise<LastPoint | undefined> {
   for await (const { value } of deps.recoveryPoints.list(name, { limit: NEWEST_POINT_SCAN })) {
     if (value.status === 'Available') return value;
   }
   return undefined;
+}
+
+/**
+ * The point a succeeded backup job committed, from the job alone: finishSucceeded (activities/backup.ts) records its
+ * id (which encodes its time), size and tag. A point younger than the shortest vault retention (7 days) is still in
+ * VaultStore and cannot have expired.
+ */
+export function pointOfJob(job: JobRecord): LastPoint | undefined {
+  if (job.operation !== 'Backup' || job.status !== 'Succeeded' || job.recoveryPointId === undefined) return undefined;
+  const ms = recoveryPointIdTime(job.recoveryPointId);
+  const tag = job.extra?.retentionTag;
+  if (ms === undefined || typeof tag !== 'string' || !(tagNames as readonly string[]).includes(tag)) return undefined;
+  return {
+    id: job.recoveryPointId,
+    time: new Date(ms).toISOString(),
+    tag: tag as TagName,
+    bytes: job.progress.bytes,
+    dataStore: 'VaultStore',
+  };
 }
 
 /**
@@ -88,15 +108,21 @@ export async function summarize(
   const nowIso = deps.clock.now().toISOString();
   const lastJob = new Map<string, JobRecord>();
   const lastBackup = new Map<string, JobRecord>();
+  const lastPoint = new Map<string, LastPoint>();
   // Newest first over the default window (7 days), as GET /backupJobs lists them.
   for await (const job of deps.jobs.list(options.onlyInstance ? { backupInstance: options.onlyInstance } : {})) {
-    if (!lastJob.has(job.backupInstance)) lastJob.set(job.backupInstance, job);
-    if (job.operation === 'Backup' && !lastBackup.has(job.backupInstance)) lastBackup.set(job.backupInstance, job);
+    const name = job.backupInstance;
+    if (!lastJob.has(name)) lastJob.set(name, job);
+    if (job.operation === 'Backup' && !lastBackup.has(name)) lastBackup.set(name, job);
+    const point = lastPoint.has(name) ? undefined : pointOfJob(job);
+    if (point) lastPoint.set(name, point);
   }
   const nextSlots = nextSlotsOf(deps, nowIso);
   const summaries = await mapConcurrently(instances, READ_CONCURRENCY, async (instance) => {
     const summary: InstanceSummary = {};
-    const point = await newestAvailablePoint(deps, instance.name);
+    // A stopped instance's points may be going (stopProtection with deleteBackupData): read them.
+    const fromJob = instance.protectionState === 'ProtectionConfigured' ? lastPoint.get(instance.name) : undefined;
+    const point = fromJob ?? (await newestAvailablePoint(deps, instance.name));
     if (point) summary.lastRecoveryPoint = point;
     const job = lastJob.get(instance.name);
     if (job) summary.lastJob = job;

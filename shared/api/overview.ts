@@ -1,15 +1,14 @@
-// GET /api/overview (the console's Overview page): counts over every instance, the last 7 days of jobs and every
-// Available point, in one job listing, one instance listing and one point listing per instance.
+// GET /api/overview and /api/overview/storage (the console's Overview page): counts over every instance and the last
+// 7 days of jobs (one instance listing, one job listing), and stored points per tier (one scan of every point).
 
 import type { InstanceRecord } from '../ports';
-import type { Overview } from '../contracts/overview';
+import type { Overview, StorageSummary } from '../contracts/overview';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import type { ApiDeps } from './deps';
 import { json } from './http';
-import { mapConcurrently, nextSlotsOf } from './instance-summary';
+import { nextSlotsOf } from './instance-summary';
 
 const DAY_MS = 86_400_000;
-const READ_CONCURRENCY = 16;
 const LIST_LIMIT = 10;
 
 export function overviewRoutes(deps: ApiDeps) {
@@ -41,22 +40,16 @@ export function overviewRoutes(deps: ApiDeps) {
       }
     }
 
-    const storage: Overview['storage'] = {
-      VaultStore: { points: 0, bytes: 0 },
-      ArchiveStore: { points: 0, bytes: 0 },
-    };
     const nextSlots = nextSlotsOf(deps, nowIso);
-    const next = await mapConcurrently(instances, READ_CONCURRENCY, async (instance) => {
-      // Deleted instances' kept points still occupy storage, but they are not listed: only visible instances count.
-      for await (const { value } of deps.recoveryPoints.list(instance.name)) {
-        if (value.status !== 'Available') continue;
-        storage[value.dataStore].points++;
-        storage[value.dataStore].bytes += value.bytes;
-      }
-      if (instance.protectionState !== 'ProtectionConfigured') return undefined;
-      const time = await nextSlots(instance.policyName);
-      return time === undefined ? undefined : { backupInstance: instance.name, policyName: instance.policyName, time };
-    });
+    const next = await Promise.all(
+      instances.map(async (instance) => {
+        if (instance.protectionState !== 'ProtectionConfigured') return undefined;
+        const time = await nextSlots(instance.policyName);
+        return time === undefined
+          ? undefined
+          : { backupInstance: instance.name, policyName: instance.policyName, time };
+      }),
+    );
     const nextScheduledBackups = next
       .filter((n) => n !== undefined)
       .sort((a, b) => (a.time === b.time ? (a.backupInstance < b.backupInstance ? -1 : 1) : a.time < b.time ? -1 : 1))
@@ -67,12 +60,30 @@ export function overviewRoutes(deps: ApiDeps) {
       time: nowIso,
       instances: { total: instances.length, protected: protectedCount, stopped: instances.length - protectedCount },
       jobs: { last24Hours, last7Days },
-      storage,
       nextScheduledBackups,
       recentFailures,
     };
     return json(200, body);
   }
 
-  return { overview };
+  /**
+   * GET /overview/storage: Available points and their bytes per tier over the whole vault (kept points of deleted
+   * instances included: they occupy storage until expiry removes them). One scan of every point row, so it is its own
+   * route: the overview's other figures do not wait for it.
+   */
+  async function storage(_req: ApiRequest): Promise<ApiResponse> {
+    const body: StorageSummary = {
+      time: deps.clock.now().toISOString(),
+      VaultStore: { points: 0, bytes: 0 },
+      ArchiveStore: { points: 0, bytes: 0 },
+    };
+    for await (const { value } of deps.recoveryPoints.listAll()) {
+      if (value.status !== 'Available') continue;
+      body[value.dataStore].points++;
+      body[value.dataStore].bytes += value.bytes;
+    }
+    return json(200, body);
+  }
+
+  return { overview, storage };
 }

@@ -24,9 +24,11 @@ export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResour
   return { id: policyId(vaultId, p.name), name: p.name, type: resourceTypes.policy, properties: p.document };
 }
 
+/** The newest Available point, as the instance resource shows it. */
+export type LastPoint = Pick<RecoveryPointRecord, 'id' | 'time' | 'tag' | 'bytes' | 'dataStore'>;
+
 export interface InstanceSummary {
-  /** The newest Available point. */
-  lastRecoveryPoint?: RecoveryPointRecord;
+  lastRecoveryPoint?: LastPoint;
   lastJob?: JobRecord;
   nextScheduledBackup?: string;
   readiness?: BackupInstanceResource['properties']['readiness'];

@@ -114,6 +114,13 @@ export const apiRoutes: readonly Route[] = [
   { name: 'me', method: 'GET', route: 'me', role: 'Anyone', run: (d, r) => meRoutes(d).me(r) },
   { name: 'overview', method: 'GET', route: 'overview', role: 'Reader', run: (d, r) => overviewRoutes(d).overview(r) },
   {
+    name: 'storageOverview',
+    method: 'GET',
+    route: 'overview/storage',
+    role: 'Reader',
+    run: (d, r) => overviewRoutes(d).storage(r),
+  },
+  {
     name: 'recoveryPointTimeline',
     method: 'GET',
     route: `${I}/recoveryPointTimeline`,

@@ -1,5 +1,5 @@
 // GET /api/overview: the vault at a glance (the console's Overview page): instances, jobs of the last 24 hours and 7
-// days by status, stored points and bytes per tier, and the next scheduled backups.
+// days by status, the next scheduled backups and today's failures; GET /api/overview/storage: points and bytes per tier.
 
 import { z } from 'zod';
 
@@ -13,7 +13,6 @@ export const overviewSchema = z.object({
     last24Hours: z.record(z.string(), z.number()),
     last7Days: z.record(z.string(), z.number()),
   }),
-  storage: z.object({ VaultStore: perStore, ArchiveStore: perStore }),
   /** The soonest scheduled backups of protected instances, soonest first (at most 10). */
   nextScheduledBackups: z.array(z.object({ backupInstance: z.string(), policyName: z.string(), time: z.string() })),
   /** Failed jobs of the last 24 hours, newest first (at most 10). */
@@ -29,3 +28,6 @@ export const overviewSchema = z.object({
   ),
 });
 export type Overview = z.infer<typeof overviewSchema>;
+
+export const storageSummarySchema = z.object({ time: z.string(), VaultStore: perStore, ArchiveStore: perStore });
+export type StorageSummary = z.infer<typeof storageSummarySchema>;

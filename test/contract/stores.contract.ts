@@ -412,6 +412,20 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         expect(listed.map((p) => p.value.time)).toEqual([...times].reverse());
       });
 
+      it('lists every point of every instance once with listAll', async () => {
+        const made = [
+          samplePoint('a', T0, 'p1'),
+          samplePoint('a', isoPlus(T0, DAY), 'p2'),
+          samplePoint(ODD, T0, 'p3', { status: 'Deleting' }),
+        ];
+        for (const p of made) await stores.recoveryPoints.create(p);
+        const all = await collect(stores.recoveryPoints.listAll());
+        expect(all.map((s) => `${s.value.instanceName}/${s.value.id}`).sort()).toEqual(
+          made.map((p) => `${p.instanceName}/${p.id}`).sort(),
+        );
+        expect(all.every((s) => typeof s.etag === 'string')).toBe(true);
+      });
+
       it('pages a listing: limit yields at most that many, afterId continues after the last one seen', async () => {
         const times = Array.from({ length: 7 }, (_, i) => isoPlus(T0, i * DAY));
         for (const t of times) await stores.recoveryPoints.create(samplePoint('paged', t));

@@ -25,12 +25,18 @@ const button = (p: Page | Locator, name: string) => p.getByRole('button', { name
 const heading = (p: Page, name: string) => p.getByRole('heading', { level: 1, name, exact: true });
 
 /** The text that describes a form control (aria-describedby), as a screen reader reads it after the label. */
+/** The few DOM members the page function below uses (this file is compiled without DOM types). */
+interface Described {
+  getAttribute(name: string): string | null;
+  ownerDocument: { getElementById(id: string): { textContent: string | null } | null };
+}
+
 async function description(control: Locator): Promise<string> {
-  return control.evaluate((el) =>
+  return control.evaluate((el: Described) =>
     (el.getAttribute('aria-describedby') ?? '')
       .split(/\s+/)
       .filter(Boolean)
-      .map((id: string) => el.ownerDocument.getElementById(id)?.textContent ?? '')
+      .map((id) => el.ownerDocument.getElementById(id)?.textContent ?? '')
       .join(' '),
   );
 }

@@ -157,6 +157,9 @@ export function createFakeRecoveryPointStore(): RecoveryPointStore {
           .slice(0, options.limit);
       });
     },
+    listAll() {
+      return lazily(() => [...partitions.values()].flatMap((p) => sortedValues(p)));
+    },
     update(point, etag) {
       return later(() => {
         checkRecoveryPointId(point);

@@ -28,7 +28,7 @@ export function StackedBars({
   format?: (n: number) => string;
 }) {
   const width = 720;
-  const height = 180;
+  const height = 150;
   const left = 44;
   const bottom = 22;
   const plotW = width - left - 8;
@@ -42,7 +42,7 @@ export function StackedBars({
   const barW = Math.max(1, Math.min(28, slot * 0.72));
   const labelEvery = Math.max(1, Math.ceil(bars.length / 10));
   const y = (v: number) => 8 + plotH - (v / max) * plotH;
-  const ticks = max >= 2 ? [0, max / 2, max] : [0, max];
+  const ticks = Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max];
   const summary = `${title}: ${bars.length} bars, at most ${format(peak)} ${unit}`;
   return (
     <figure class="chart">

@@ -78,7 +78,7 @@ export function FormProblems({
         <strong>{problems.length > 0 ? 'Please fix the fields marked below' : 'The request failed'}</strong>{' '}
         {e && <code>{e.code}</code>}
       </p>
-      <p>{e?.message ?? (error instanceof Error ? error.message : String(error))}</p>
+      <p>{e?.message ?? (error instanceof Error ? error.message : 'the request failed')}</p>
       {rest.length > 0 && (
         <ul class="error-details">
           {rest.map((p) => (
@@ -127,7 +127,7 @@ export function Button({ busy, kind = 'plain', children, disabled, type, ...rest
   return (
     <button
       {...rest}
-      type={(type as 'button' | 'submit' | undefined) ?? 'button'}
+      type={type ?? 'button'}
       class={`btn btn-${kind}`}
       disabled={Boolean(disabled) || busy}
       aria-busy={busy ? 'true' : undefined}

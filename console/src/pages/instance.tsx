@@ -216,7 +216,7 @@ function BackupNowDialog({
   const problems = problemsOf(error);
   return (
     <Dialog title={`Back up ${instance.name} now`} open={open} onClose={onClose}>
-      <form onSubmit={submit}>
+      <form onSubmit={(e) => void submit(e)}>
         {policy.error && <ErrorPanel error={policy.error} title="The policy could not be read" />}
         <Field label="Backup rule" targets={['$.backupRuleOptions.ruleName']} problems={problems}>
           {(a) => (
@@ -281,7 +281,7 @@ function StopDialog({
   };
   return (
     <Dialog title={`Stop protection of ${name}`} open={open} onClose={onClose}>
-      <form onSubmit={submit}>
+      <form onSubmit={(e) => void submit(e)}>
         <p>Scheduled backups stop. Recovery points stay restorable until they expire by their own dates.</p>
         <label class="check">
           <input type="checkbox" checked={deleteData} onChange={(e) => setDeleteData(e.currentTarget.checked)} />
@@ -343,10 +343,9 @@ function Jobs({ name, version }: { name: string; version: number }) {
   );
 }
 
-export function InstancePage({ name }: { name: string }) {
-  const [version, setVersion] = useState(0);
-  const refresh = () => setVersion((v) => v + 1);
-  const instance = useResource(() => api.getInstance(name), [name, version]);
+/** The instance's header, actions, facts and dialogs; mounted once the instance is loaded. */
+function InstanceTop({ instance: i, refresh }: { instance: BackupInstanceResource; refresh: () => void }) {
+  const name = i.name;
   const can = useCan();
   const [dialog, setDialog] = useState<'backup' | 'stop' | undefined>(undefined);
   const [jobId, setJobId] = useState<string | undefined>(undefined);
@@ -355,19 +354,6 @@ export function InstancePage({ name }: { name: string }) {
   const [checking, setChecking] = useState(false);
   const [actionError, setActionError] = useState<unknown>(undefined);
 
-  if (instance.error && !instance.data) {
-    return (
-      <>
-        <PageHead title={name} />
-        <ErrorPanel error={instance.error} title={`Backup instance ${name} could not be loaded`} />
-        <p>
-          <Link href="/instances">Back to the instances</Link>
-        </p>
-      </>
-    );
-  }
-  if (!instance.data) return <Loading what={`instance ${name}`} />;
-  const i = instance.data;
   const p = i.properties;
   const protectedNow = p.currentProtectionState === 'ProtectionConfigured';
   const policyName = policyNameFromId(p.policyInfo.policyId);
@@ -422,7 +408,7 @@ export function InstancePage({ name }: { name: string }) {
           </Button>
         )}
         {can('Operator') && (
-          <Button onClick={checkReadiness} busy={checking}>
+          <Button onClick={() => void checkReadiness()} busy={checking}>
             Check readiness
           </Button>
         )}
@@ -431,7 +417,7 @@ export function InstancePage({ name }: { name: string }) {
             Stop protection
           </Button>
         )}
-        {can('Admin') && !protectedNow && <Button onClick={resume}>Resume protection</Button>}
+        {can('Admin') && !protectedNow && <Button onClick={() => void resume()}>Resume protection</Button>}
       </PageHead>
       {actionError !== undefined && <ErrorPanel error={actionError} />}
       {p.health && p.health.reasons.length > 0 && (
@@ -527,18 +513,6 @@ export function InstancePage({ name }: { name: string }) {
           <ReadinessChecks result={readiness} label="Readiness checks" />
         </Card>
       )}
-      <Card title="Recovery points over time">
-        <Timeline name={name} version={version} />
-      </Card>
-      <Card title="Recovery points">
-        <Points name={name} version={version} canRestore={can('Operator')} />
-      </Card>
-      <Card title="Jobs of the last 7 days">
-        <Jobs name={name} version={version} />
-        <p class="small">
-          <Link href={href('/jobs', { backupInstance: name })}>All jobs of {name}</Link>
-        </p>
-      </Card>
       {can('Operator') && (
         <BackupNowDialog
           instance={i}
@@ -561,6 +535,49 @@ export function InstancePage({ name }: { name: string }) {
           }}
         />
       )}
+    </>
+  );
+}
+
+export function InstancePage({ name }: { name: string }) {
+  const [version, setVersion] = useState(0);
+  const refresh = () => setVersion((v) => v + 1);
+  const instance = useResource(() => api.getInstance(name), [name, version]);
+  const can = useCan();
+  if (instance.error && !instance.data) {
+    return (
+      <>
+        <PageHead title={name} />
+        <ErrorPanel error={instance.error} title={`Backup instance ${name} could not be loaded`} />
+        <p>
+          <Link href="/instances">Back to the instances</Link>
+        </p>
+      </>
+    );
+  }
+  // The points, chart and jobs load alongside the instance, not after it.
+  return (
+    <>
+      {instance.data ? (
+        <InstanceTop instance={instance.data} refresh={refresh} />
+      ) : (
+        <>
+          <PageHead title={name} />
+          <Loading what={`instance ${name}`} />
+        </>
+      )}
+      <Card title="Recovery points over time">
+        <Timeline name={name} version={version} />
+      </Card>
+      <Card title="Recovery points">
+        <Points name={name} version={version} canRestore={can('Operator')} />
+      </Card>
+      <Card title="Jobs of the last 7 days">
+        <Jobs name={name} version={version} />
+        <p class="small">
+          <Link href={href('/jobs', { backupInstance: name })}>All jobs of {name}</Link>
+        </p>
+      </Card>
     </>
   );
 }

@@ -11,6 +11,7 @@ import { usePoll, useResource } from '../hooks';
 import { href, Link, navigate } from '../router';
 
 const PAGE = 50;
+const triggerWords: Record<string, string> = { Scheduled: 'scheduled', OnDemand: 'on demand', Queue: 'from the queue' };
 
 export function JobsPage({ query }: { query: URLSearchParams }) {
   const filter = {
@@ -104,7 +105,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
                     <tr key={j.name}>
                       <th scope="row">
                         <Link href={`/jobs/${encodeURIComponent(j.name)}`}>{p.operation}</Link>
-                        <div class="muted small">{p.trigger}</div>
+                        <div class="muted small">{triggerWords[p.trigger] ?? p.trigger}</div>
                       </th>
                       <td>
                         {p.backupInstance === '*' ? (

@@ -371,7 +371,7 @@ export function NewPolicyPage() {
           Back to policies
         </Link>
       </PageHead>
-      <form onSubmit={save} class="split">
+      <form onSubmit={(e) => void save(e)} class="split">
         <div>
           <Card title="Policy">
             <Field

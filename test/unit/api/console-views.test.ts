@@ -30,6 +30,28 @@ describe('instance summaries', () => {
     });
   });
 
+  it('takes the last successful backup from the newest succeeded backup job, which names its point, tag and size', async () => {
+    const api = await apiWithInstance();
+    // No point row read: the job alone says what the backup committed.
+    const point = samplePoint('orders', daysAgo(0.5), 'p9', { bytes: 777, tag: 'Monthly' });
+    await api.stores.jobs.create(
+      sampleJob('b1', daysAgo(0.5), {
+        status: 'Succeeded',
+        recoveryPointId: point.id,
+        progress: { bytes: 777, percent: 100 },
+        extra: { retentionTag: 'Monthly' },
+      }),
+    );
+    const listed = (await api.call('GET', 'backupInstances')).jsonBody as List<Instance>;
+    expect(listed.value[0]?.properties.lastRecoveryPoint).toEqual({
+      recoveryPointId: point.id,
+      recoveryPointTime: daysAgo(0.5),
+      retentionTagName: 'Monthly',
+      sizeInBytes: 777,
+      dataStore: 'VaultStore',
+    });
+  });
+
   it('gives the next slot of the policy schedule while protected, and none once protection is stopped', async () => {
     const api = await apiWithInstance();
     // default-weekly fires on Sundays at 02:00 UTC; NOW is Tuesday 2026-03-10.
@@ -184,7 +206,6 @@ describe('GET /overview', () => {
       time: NOW,
       instances: { total: 2, protected: 1, stopped: 1 },
       jobs: { last24Hours: { Succeeded: 1, Failed: 1 }, last7Days: { Succeeded: 2, Failed: 1 } },
-      storage: { VaultStore: { points: 1, bytes: 1000 }, ArchiveStore: { points: 1, bytes: 5 } },
       nextScheduledBackups: [{ backupInstance: 'orders', policyName: 'weekly', time: '2026-03-15T02:00:00.000Z' }],
       recentFailures: [
         {
@@ -196,6 +217,24 @@ describe('GET /overview', () => {
           message: 'pg_dump failed',
         },
       ],
+    });
+  });
+});
+
+describe('GET /overview/storage', () => {
+  it('sums the Available points and their bytes per tier over every instance', async () => {
+    const api = await apiWithInstance();
+    await api.stores.recoveryPoints.create(samplePoint('orders', daysAgo(1), 'a', { bytes: 1000 }));
+    await api.stores.recoveryPoints.create(samplePoint('orders', daysAgo(2), 'b', { bytes: 24 }));
+    await api.stores.recoveryPoints.create(
+      samplePoint('gone', daysAgo(40), 'c', { bytes: 5, dataStore: 'ArchiveStore' }),
+    );
+    await api.stores.recoveryPoints.create(samplePoint('orders', daysAgo(3), 'd', { bytes: 7, status: 'Deleted' }));
+    const res = await api.call('GET', 'overview/storage');
+    expect(res.jsonBody).toEqual({
+      time: NOW,
+      VaultStore: { points: 2, bytes: 1024 },
+      ArchiveStore: { points: 1, bytes: 5 },
     });
   });
 });

@@ -142,6 +142,11 @@ export function createTableRecoveryPointStore(tables: TableProvider): RecoveryPo
       }
     },
 
+    async *listAll() {
+      // One query without a filter: the table's pages in key order, instance after instance.
+      for await (const row of (await client()).listEntities<Record<string, unknown>>()) yield toStored(row);
+    },
+
     async update(point, etag) {
       const entity = toEntity(point);
       try {
