@@ -20,15 +20,18 @@ export function StackedBars({
   bars,
   unit,
   format = (n) => String(n),
+  width = 720,
+  height = 150,
 }: {
   title: string;
   series: readonly Series[];
   bars: readonly Bar[];
   unit: string;
   format?: (n: number) => string;
+  /** The drawing's own units: the SVG scales to its container, so a narrow container wants a narrower drawing. */
+  width?: number;
+  height?: number;
 }) {
-  const width = 720;
-  const height = 150;
   const left = 44;
   const bottom = 22;
   const plotW = width - left - 8;
@@ -40,7 +43,8 @@ export function StackedBars({
   const max = [1, 2, 5, 10].map((m) => m * step).find((m) => m >= peak) ?? peak;
   const slot = plotW / Math.max(1, bars.length);
   const barW = Math.max(1, Math.min(28, slot * 0.72));
-  const labelEvery = Math.max(1, Math.ceil(bars.length / 10));
+  // As many axis labels as fit (about 64 units each).
+  const labelEvery = Math.max(1, Math.ceil(bars.length / Math.max(1, Math.floor(plotW / 64))));
   const y = (v: number) => 8 + plotH - (v / max) * plotH;
   const ticks = Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max];
   const summary = `${title}: ${bars.length} bars, at most ${format(peak)} ${unit}`;

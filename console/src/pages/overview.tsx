@@ -62,8 +62,9 @@ export function OverviewPage() {
               <p class="muted">Health has not been evaluated yet.</p>
             )}
             <p class="muted small">
-              {count(o.instances.total)} instances: {count(o.instances.protected)} protected,{' '}
-              {count(o.instances.stopped)} stopped. <Link href="/instances">See all instances</Link>
+              {count(o.instances.total)} {o.instances.total === 1 ? 'instance' : 'instances'}:{' '}
+              {count(o.instances.protected)} protected, {count(o.instances.stopped)} stopped.{' '}
+              <Link href="/instances">See all instances</Link>
             </p>
           </Card>
           <Card title="Jobs">

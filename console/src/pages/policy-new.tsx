@@ -161,6 +161,8 @@ function SimulationView({ sim }: { sim: PolicySimulation }) {
       <StackedBars
         title="Recovery points kept, month by month over ten years"
         unit="points"
+        width={480}
+        height={220}
         series={present}
         bars={sim.samples.map((s) => ({
           label: new Date(s.at).toLocaleDateString(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' }),
