@@ -7,6 +7,12 @@ run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readFile: (path) => readFile(path, 'utf8'),
+  env: process.env,
+  ...(process.stderr.isTTY && { terminal: process.stderr }),
+  onInterrupt: (handler) => {
+    process.on('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  },
 }).then(
   (code) => {
     process.exitCode = code;

@@ -34,6 +34,29 @@ const zodNamespaceImports: Plugin = {
   },
 };
 
+/**
+ * The shared modules the console imports (contracts, errors, the domain's types) do nothing when loaded but declare
+ * things; telling esbuild so lets it drop what the console never uses — e.g. `contracts/policies.ts` also exports the
+ * policy parser for the API and the CLI, which would otherwise bring CLDR's zone tables (~45 KiB) into the page.
+ */
+const sharedHasNoSideEffects: Plugin = {
+  name: 'shared-has-no-side-effects',
+  setup(b) {
+    const shared = path.join(repoRoot, 'shared') + path.sep;
+    b.onResolve({ filter: /^\.\.?\// }, async (args) => {
+      if (args.pluginData === 'resolving') return undefined;
+      const result = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'resolving',
+      });
+      if (result.errors.length > 0 || !result.path.startsWith(shared)) return undefined;
+      return { path: result.path, sideEffects: false };
+    });
+  },
+};
+
 export async function buildConsole(options: { outDir?: string } = {}): Promise<BuiltFile[]> {
   const outDir = options.outDir ?? consoleOutput;
   await rm(outDir, { recursive: true, force: true });
@@ -53,7 +76,7 @@ export async function buildConsole(options: { outDir?: string } = {}): Promise<B
     outdir: outDir,
     metafile: true,
     logLevel: 'warning',
-    plugins: [zodNamespaceImports],
+    plugins: [zodNamespaceImports, sharedHasNoSideEffects],
   });
   const outputs = Object.keys(result.metafile.outputs).map((f) => path.relative(outDir, path.resolve(repoRoot, f)));
   const script = outputs.find((f) => f.endsWith('.js'));

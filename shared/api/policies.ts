@@ -5,42 +5,19 @@ import { PgkeepError } from '../errors';
 import { parsePolicy } from '../domain/policy';
 import { summarizePolicy } from '../domain/describe';
 import { simulateRetentionOverTime } from '../domain/simulation';
-import type { Policy } from '../domain/types';
 import { validate } from '../contracts/validation';
-import { policyQuerySchema, policySimulationRequestSchema, type PolicySimulation } from '../contracts/policies';
 import type { PolicyRecord } from '../ports';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toPolicyResource } from './resources';
 import { validName } from '../contracts/resources';
-
-/** The bare BackupPolicy from a body that may be wrapped in `properties` (Azure's resource shape). */
-function unwrap(body: unknown, at = ''): { document: Record<string, unknown>; pathPrefix: string } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new PgkeepError('UserErrorInvalidPolicy', 'the policy must be a JSON object', { target: `$${at}` });
-  }
-  const obj = body as Record<string, unknown>;
-  const props = obj.properties;
-  if (typeof props === 'object' && props !== null && !Array.isArray(props)) {
-    return { document: props as Record<string, unknown>, pathPrefix: `$${at}.properties` };
-  }
-  return { document: obj, pathPrefix: `$${at}` };
-}
-
-/** Parses a policy document or throws 400 UserErrorInvalidPolicy naming every problem by its path in the body. */
-function parseOrThrow(document: Record<string, unknown>, pathPrefix: string, name: string): Policy {
-  const parsed = parsePolicy(document, { name });
-  if (parsed.ok) return parsed.value;
-  const details = parsed.errors.map((e) => ({
-    code: 'UserErrorInvalidPolicy' as const,
-    message: e.message,
-    target: pathPrefix + e.path.slice(1),
-  }));
-  throw new PgkeepError('UserErrorInvalidPolicy', `policy '${name}' is invalid (${details.length} problems)`, {
-    details,
-  });
-}
+import {
+  parsePolicyBody,
+  policyQuerySchema,
+  policySimulationRequestSchema,
+  type PolicySimulation,
+} from '../contracts/policies';
 
 /** The resource, with the policy in words next to its properties when the query asks for $expand=summary. */
 function resourceOf(deps: ApiDeps, record: PolicyRecord, req: ApiRequest) {
@@ -66,9 +43,7 @@ export function policyRoutes(deps: ApiDeps) {
     if (!validName(name)) {
       throw new PgkeepError('UserErrorInvalidRequest', `'${name}' is not a valid policy name`, { target: 'name' });
     }
-    const { document, pathPrefix } = unwrap(parseJsonBody(req));
-    // As in ARM, the route names the resource: a body without a name (Azure's own policies carry none) is valid.
-    parseOrThrow(document, pathPrefix, name);
+    const { document } = parsePolicyBody(parseJsonBody(req), name);
     // As in ARM, the route names the resource; a name inside the body is ignored (fixtures carry their own).
     const stored: PolicyRecord = {
       name,
@@ -122,9 +97,8 @@ export function policyRoutes(deps: ApiDeps) {
 
   function simulation(req: ApiRequest): PolicySimulation {
     const body = validate(policySimulationRequestSchema, parseJsonBody(req), 'simulation request');
-    const { document, pathPrefix } = unwrap(body.policy, '.policy');
-    const name = typeof document.name === 'string' && document.name.trim() !== '' ? document.name : 'draft';
-    const policy = parseOrThrow(document, pathPrefix, name);
+    const named = typeof body.policy.name === 'string' && body.policy.name.trim() !== '' ? body.policy.name : 'draft';
+    const { policy } = parsePolicyBody(body.policy, named, '.policy');
     const from = new Date(body.from ?? deps.clock.now().toISOString());
     const months = simulationMonths(body.years ?? 10);
     const at = (m: number) =>

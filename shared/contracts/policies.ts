@@ -3,7 +3,9 @@
 // returns the document exactly as accepted.
 
 import { z } from 'zod';
-import { dataStores, tagNames } from '../domain/types';
+import { PgkeepError } from '../errors';
+import { parsePolicy } from '../domain/policy';
+import { dataStores, tagNames, type Policy } from '../domain/types';
 import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
@@ -36,6 +38,47 @@ export const policyResourceSchema = resourceSchema(resourceTypes.policy, z.recor
 });
 export type PolicyResource = z.infer<typeof policyResourceSchema>;
 export const policyListSchema = listSchema(policyResourceSchema);
+
+/**
+ * The bare BackupPolicy from a body that may be wrapped in `properties` (Azure's resource shape); `at` is where the
+ * policy sits in the request body (`.policy` for POST /backupPolicies/simulate), for the JSON paths of problems.
+ */
+function unwrap(body: unknown, at = ''): { document: Record<string, unknown>; pathPrefix: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new PgkeepError('UserErrorInvalidPolicy', 'the policy must be a JSON object', { target: `$${at}` });
+  }
+  const obj = body as Record<string, unknown>;
+  const props = obj.properties;
+  if (typeof props === 'object' && props !== null && !Array.isArray(props)) {
+    return { document: props as Record<string, unknown>, pathPrefix: `$${at}.properties` };
+  }
+  return { document: obj, pathPrefix: `$${at}` };
+}
+
+/**
+ * A `PUT backupPolicies/{name}` body as the API accepts it (the API and the CLI both check with this): the bare
+ * document and the parsed policy, or UserErrorInvalidPolicy naming every problem by its JSON path in the body. As in
+ * ARM, the route names the resource: a body without a name (Azure's own policies carry none) is valid.
+ */
+export function parsePolicyBody(
+  body: unknown,
+  name: string,
+  at = '',
+): { document: Record<string, unknown>; policy: Policy } {
+  const { document, pathPrefix } = unwrap(body, at);
+  const parsed = parsePolicy(document, { name });
+  if (!parsed.ok) {
+    const details = parsed.errors.map((e) => ({
+      code: 'UserErrorInvalidPolicy' as const,
+      message: e.message,
+      target: pathPrefix + e.path.slice(1),
+    }));
+    throw new PgkeepError('UserErrorInvalidPolicy', `policy '${name}' is invalid (${details.length} problems)`, {
+      details,
+    });
+  }
+  return { document, policy: parsed.value };
+}
 
 // --- POST /backupPolicies/simulate: what a policy would keep over the years, before it is saved -----------------
 

@@ -40,7 +40,12 @@ const weeklyPolicy = weeklyDefaultPolicy({ name: 'weekly', start: '2021-08-22T02
 
 export const datasourceType = 'Microsoft.DBforPostgreSQL/servers/databases';
 
-export function databaseRequest(pointId: string, databaseName: string, env: RestoreEnv, extra: object = {}) {
+export function databaseRequest(
+  pointId: string,
+  databaseName: string,
+  env: Pick<RestoreEnv, 'targetSecret'>,
+  extra: object = {},
+) {
   return {
     objectType: 'AzureBackupRecoveryPointBasedRestoreRequest',
     recoveryPointId: pointId,
@@ -61,7 +66,7 @@ export function databaseRequest(pointId: string, databaseName: string, env: Rest
 }
 
 /** A SAS URL (read, write, delete, list) of a container in the devhost's Azurite. */
-export function containerSasUrl(env: RestoreEnv, container: string): string {
+export function containerSasUrl(env: Pick<RestoreEnv, 'blobService'>, container: string): string {
   const sas = generateBlobSASQueryParameters(
     {
       containerName: container,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, usage, type CliIo } from '../../../cli/main';
+import { helpText, run, usage, type CliIo } from '../../../cli/main';
 import { lifecycleOf } from '../../../shared/domain/lifecycle';
 import { parsePolicy } from '../../../shared/domain/policy';
 import type { Policy } from '../../../shared/domain/types';
@@ -283,22 +283,52 @@ describe('pgkeep policy simulate', () => {
 });
 
 describe('pgkeep usage', () => {
+  // Each case names the command whose help it prints: the program's for an unknown command, else the nearest one's.
   it.each([
-    [['--help']],
-    [[]],
-    [['policy', 'validate', '--help']],
-    [['backup', 'now']],
-    [['policy', 'delete', 'x.json']],
-    [['policy', 'validate']],
-    [['policy', 'validate', 'a.json', 'b.json']],
-    [['policy', 'validate', gfs, '--verbose']],
-    [['policy', 'simulate', gfs, '--from', '2024-01-01']],
-    [['policy', 'simulate', gfs, '--from', '2024-01-01', '--to']],
-  ])('prints usage on stderr and exits 2 for %j', async (argv) => {
+    [['--help'], []],
+    [['help'], []],
+    [
+      ['policy', 'validate', '--help'],
+      ['policy', 'validate'],
+    ],
+    [['backup', '--help'], ['backup']],
+  ])('prints the help that was asked for on stdout and exits 0 for %j', async (argv, command) => {
+    const out = await pgkeep(...argv);
+    expect(out.code).toBe(0);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toContain(helpText(command));
+  });
+
+  it.each([
+    [[], []],
+    [['backups', 'now'], []],
+    [['policy', 'delete', 'x.json'], ['policy']],
+    [
+      ['policy', 'validate'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'validate', 'a.json', 'b.json'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'validate', gfs, '--verbose'],
+      ['policy', 'validate'],
+    ],
+    [
+      ['policy', 'simulate', gfs, '--from', '2024-01-01'],
+      ['policy', 'simulate'],
+    ],
+    [
+      ['policy', 'simulate', gfs, '--from', '2024-01-01', '--to'],
+      ['policy', 'simulate'],
+    ],
+  ])('prints usage on stderr and exits 2 for %j', async (argv, command) => {
     const out = await pgkeep(...argv);
     expect(out.code).toBe(2);
     expect(out.stdout).toBe('');
-    expect(out.stderr).toContain(usage);
+    expect(out.stderr).toContain(helpText(command));
+    if (command.length === 0) expect(out.stderr).toContain(usage);
   });
 });
 
@@ -330,7 +360,7 @@ describe('the compiled pgkeep bin', () => {
     expect(String(bad.stderr)).not.toMatch(/\n\s+at |Error:/);
 
     const help = node('--help');
-    expect(help.status).toBe(2);
-    expect(String(help.stderr)).toContain('usage: pgkeep');
+    expect(help.status).toBe(0);
+    expect(String(help.stdout)).toContain('usage: pgkeep');
   });
 });
