@@ -1,6 +1,9 @@
-// Builds the web console (console/) into static files the app serves from its root (functions/console.ts): esbuild
-// bundles console/src/main.tsx (Preact, the contracts' zod schemas) into content-hashed assets, index.html names
-// them, and each gets a gzip sibling. Run by `npm run build` after the type checks; prints the sizes.
+// Builds the web console (console/) into static files the app serves from its root (functions/console.ts): tsc checks
+// console/ against its own tsconfig (DOM types), esbuild bundles console/src/main.tsx (Preact, the contracts' zod
+// schemas) into content-hashed assets, index.html names them, and each gets a gzip sibling. Run by `npm run build`
+// after tsc; does nothing when no input changed since the last build (npm start and npm test build every time).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -57,8 +60,43 @@ const sharedHasNoSideEffects: Plugin = {
   },
 };
 
+const stampFile = path.join(path.dirname(consoleOutput), '.build-stamp');
+
+function newestMtime(entry: string): number {
+  const info = statSync(entry, { throwIfNoEntry: false });
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.mtimeMs;
+  return Math.max(0, ...readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
+}
+
+/** The newest change among what the bundle is made of: the console, the shared code it imports, the locked deps. */
+function newestInput(): number {
+  return Math.max(
+    ...[consoleSource, path.join(repoRoot, 'shared'), path.join(repoRoot, 'package-lock.json'), __filename].map(
+      newestMtime,
+    ),
+  );
+}
+
+/** Whether the last build used inputs at least as new as today's (and its output is still there). */
+export function consoleUpToDate(): boolean {
+  if (!existsSync(path.join(consoleOutput, 'index.html')) || !existsSync(stampFile)) return false;
+  return Number(readFileSync(stampFile, 'utf8')) >= newestInput();
+}
+
+/** tsc over console/ (incremental): the bundler strips types without checking them. */
+export function typeCheckConsole(): void {
+  const tsc = path.join(repoRoot, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(consoleSource, 'tsconfig.json')], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`console/ does not type-check:\n${result.stdout}${result.stderr}`);
+}
+
 export async function buildConsole(options: { outDir?: string } = {}): Promise<BuiltFile[]> {
   const outDir = options.outDir ?? consoleOutput;
+  const inputsAsOf = newestInput();
+  typeCheckConsole();
   await rm(outDir, { recursive: true, force: true });
   const result = await build({
     entryPoints: [path.join(consoleSource, 'src/main.tsx')],
@@ -94,6 +132,7 @@ export async function buildConsole(options: { outDir?: string } = {}): Promise<B
     await writeFile(path.join(outDir, `${name}.gz`), gz);
     built.push({ name, bytes: bytes.length, gzipBytes: gz.length });
   }
+  if (outDir === consoleOutput) await writeFile(stampFile, String(inputsAsOf));
   return built;
 }
 
@@ -107,6 +146,10 @@ export function describeBuild(files: readonly BuiltFile[]): string {
 }
 
 if (require.main === module) {
+  if (consoleUpToDate() && !process.argv.includes('--force')) {
+    process.stdout.write('console: up to date\n');
+    process.exit(0);
+  }
   buildConsole()
     .then((files) =>
       process.stdout.write(`console: built into ${path.relative(repoRoot, consoleOutput)}\n${describeBuild(files)}\n`),

@@ -46,3 +46,16 @@ export function useCan(): (role: CallerRole) => boolean {
   const me = useContext(MeContext);
   return (role) => hasRole(me.roles, role);
 }
+
+/** Client-side pages of `rows`: the rows of the current page and the props of its Pager. */
+export function usePages<T>(rows: readonly T[], size: number) {
+  const [page, setPage] = useState(0);
+  const pageCount = Math.max(1, Math.ceil(rows.length / size));
+  // A shorter list (a filter) keeps the page in range.
+  const current = Math.min(page, pageCount - 1);
+  return {
+    shown: rows.slice(current * size, (current + 1) * size),
+    pager: { page: current, pageCount, total: rows.length, pageSize: size, onPage: setPage },
+    reset: () => setPage(0),
+  };
+}

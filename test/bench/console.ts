@@ -17,7 +17,7 @@ import { freePort, startAzurite } from '../support/azurite';
 import { launchBrowser } from '../support/browser';
 import { weeklyDefaultPolicy } from '../support/policies';
 import { committedPoint } from '../support/recovery-points';
-import { formatBytes, formatMs, formatTable, stats, timed, type Out } from './support';
+import { formatBytes, formatMs, formatTable, stats, timed, pool, type Out } from './support';
 
 export interface ConsoleBenchOptions {
   readonly instances: number;
@@ -29,15 +29,6 @@ export const defaultConsoleBenchOptions: ConsoleBenchOptions = { instances: 500,
 
 const dayMs = 86_400_000;
 const policyDocument = weeklyDefaultPolicy({ name: 'bench', start: '2016-01-03T02:00:00+00:00', deleteAfter: 'P10Y' });
-
-/** Runs `fn` over `items` with at most `width` at once. */
-async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
 
 /** The repository root, from test/bench and from dist/test/bench alike. */
 function repoRoot(): string {

@@ -1,11 +1,11 @@
 // Setup for the console's browser tests: the console bundle (built when its sources changed), a PostgreSQL 15 with
 // the varied `orders` database, the app under devhost with caller roles enforced, and Chromium contexts that send
 // the x-ms-client-principal App Service Authentication would (an Admin and a Reader).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildConsole, consoleOutput, consoleSource } from '../../scripts/build-console';
+import { buildConsole, consoleUpToDate } from '../../scripts/build-console';
 import { launchBrowser, principalHeader } from '../support/browser';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { seedVariedDatabase, startPostgres, type TestPostgres } from '../support/postgres';
@@ -14,21 +14,9 @@ export const repoRoot = path.resolve(__dirname, '../..');
 export const screenshotDir = path.join(repoRoot, 'test-results/console');
 export const viewport = { width: 1280, height: 800 };
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the console unless dist/ has a bundle newer than its sources and the contracts it imports. */
+/** Builds the console unless the last build is newer than its inputs (as `npm run build` decides). */
 export async function ensureConsoleBuilt(): Promise<void> {
-  const index = path.join(consoleOutput, 'index.html');
-  const sources = Math.max(newestMtime(consoleSource), newestMtime(path.join(repoRoot, 'shared/contracts')));
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  await buildConsole();
+  if (!consoleUpToDate()) await buildConsole();
 }
 
 export interface ConsoleEnv {
@@ -45,6 +33,8 @@ export interface ConsoleEnv {
   stop(): Promise<void>;
 }
 
+const limitedPassword = randomBytes(12).toString('hex');
+
 export async function startConsoleEnv(): Promise<ConsoleEnv> {
   await ensureConsoleBuilt();
   await mkdir(screenshotDir, { recursive: true });
@@ -53,12 +43,15 @@ export async function startConsoleEnv(): Promise<ConsoleEnv> {
   let browser: Browser | undefined;
   try {
     await seedVariedDatabase(pg, 'orders', 5_000);
+    // A login that can connect but read nothing: its readiness report offers the GRANT script.
+    await pg.query(`CREATE ROLE pgkeep_limited LOGIN PASSWORD '${limitedPassword}'`);
     const conn = (db: string) =>
       `Server=${pg.host};Port=${pg.port};Database=${db};User Id=${pg.superuser};Password=${pg.password};Ssl Mode=Disable;`;
     dh = await startDevhost({
       appRoot: repoRoot,
       env: {
         ORDERS_DB: conn('orders'),
+        LIMITED_DB: `Server=${pg.host};Port=${pg.port};Database=orders;User Id=pgkeep_limited;Password=${limitedPassword};Ssl Mode=Disable;`,
         TARGET_DB: conn('postgres'),
         SCHEDULER_SCHEDULE: '0 0 0 1 1 *',
         EXPIRY_SCHEDULE: '0 0 0 1 1 *',
@@ -68,7 +61,13 @@ export async function startConsoleEnv(): Promise<ConsoleEnv> {
     });
     browser = await launchBrowser();
     const context = (name: string, role: string) =>
-      browser!.newContext({ viewport, baseURL: dh!.baseUrl, extraHTTPHeaders: principalHeader(name, role) });
+      browser!.newContext({
+        viewport,
+        baseURL: dh!.baseUrl,
+        extraHTTPHeaders: principalHeader(name, role),
+        // Not UTC, so that local times and their UTC hover text differ.
+        timezoneId: 'Europe/Berlin',
+      });
     const admin = await context('ada@example.com', 'Admin');
     const reader = await context('rita@example.com', 'Reader');
     const pageErrors: string[] = [];

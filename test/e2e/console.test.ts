@@ -91,6 +91,13 @@ describe('the console for an Admin', () => {
     const checks = page.getByRole('region', { name: 'Readiness checks' }).last();
     await visible(checks.getByText(/checks failed/));
     await visible(checks.getByText('Failed', { exact: true }));
+
+    // A login without SELECT: the failed check offers the GRANT script to copy.
+    await page.getByLabel('App setting with the connection string').fill('LIMITED_DB');
+    await button(page, 'Check readiness').click();
+    const grant = page.getByRole('region', { name: 'Readiness checks' }).last();
+    await visible(grant.getByText(/GRANT SELECT ON/), 60_000);
+    await visible(button(grant, 'Copy SQL'));
     await env.screenshot(page, 'protect-not-ready');
 
     await page.getByLabel('App setting with the connection string').fill('ORDERS_DB');
@@ -114,6 +121,14 @@ describe('the console for an Admin', () => {
     const points = page.getByRole('region', { name: 'Recovery points', exact: true });
     await visible(points.getByRole('row', { name: /Monthly/ }), 30_000);
     expect(await button(points, 'Restore').count()).toBe(1);
+    // Times read in the browser's zone (Europe/Berlin here), with UTC on hover.
+    const time = points.locator('time').first();
+    expect(await time.getAttribute('title')).toMatch(/UTC$/);
+    const iso = (await time.getAttribute('datetime')) ?? '';
+    const berlinHour = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', timeZone: 'Europe/Berlin' }).format(
+      new Date(iso),
+    );
+    expect(await time.textContent()).toContain(`${Number(berlinHour) % 12 || 12}:`);
     await visible(page.getByRole('img', { name: /Recovery points per day/ }));
     await env.screenshot(page, 'instance');
   }, 180_000);

@@ -168,3 +168,84 @@ export function DownloadButton({ filename, content, label }: { filename: string;
   };
   return <Button onClick={download}>{label}</Button>;
 }
+
+/** A labelled text input (Field + input) whose value is a string. */
+export function TextField({
+  label,
+  value,
+  onValue,
+  targets,
+  problems,
+  hint,
+}: {
+  label: string;
+  value: string;
+  onValue: (v: string) => void;
+  targets?: readonly string[];
+  problems?: readonly Problem[];
+  hint?: ComponentChildren;
+}) {
+  return (
+    <Field label={label} targets={targets} problems={problems} hint={hint}>
+      {(a) => <input {...a} value={value} onInput={(e) => onValue(e.currentTarget.value)} autoComplete="off" />}
+    </Field>
+  );
+}
+
+export type SecretStoreType = 'AppSetting' | 'AzureKeyVault';
+
+export interface SecretInput {
+  readonly type: SecretStoreType;
+  /** The app setting's name, or the Key Vault secret's URI. */
+  readonly value: string;
+}
+
+/** The secretStoreResource of a request (contracts/instances.ts secretStoreResourceSchema) from the two fields. */
+export function secretStoreResource(s: SecretInput) {
+  const value = s.value.trim();
+  return { secretStoreType: s.type, uri: s.type === 'AppSetting' ? `appsetting://${value}` : value };
+}
+
+/** Where a database credential is kept: the store, then the app setting's name or the secret's URI. */
+export function SecretFields({
+  secret,
+  onChange,
+  settingLabel,
+  settingHint,
+  targets,
+  problems,
+}: {
+  secret: SecretInput;
+  onChange: (s: SecretInput) => void;
+  /** The label of the app setting's name (what its connection string points at). */
+  settingLabel: string;
+  settingHint: string;
+  targets: readonly string[];
+  problems: readonly Problem[];
+}) {
+  const appSetting = secret.type === 'AppSetting';
+  return (
+    <>
+      <Field label="Credentials stored in">
+        {(a) => (
+          <select
+            {...a}
+            value={secret.type}
+            onChange={(e) => onChange({ ...secret, type: e.currentTarget.value as SecretStoreType })}
+          >
+            <option value="AppSetting">An app setting</option>
+            <option value="AzureKeyVault">Azure Key Vault</option>
+          </select>
+        )}
+      </Field>
+      <TextField
+        label={appSetting ? settingLabel : 'Key Vault secret URI'}
+        value={secret.value}
+        onValue={(value) => onChange({ ...secret, value })}
+        targets={targets}
+        problems={problems}
+        hint={appSetting ? settingHint : 'https://<vault>.vault.azure.net/secrets/<name>'}
+      />
+    </>
+  );
+}

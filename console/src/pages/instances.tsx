@@ -7,7 +7,7 @@ import { policyNameFromId } from '../../../shared/contracts/instances';
 import { api } from '../api';
 import { Empty, ErrorPanel, Loading, PageHead, Pager, protectionWords, Status, Time } from '../components/basics';
 import { bytes, serverOf } from '../format';
-import { useCan, useResource } from '../hooks';
+import { useCan, usePages, useResource } from '../hooks';
 import { Link } from '../router';
 
 const PAGE = 50;
@@ -16,7 +16,6 @@ export function InstancesPage() {
   const list = useResource(api.listInstances, []);
   const can = useCan();
   const [filter, setFilter] = useState('');
-  const [page, setPage] = useState(0);
   const rows = useMemo(() => {
     const all = [...(list.data?.value ?? [])].sort((a, b) => a.name.localeCompare(b.name));
     const f = filter.trim().toLowerCase();
@@ -33,9 +32,7 @@ export function InstancesPage() {
         .includes(f),
     );
   }, [list.data, filter]);
-  const pageCount = Math.max(1, Math.ceil(rows.length / PAGE));
-  const current = Math.min(page, pageCount - 1);
-  const shown = rows.slice(current * PAGE, (current + 1) * PAGE);
+  const { shown, pager, reset } = usePages(rows, PAGE);
   return (
     <>
       <PageHead title="Instances" subtitle="Every protected database, its last backup and its next one.">
@@ -70,7 +67,7 @@ export function InstancesPage() {
                 placeholder="name, database, server or policy"
                 onInput={(e) => {
                   setFilter(e.currentTarget.value);
-                  setPage(0);
+                  reset();
                 }}
               />
             </label>
@@ -146,14 +143,7 @@ export function InstancesPage() {
               </tbody>
             </table>
           </div>
-          <Pager
-            page={current}
-            pageCount={pageCount}
-            total={rows.length}
-            pageSize={PAGE}
-            onPage={setPage}
-            label="Instances"
-          />
+          <Pager {...pager} label="Instances" />
         </>
       )}
     </>

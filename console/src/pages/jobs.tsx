@@ -1,13 +1,12 @@
 // Jobs of the last 7 days, filtered by instance, operation and status (the filters live in the URL). Running jobs
 // refresh every few seconds without a reload; each row opens the job with its progress, error and recommended action.
 
-import { useMemo, useState } from 'preact/hooks';
 import { jobOperations, jobStatuses } from '../../../shared/contracts/jobs';
 import { api } from '../api';
 import { Empty, ErrorPanel, Loading, PageHead, Pager, Status, Time } from '../components/basics';
 import { isRunning, phaseOf } from '../components/job';
 import { bytes, isoDuration } from '../format';
-import { usePoll, useResource } from '../hooks';
+import { usePages, usePoll, useResource } from '../hooks';
 import { href, Link, navigate } from '../router';
 
 const PAGE = 50;
@@ -32,13 +31,10 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
   const instances = useResource(api.listInstances, []);
   const running = (jobs.data?.value ?? []).some((j) => isRunning(j.properties.status));
   usePoll(jobs.reload, 3000, running);
-  const [page, setPage] = useState(0);
   const rows = jobs.data?.value ?? [];
-  const pageCount = Math.max(1, Math.ceil(rows.length / PAGE));
-  const current = Math.min(page, pageCount - 1);
-  const shown = useMemo(() => rows.slice(current * PAGE, (current + 1) * PAGE), [rows, current]);
+  const { shown, pager, reset } = usePages(rows, PAGE);
   const setFilter = (k: keyof typeof filter, v: string) => {
-    setPage(0);
+    reset();
     navigate(href('/jobs', { ...filter, [k]: v }), { replace: true });
   };
   const select = (k: keyof typeof filter, label: string, values: readonly string[]) => (
@@ -144,14 +140,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
               </tbody>
             </table>
           </div>
-          <Pager
-            page={current}
-            pageCount={pageCount}
-            total={rows.length}
-            pageSize={PAGE}
-            onPage={setPage}
-            label="Jobs"
-          />
+          <Pager {...pager} label="Jobs" />
         </>
       )}
     </>

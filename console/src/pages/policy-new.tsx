@@ -7,7 +7,7 @@ import type { PolicySimulation } from '../../../shared/contracts/policies';
 import { api } from '../api';
 import { Card, ErrorPanel, PageHead } from '../components/basics';
 import { StackedBars } from '../components/chart';
-import { Button, Field, FormProblems, problemsOf } from '../components/forms';
+import { Button, Field, FormProblems, problemsOf, TextField } from '../components/forms';
 import { browserZone, count } from '../format';
 import { useCan } from '../hooks';
 import { Link, navigate } from '../router';
@@ -376,14 +376,14 @@ export function NewPolicyPage() {
       <form onSubmit={(e) => void save(e)} class="split">
         <div>
           <Card title="Policy">
-            <Field
+            <TextField
               label="Policy name"
+              value={name}
+              onValue={setName}
               targets={['name', '$.name']}
               problems={problems}
               hint="letters, digits, . _ - (up to 100)"
-            >
-              {(a) => <input {...a} value={name} onInput={(e) => setName(e.currentTarget.value)} autoComplete="off" />}
-            </Field>
+            />
             <fieldset class="group radios">
               <legend>Write it</legend>
               <label class="check">

@@ -10,7 +10,16 @@ import {
 } from '../../../shared/contracts/instances';
 import { api } from '../api';
 import { Card, Empty, ErrorPanel, Loading, PageHead } from '../components/basics';
-import { Button, Field, FormProblems, problemsOf } from '../components/forms';
+import {
+  Button,
+  Field,
+  FormProblems,
+  problemsOf,
+  SecretFields,
+  secretStoreResource,
+  TextField,
+  type SecretInput,
+} from '../components/forms';
 import { ReadinessChecks } from '../components/readiness';
 import { useCan, useResource } from '../hooks';
 import { Link, navigate } from '../router';
@@ -21,8 +30,7 @@ interface Form {
   resourceID: string;
   location: string;
   policy: string;
-  secretType: 'AppSetting' | 'AzureKeyVault';
-  secret: string;
+  secret: SecretInput;
 }
 
 function bodyOf(f: Form): BackupInstanceBody {
@@ -39,10 +47,7 @@ function bodyOf(f: Form): BackupInstanceBody {
       policyInfo: { policyId: f.policy },
       datasourceAuthCredentials: {
         objectType: 'SecretStoreBasedAuthCredentials',
-        secretStoreResource: {
-          secretStoreType: f.secretType,
-          uri: f.secretType === 'AppSetting' ? `appsetting://${f.secret.trim()}` : f.secret.trim(),
-        },
+        secretStoreResource: secretStoreResource(f.secret),
       },
     },
   };
@@ -71,8 +76,7 @@ export function ProtectPage() {
     resourceID: '',
     location: '',
     policy: '',
-    secretType: 'AppSetting',
-    secret: '',
+    secret: { type: 'AppSetting', value: '' },
   });
   const [report, setReport] = useState<ValidateForBackupResult | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -138,49 +142,37 @@ export function ProtectPage() {
         >
           <Card title="Database">
             <div class="form-grid">
-              <Field
+              <TextField
                 label="Instance name"
+                value={f.name}
+                onValue={(v) => set('name', v)}
                 targets={T.name}
                 problems={problems}
                 hint="how pgkeep names this protection; letters, digits, . _ -"
-              >
-                {(a) => (
-                  <input {...a} value={f.name} onInput={(e) => set('name', e.currentTarget.value)} autoComplete="off" />
-                )}
-              </Field>
-              <Field label="Database name" targets={T.database} problems={problems}>
-                {(a) => (
-                  <input
-                    {...a}
-                    value={f.database}
-                    onInput={(e) => set('database', e.currentTarget.value)}
-                    autoComplete="off"
-                  />
-                )}
-              </Field>
-              <Field
+              />
+              <TextField
+                label="Database name"
+                value={f.database}
+                onValue={(v) => set('database', v)}
+                targets={T.database}
+                problems={problems}
+              />
+              <TextField
                 label="Server resource ID"
+                value={f.resourceID}
+                onValue={(v) => set('resourceID', v)}
                 targets={T.resourceID}
                 problems={problems}
                 hint="the Azure resource ID of the database (…/flexibleServers/<server>/databases/<db>), or any stable id for a server outside Azure"
-              >
-                {(a) => (
-                  <input
-                    {...a}
-                    value={f.resourceID}
-                    onInput={(e) => set('resourceID', e.currentTarget.value)}
-                    autoComplete="off"
-                  />
-                )}
-              </Field>
-              <Field
+              />
+              <TextField
                 label="Location (optional)"
+                value={f.location}
+                onValue={(v) => set('location', v)}
                 targets={T.location}
                 problems={problems}
                 hint="the Azure region, e.g. westeurope"
-              >
-                {(a) => <input {...a} value={f.location} onInput={(e) => set('location', e.currentTarget.value)} />}
-              </Field>
+              />
               <Field label="Backup policy" targets={T.policy} problems={problems}>
                 {(a) => (
                   <select {...a} value={policy} onChange={(e) => set('policy', e.currentTarget.value)}>
@@ -197,39 +189,14 @@ export function ProtectPage() {
           </Card>
           <Card title="Credentials">
             <div class="form-grid">
-              <Field label="Credentials stored in" targets={[]} problems={problems}>
-                {(a) => (
-                  <select
-                    {...a}
-                    value={f.secretType}
-                    onChange={(e) => set('secretType', e.currentTarget.value as Form['secretType'])}
-                  >
-                    <option value="AppSetting">An app setting</option>
-                    <option value="AzureKeyVault">Azure Key Vault</option>
-                  </select>
-                )}
-              </Field>
-              <Field
-                label={
-                  f.secretType === 'AppSetting' ? 'App setting with the connection string' : 'Key Vault secret URI'
-                }
+              <SecretFields
+                secret={f.secret}
+                onChange={(v) => set('secret', v)}
+                settingLabel="App setting with the connection string"
+                settingHint="its value: Server=…;Database=…;Port=5432;User Id=…;Password=…;Ssl Mode=Require;"
                 targets={T.secret}
                 problems={problems}
-                hint={
-                  f.secretType === 'AppSetting'
-                    ? 'its value: Server=…;Database=…;Port=5432;User Id=…;Password=…;Ssl Mode=Require;'
-                    : 'https://<vault>.vault.azure.net/secrets/<name>'
-                }
-              >
-                {(a) => (
-                  <input
-                    {...a}
-                    value={f.secret}
-                    onInput={(e) => set('secret', e.currentTarget.value)}
-                    autoComplete="off"
-                  />
-                )}
-              </Field>
+              />
             </div>
           </Card>
           <FormProblems error={error} problems={problems} claimed={Object.values(T).flat()} />

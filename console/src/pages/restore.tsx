@@ -8,7 +8,16 @@ import { postgresDatasourceType } from '../../../shared/contracts/instances';
 import type { RecoveryPointResource } from '../../../shared/contracts/recovery-points';
 import { api, type Problem } from '../api';
 import { Card, ErrorPanel, Loading, PageHead, Tag, Tier } from '../components/basics';
-import { Button, Field, FormProblems, problemsOf } from '../components/forms';
+import {
+  Button,
+  Field,
+  FormProblems,
+  problemsOf,
+  SecretFields,
+  secretStoreResource,
+  TextField,
+  type SecretInput,
+} from '../components/forms';
 import { JobProgress } from '../components/job';
 import { ReadinessChecks } from '../components/readiness';
 import { bytes, localTime } from '../format';
@@ -26,8 +35,7 @@ interface Form {
   priority: 'Standard' | 'High';
   keepDays: string;
   kind: 'database' | 'files';
-  secretType: 'AppSetting' | 'AzureKeyVault';
-  secret: string;
+  secret: SecretInput;
   databaseName: string;
   schemas: string;
   tables: string;
@@ -66,10 +74,7 @@ export function requestOf(f: Form, point: RecoveryPointResource | undefined): Re
             },
             datasourceAuthCredentials: {
               objectType: 'SecretStoreBasedAuthCredentials',
-              secretStoreResource: {
-                secretStoreType: f.secretType,
-                uri: f.secretType === 'AppSetting' ? `appsetting://${f.secret.trim()}` : f.secret.trim(),
-              },
+              secretStoreResource: secretStoreResource(f.secret),
             },
           }
         : {
@@ -108,8 +113,7 @@ export function RestorePage({ name, point }: { name: string; point?: string | un
     priority: 'Standard',
     keepDays: '15',
     kind: 'database',
-    secretType: 'AppSetting',
-    secret: '',
+    secret: { type: 'AppSetting', value: '' },
     databaseName: '',
     schemas: '',
     tables: '',
@@ -266,72 +270,38 @@ export function RestorePage({ name, point }: { name: string; point?: string | un
             </fieldset>
             {f.kind === 'database' ? (
               <div class="form-grid">
-                <Field label="Credentials stored in" targets={[]} problems={problems}>
-                  {(a) => (
-                    <select
-                      {...a}
-                      value={f.secretType}
-                      onChange={(e) => set('secretType', e.currentTarget.value as Form['secretType'])}
-                    >
-                      <option value="AppSetting">An app setting</option>
-                      <option value="AzureKeyVault">Azure Key Vault</option>
-                    </select>
-                  )}
-                </Field>
-                <Field
-                  label={
-                    f.secretType === 'AppSetting'
-                      ? 'App setting with the target connection string'
-                      : 'Key Vault secret URI'
-                  }
+                <SecretFields
+                  secret={f.secret}
+                  onChange={(v) => set('secret', v)}
+                  settingLabel="App setting with the target connection string"
+                  settingHint="the setting holds a connection string to the target server; its database name is ignored"
                   targets={T.secret}
                   problems={problems}
-                  hint={
-                    f.secretType === 'AppSetting'
-                      ? 'the setting holds a connection string to the target server; its database name is ignored'
-                      : 'https://<vault>.vault.azure.net/secrets/<name>'
-                  }
-                >
-                  {(a) => (
-                    <input
-                      {...a}
-                      value={f.secret}
-                      onInput={(e) => set('secret', e.currentTarget.value)}
-                      autoComplete="off"
-                    />
-                  )}
-                </Field>
-                <Field
+                />
+                <TextField
                   label="New database name"
+                  value={f.databaseName}
+                  onValue={(v) => set('databaseName', v)}
                   targets={T.name}
                   problems={problems}
                   hint="must not exist on the target server"
-                >
-                  {(a) => (
-                    <input
-                      {...a}
-                      value={f.databaseName}
-                      onInput={(e) => set('databaseName', e.currentTarget.value)}
-                      autoComplete="off"
-                    />
-                  )}
-                </Field>
-                <Field
+                />
+                <TextField
                   label="Schemas (optional)"
+                  value={f.schemas}
+                  onValue={(v) => set('schemas', v)}
                   targets={T.schemas}
                   problems={problems}
                   hint="comma-separated; empty restores every schema"
-                >
-                  {(a) => <input {...a} value={f.schemas} onInput={(e) => set('schemas', e.currentTarget.value)} />}
-                </Field>
-                <Field
+                />
+                <TextField
                   label="Tables (optional)"
+                  value={f.tables}
+                  onValue={(v) => set('tables', v)}
                   targets={T.tables}
                   problems={problems}
                   hint='comma-separated, "table" or "schema.table"'
-                >
-                  {(a) => <input {...a} value={f.tables} onInput={(e) => set('tables', e.currentTarget.value)} />}
-                </Field>
+                />
                 <Field label="Owner of the restored objects" targets={T.owner} problems={problems}>
                   {(a) => (
                     <select
@@ -346,11 +316,13 @@ export function RestorePage({ name, point }: { name: string; point?: string | un
                   )}
                 </Field>
                 {f.owner === 'role' && (
-                  <Field label="Owner role" targets={['$.options.owner.role']} problems={problems}>
-                    {(a) => (
-                      <input {...a} value={f.ownerRole} onInput={(e) => set('ownerRole', e.currentTarget.value)} />
-                    )}
-                  </Field>
+                  <TextField
+                    label="Owner role"
+                    value={f.ownerRole}
+                    onValue={(v) => set('ownerRole', v)}
+                    targets={['$.options.owner.role']}
+                    problems={problems}
+                  />
                 )}
                 <Field
                   label="Parallel jobs (optional)"
@@ -381,14 +353,14 @@ export function RestorePage({ name, point }: { name: string; point?: string | un
                     />
                   )}
                 </Field>
-                <Field
+                <TextField
                   label="File prefix (optional)"
+                  value={f.prefix}
+                  onValue={(v) => set('prefix', v)}
                   targets={T.prefix}
                   problems={problems}
                   hint="a folder inside the container, e.g. orders/2026-03"
-                >
-                  {(a) => <input {...a} value={f.prefix} onInput={(e) => set('prefix', e.currentTarget.value)} />}
-                </Field>
+                />
               </div>
             )}
           </Card>
