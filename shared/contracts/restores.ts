@@ -224,6 +224,55 @@ export function toRestoreSpec(body: RestoreRequestBody): RestoreSpec {
   };
 }
 
+/**
+ * The Azure request body of a RestoreSpec: toRestoreSpec's inverse (a valid spec round-trips exactly), for clients
+ * that gather what to restore in their own words (the console's wizard) and send Azure's shape. It does not validate:
+ * send it through restoreRequestSchema, which names what is wrong.
+ */
+export function toRestoreRequest(spec: RestoreSpec): z.input<typeof restoreRequestSchema> {
+  const t = spec.target;
+  const o = spec.options;
+  return {
+    ...(spec.rehydration
+      ? {
+          objectType: 'AzureBackupRestoreWithRehydrationRequest' as const,
+          rehydrationPriority: spec.rehydration.priority,
+          rehydrationRetentionDuration: `P${spec.rehydration.retentionDays}D`,
+        }
+      : { objectType: 'AzureBackupRecoveryPointBasedRestoreRequest' as const }),
+    recoveryPointId: spec.recoveryPointId,
+    sourceDataStoreType: spec.sourceDataStoreType,
+    restoreTargetInfo:
+      t.kind === 'database'
+        ? {
+            objectType: 'RestoreTargetInfo',
+            recoveryOption: 'FailIfExists',
+            datasourceInfo: {
+              objectType: 'Datasource',
+              datasourceType: postgresDatasourceType,
+              resourceName: t.databaseName,
+              ...(t.resourceID ? { resourceID: t.resourceID } : {}),
+            },
+            datasourceAuthCredentials: { objectType: 'SecretStoreBasedAuthCredentials', secretStoreResource: t.secret },
+          }
+        : {
+            objectType: 'RestoreFilesTargetInfo',
+            recoveryOption: 'FailIfExists',
+            targetDetails: { url: t.url, filePrefix: t.filePrefix, restoreTargetLocationType: 'AzureBlobs' },
+          },
+    ...(o
+      ? {
+          options: {
+            ...(o.schemas ? { schemas: [...o.schemas] } : {}),
+            ...(o.tables ? { tables: [...o.tables] } : {}),
+            ...(o.owner !== undefined ? { owner: typeof o.owner === 'string' ? o.owner : { role: o.owner.role } } : {}),
+            ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
 /** Parses and validates a restore request (HTTP body or queue `request`); 400 naming every bad field. */
 export function parseRestoreRequest(value: unknown, what = 'restore request'): RestoreSpec {
   return toRestoreSpec(validate(restoreRequestSchema, value, what));

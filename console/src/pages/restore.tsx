@@ -4,7 +4,7 @@
 // restore, which follows the job. The request is checked with the API's own schema before it is sent.
 
 import { useState } from 'preact/hooks';
-import { postgresDatasourceType } from '../../../shared/contracts/instances';
+import { toRestoreRequest, type RestoreOptionsSpec, type RestoreSpec } from '../../../shared/contracts/restores';
 import type { RecoveryPointResource } from '../../../shared/contracts/recovery-points';
 import { api, type Problem } from '../api';
 import { Card, ErrorPanel, Loading, PageHead, Tag, Tier } from '../components/basics';
@@ -46,43 +46,25 @@ interface Form {
   prefix: string;
 }
 
-/** The restore request the form describes, in the API's shape (contracts/restores.ts). */
-export function requestOf(f: Form, point: RecoveryPointResource | undefined): Record<string, unknown> {
+/** What the form describes, as the API's normalised RestoreSpec (sent in Azure's shape by toRestoreRequest). */
+export function specOf(f: Form, point: RecoveryPointResource | undefined): RestoreSpec {
   const store = point?.properties.recoveryPointDataStoresDetails[0];
   const archived = store?.type === 'ArchiveStore' && store.state !== 'REHYDRATED';
-  const options: Record<string, unknown> = {};
-  if (f.kind === 'database') {
-    if (list(f.schemas).length > 0) options.schemas = list(f.schemas);
-    if (list(f.tables).length > 0) options.tables = list(f.tables);
-    if (f.owner !== 'none') options.owner = f.owner === 'keep' ? 'keep' : { role: f.ownerRole.trim() };
-    if (f.jobs.trim() !== '') options.jobs = Number(f.jobs);
-  }
+  const options: RestoreOptionsSpec = {
+    ...(list(f.schemas).length > 0 ? { schemas: list(f.schemas) } : {}),
+    ...(list(f.tables).length > 0 ? { tables: list(f.tables) } : {}),
+    ...(f.owner === 'none' ? {} : { owner: f.owner === 'keep' ? 'keep' : { role: f.ownerRole.trim() } }),
+    ...(f.jobs.trim() !== '' ? { jobs: Number(f.jobs) } : {}),
+  };
   return {
-    objectType: archived ? 'AzureBackupRestoreWithRehydrationRequest' : 'AzureBackupRecoveryPointBasedRestoreRequest',
     recoveryPointId: f.point,
     sourceDataStoreType: store?.type ?? 'VaultStore',
-    ...(archived ? { rehydrationPriority: f.priority, rehydrationRetentionDuration: `P${f.keepDays.trim()}D` } : {}),
-    restoreTargetInfo:
+    ...(archived ? { rehydration: { priority: f.priority, retentionDays: Number(f.keepDays.trim()) } } : {}),
+    target:
       f.kind === 'database'
-        ? {
-            objectType: 'RestoreTargetInfo',
-            recoveryOption: 'FailIfExists',
-            datasourceInfo: {
-              objectType: 'Datasource',
-              datasourceType: postgresDatasourceType,
-              resourceName: f.databaseName.trim(),
-            },
-            datasourceAuthCredentials: {
-              objectType: 'SecretStoreBasedAuthCredentials',
-              secretStoreResource: secretStoreResource(f.secret),
-            },
-          }
-        : {
-            objectType: 'RestoreFilesTargetInfo',
-            recoveryOption: 'FailIfExists',
-            targetDetails: { url: f.url.trim(), filePrefix: f.prefix.trim(), restoreTargetLocationType: 'AzureBlobs' },
-          },
-    ...(Object.keys(options).length > 0 ? { options } : {}),
+        ? { kind: 'database', databaseName: f.databaseName.trim(), secret: secretStoreResource(f.secret) }
+        : { kind: 'files', url: f.url.trim(), filePrefix: f.prefix.trim() },
+    ...(f.kind === 'database' && Object.keys(options).length > 0 ? { options } : {}),
   };
 }
 
@@ -145,7 +127,7 @@ export function RestorePage({ name, point }: { name: string; point?: string | un
     setBusy(what);
     setError(undefined);
     setValidated(undefined);
-    const body = requestOf({ ...f, point: pointId }, selected);
+    const body = toRestoreRequest(specOf({ ...f, point: pointId }, selected));
     try {
       if (what === 'validate') setValidated(await api.validateRestore(name, body));
       else setJobId((await api.restore(name, body)).name);
