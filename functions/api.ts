@@ -6,6 +6,7 @@ import * as df from 'durable-functions';
 import { apiDeps, getRuntime } from '../shared/composition';
 import { getConfig } from '../shared/config';
 import { runHandler } from '../shared/api/http';
+import { recordCall } from '../shared/api/audit';
 import type { ApiRequest } from '../shared/contracts/http';
 import { apiAuthLevel, apiRoutes, requireRole, type Route } from '../shared/api/routes';
 import { toApiRequest, toHttpResponse } from '../shared/adapters/functions/functions-http';
@@ -18,7 +19,7 @@ async function serve(route: Route, req: HttpRequest, context: InvocationContext)
   const placeholder: ApiRequest = {
     method: req.method,
     params: {},
-    query: new URLSearchParams(),
+    query: new URL(req.url).searchParams,
     headers: req.headers,
     url: req.url,
   };
@@ -31,6 +32,8 @@ async function serve(route: Route, req: HttpRequest, context: InvocationContext)
     placeholder,
     log,
   );
+  // Every state-changing call, refused ones included, is audited with who, what, when, from where and the outcome.
+  await recordCall(rt.stores.auditLog, route.name, placeholder, response, rt.clock.now(), log.error);
   return toHttpResponse(response);
 }
 
@@ -42,7 +45,7 @@ for (const route of apiRoutes) {
   app.http(route.name, {
     methods: [route.method],
     route: `api/${route.route}`,
-    authLevel,
+    authLevel: route.role === 'Anonymous' ? 'anonymous' : authLevel,
     extraInputs: [df.input.durableClient()],
     handler: (req, context) => serve(route, req, context),
   });

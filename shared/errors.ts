@@ -122,10 +122,38 @@ const registry = {
     retryable: false,
     hint: 'the stored backup does not match its recorded SHA-256; restore another recovery point and report this one',
   },
+  // --- health and alerts (issue 13) ---
+  // A job error only (the watchdog records it); 409 if it ever answered a request: the slot's time has passed.
+  UserErrorBackupMissed: {
+    status: 409,
+    retryable: true,
+    hint: 'no backup started for a scheduled slot: check that the function app was running and its scheduler timer fired; the next slot is tried as usual (MISSED_SLOT_START_LATE_BACKUP=true starts a late backup instead)',
+  },
   SystemErrorInternal: {
     status: 500,
     retryable: true,
     hint: 'an unexpected error; the app log has details under the job id',
+  },
+  // --- keys and trust (issue 16): key-encryption keys and the vault's immutability ---
+  UserErrorEncryptionKeyDisabled: {
+    status: 409,
+    retryable: false,
+    hint: 'the key version that wrapped this backup is disabled or expired: enable it again, or, if it was retired on purpose, restore a point that was rewrapped under the current version',
+  },
+  UserErrorEncryptionKeyNotFound: {
+    status: 409,
+    retryable: false,
+    hint: 'the key (or key version) that wrapped this backup no longer exists: recover it (Key Vault soft delete) or put it back in BACKUP_KEYRING; rewrap points before retiring a key',
+  },
+  UserErrorMissingPermissionsOnKey: {
+    status: 403,
+    retryable: false,
+    hint: "grant the app's managed identity the Key Vault Crypto Service Encryption User role (wrapKey, unwrapKey, get) on the key or its vault",
+  },
+  UserErrorBlobImmutable: {
+    status: 409,
+    retryable: true,
+    hint: 'the blob is protected by the container immutability policy (or a legal hold) and cannot be changed or deleted yet; it is retried on a later run',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -5,9 +5,19 @@
 import type { JobOperation, JobStatus, JobTrigger } from './contracts/jobs';
 import type { ProtectionState, SecretReference } from './contracts/instances';
 import type { RecoveryPointTrigger } from './contracts/recovery-points';
+import type { ChannelKind, DeliveryStatus } from './contracts/notifications';
 
 // The records' vocabulary is the API's (contracts/): one declaration serves the wire and the stores.
-export type { JobOperation, JobStatus, JobTrigger, ProtectionState, RecoveryPointTrigger, SecretReference };
+export type {
+  ChannelKind,
+  DeliveryStatus,
+  JobOperation,
+  JobStatus,
+  JobTrigger,
+  ProtectionState,
+  RecoveryPointTrigger,
+  SecretReference,
+};
 
 // --- secrets and connections ---
 
@@ -151,6 +161,8 @@ export interface InstanceRecord {
    * removes the row (releasing the claim) once no recovery point of it remains (docs/decisions.md, expiry).
    */
   readonly deletedAt?: string;
+  /** When protection last started (creation or resumeProtection): slots before it are not owed (health, watchdog). */
+  readonly protectedSince?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -198,6 +210,11 @@ export interface RecoveryPointRecord {
   readonly serverVersion: string;
   readonly pgDumpVersion: string;
   readonly databaseName: string;
+  /**
+   * The full id (with version) of the KEK that wraps the dump's data key, as the manifest records it (kept in step by
+   * a rewrap); absent when the dump is not encrypted. Lets a rewrap find the points a key version still guards.
+   */
+  readonly encryptionKeyId?: string;
   readonly createdAt: string;
 }
 
@@ -244,6 +261,11 @@ export interface RecoveryPointStore {
   listAll(): AsyncIterable<Stored<RecoveryPointRecord>>;
   update(point: RecoveryPointRecord, etag: string): Promise<string>;
   delete(instanceName: string, id: string): Promise<void>;
+  /** The newest point (with that status, when given), reading one row: health and listings call it per instance. */
+  newest(
+    instanceName: string,
+    options?: { status?: import('./domain/types').RecoveryPointStatus },
+  ): Promise<RecoveryPointRecord | undefined>;
 }
 
 export interface JobError {
@@ -323,7 +345,9 @@ export interface VaultBlobInfo {
  * The vault's blob container (BACKUP_CONTAINER): dumps, manifests, rehydrated copies. Implemented in
  * adapters/storage/vault-blobs.ts.
  * Contract: names are relative to the container; getJson and info return undefined when the blob is missing; delete succeeds
- * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived.
+ * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived; deleting or
+ * overwriting a blob that the container's immutability policy (or a legal hold) still protects throws PgkeepError
+ * UserErrorBlobImmutable naming the blob, changing nothing.
  */
 export interface VaultBlobStore {
   /** `<instance>/<pointId>/dump.pgdump.zst` */
@@ -348,4 +372,222 @@ export interface VaultBlobStore {
   delete(name: string): Promise<void>;
   /** Every blob under `prefix` (all when omitted), for orphan detection. */
   list(prefix?: string): AsyncIterable<VaultBlobInfo>;
+}
+
+// --- keys: envelope encryption (design §14 "Trust", docs/decisions.md "Keys and trust") ---
+
+export type KeyProvider = 'keyring' | 'azureKeyVault';
+
+/**
+ * A backup's data key wrapped by a key-encryption key (KEK): what the point's manifest records, never the data key.
+ * `keyId` is the KEK's full id: a keyring entry's name, or a Key Vault key id with its version.
+ */
+export interface WrappedDataKey {
+  readonly keyProvider: KeyProvider;
+  readonly keyId: string;
+  /** JWA name of the wrapping: A256KW (keyring, Managed HSM AES keys) or RSA-OAEP-256 (Key Vault RSA keys). */
+  readonly keyWrapAlgorithm: string;
+  /** base64 of the wrapped bytes. */
+  readonly wrappedKey: string;
+}
+
+/**
+ * One source of KEKs. Implemented by adapters/crypto/keyring.ts (BACKUP_KEYRING, and the legacy
+ * BACKUP_ENCRYPTION_KEY as a keyring of one) and adapters/azure/keyvault-keys.ts (Key Vault / Managed HSM).
+ * Contract: `wrap` uses the provider's *current* KEK (version) and names it in the result; `unwrap` uses exactly the
+ * version the record names. A version that is disabled or expired throws PgkeepError UserErrorEncryptionKeyDisabled,
+ * one that does not exist UserErrorEncryptionKeyNotFound, missing access UserErrorMissingPermissionsOnKey — each
+ * naming the key and version; no error or log line ever contains key material.
+ */
+export interface KekProvider {
+  readonly provider: KeyProvider;
+  /** The current KEK's full id (for Key Vault: the current version, read now). */
+  currentKeyId(): Promise<string>;
+  wrap(dataKey: Buffer): Promise<WrappedDataKey>;
+  unwrap(wrapped: WrappedDataKey): Promise<Buffer>;
+}
+
+/**
+ * The vault's KEKs as backups and restores see them: the provider new backups use (undefined = encryption off) and
+ * the way back for any provider a manifest names. Built by adapters/crypto/envelope.ts (createKeyEncryptionKeys).
+ */
+export interface KeyEncryptionKeys {
+  /** Wraps new backups' data keys; undefined when no KEK is configured (backups are then not encrypted). */
+  readonly current: KekProvider | undefined;
+  /** Unwraps with the provider and version the record names. */
+  unwrap(wrapped: WrappedDataKey): Promise<Buffer>;
+  /**
+   * The raw key of a point written before envelope encryption (its manifest has a keyId and no wrappedKey): the
+   * keyring entry of that name. Throws UserErrorEncryptionKeyNotFound when the keyring has none.
+   */
+  rawKey(keyId: string): Promise<Buffer>;
+}
+
+// --- audit log ---
+
+/** Who made a call: an App Service Authentication principal, a function key, the restore queue, or nobody known. */
+export type AuditPrincipalKind = (typeof import('./contracts/audit').auditPrincipalKinds)[number];
+
+/**
+ * One state-changing call or restore, as the audit log keeps it. Holds no request body, query string or header value
+ * beyond those named here, so nothing secret (SAS tokens, connection strings) can reach it.
+ */
+export interface AuditEntry {
+  /** Unique; sortable newest first together with `time`. */
+  readonly id: string;
+  /** ISO UTC. */
+  readonly time: string;
+  /** The principal's name, or "function key", "queue", "anonymous". */
+  readonly principal: string;
+  readonly principalKind: AuditPrincipalKind;
+  /** The operation: the route's function name (putInstance, restoreHttp, rewrapRecoveryPoint…) or restoreQueue. */
+  readonly action: string;
+  /** e.g. POST /api/backupInstances/orders/restore (path only, never the query). */
+  readonly target: string;
+  /** The client's address from x-forwarded-for (its first hop), or "" when unknown (queue, local calls). */
+  readonly clientIp: string;
+  readonly outcome: 'Succeeded' | 'Failed';
+  /** The HTTP status answered (0 for a queue message). */
+  readonly status: number;
+  readonly errorCode?: import('./errors').ErrorCode;
+  /** The job the call started or ran, when there is one. */
+  readonly jobId?: string;
+}
+
+/**
+ * The audit log (table `auditLog`), append-only. Implemented in adapters/storage/tables/audit.ts.
+ * Contract: append never overwrites (a second entry with an existing id throws ConcurrencyError); list is newest
+ * first within [from, to) (default: the last 7 days) and filters by exact principal.
+ */
+export interface AuditLogStore {
+  append(entry: AuditEntry): Promise<void>;
+  list(filter: {
+    readonly from?: string;
+    readonly to?: string;
+    readonly principal?: string;
+  }): AsyncIterable<AuditEntry>;
+}
+
+// --- events, notification channels and health (issue 13; shared/events/) ---
+// Implemented in adapters/storage/tables/ (notifications.ts, channels.ts, health.ts) and adapters/http/.
+
+/** One raised event, as the outbox keeps it and the formats render it (CloudEvents attributes + data). */
+export interface EventRecord {
+  /** Unique per event and the same on every retry and every channel: derived from what raised it. */
+  readonly id: string;
+  readonly name: import('./events/registry').EventName;
+  /** The CloudEvents type, e.g. pgkeep.backup.failed. */
+  readonly type: string;
+  /** The CloudEvents source: the vault's id. */
+  readonly source: string;
+  /** The backup instance, or `*` for vault-wide events (expiry). */
+  readonly subject: string;
+  readonly time: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** One event on its way to one channel. */
+export interface DeliveryRecord {
+  /** `<event id>.<channel>` */
+  readonly id: string;
+  readonly event: EventRecord;
+  readonly channel: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly createdAt: string;
+  /** Pending only: not before this. */
+  readonly nextAttemptAt: string;
+  /** Pending only: a worker is sending it until then; others leave it alone. */
+  readonly leaseUntil?: string;
+  readonly lastAttemptAt?: string;
+  readonly lastHttpStatus?: number;
+  /** Never a URL's path or query, never a secret. */
+  readonly lastError?: string;
+  readonly finishedAt?: string;
+}
+
+/**
+ * The outbox (Table `notifications`). Contract: `add` records an event with one Pending delivery per channel in ONE
+ * transaction and is idempotent by event id (a second add of the same id writes nothing and returns false, even
+ * after its deliveries finished); `update` and `finish` take the etag read from `listPending` and throw
+ * ConcurrencyError when another worker changed the delivery meanwhile; `finish` moves a delivery out of the pending
+ * set atomically.
+ */
+export interface OutboxStore {
+  add(event: EventRecord, channels: readonly string[], createdAt: string): Promise<boolean>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  listPending(): AsyncIterable<Stored<DeliveryRecord>>;
+  /** Finished deliveries, newest first. */
+  listFinished(options?: { status?: 'Delivered' | 'Failed' }): AsyncIterable<DeliveryRecord>;
+  update(delivery: DeliveryRecord, etag: string): Promise<string>;
+  finish(
+    delivery: DeliveryRecord & { status: 'Delivered' | 'Failed'; finishedAt: string },
+    etag: string,
+  ): Promise<void>;
+  /** Removes finished deliveries and event records older than `beforeIso`; returns how many rows went. */
+  prune(beforeIso: string): Promise<number>;
+}
+
+export interface ChannelRecord {
+  readonly name: string;
+  readonly kind: ChannelKind;
+  /** Where to post: a secret reference (documented) or a plain URL (stored; never returned by GET). */
+  readonly endpoint: { readonly secret: SecretReference } | { readonly url: string };
+  readonly signingSecret?: SecretReference;
+  readonly events: readonly import('./events/registry').EventName[];
+  /** Undefined: every instance. */
+  readonly backupInstances?: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ChannelStore {
+  /** Creates or replaces. */
+  put(channel: ChannelRecord): Promise<void>;
+  get(name: string): Promise<ChannelRecord | undefined>;
+  list(): AsyncIterable<ChannelRecord>;
+  delete(name: string): Promise<void>;
+}
+
+/** The health the watchdog last recorded for an instance: a change from it raises HealthChanged once. */
+export interface HealthRecord {
+  readonly instanceName: string;
+  readonly health: import('./domain/health').InstanceHealth;
+  /** When the status became what it is. */
+  readonly since: string;
+  /** How many changes were recorded: the next HealthChanged event's id derives from it. */
+  readonly changes: number;
+}
+
+export type RunKind = 'scheduler' | 'expiry' | 'watchdog' | 'notifications';
+
+/** Table `instanceHealth`. put without etag creates (ConcurrencyError if present); with one, replaces if unchanged. */
+export interface HealthStore {
+  get(instanceName: string): Promise<Stored<HealthRecord> | undefined>;
+  list(): AsyncIterable<Stored<HealthRecord>>;
+  put(record: HealthRecord, etag?: string): Promise<void>;
+  delete(instanceName: string): Promise<void>;
+  /** Heartbeats of the timers: GET /api/health shows when each last ran. */
+  recordRun(kind: RunKind, atIso: string): Promise<void>;
+  lastRuns(): Promise<Partial<Record<RunKind, string>>>;
+}
+
+/** One POST to a notification endpoint. */
+export interface OutboundPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+}
+
+export type OutboundResult =
+  | { readonly kind: 'response'; readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly kind: 'error'; readonly message: string };
+
+/**
+ * Posts a notification (adapters/http/outbound-http.ts). Never follows redirects (a redirect could lead past the URL
+ * checks); a timeout or connection failure is `kind: 'error'` with a message that holds no URL.
+ */
+export interface NotificationSender {
+  post(request: OutboundPost): Promise<OutboundResult>;
 }

@@ -11,6 +11,7 @@ import { policyCommands } from './policy';
 import { pointsCommands } from './points';
 import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
+import { decryptCommand } from '../decrypt';
 
 export const commandGroups: readonly CommandGroup[] = [
   instancesCommands,
@@ -22,4 +23,5 @@ export const commandGroups: readonly CommandGroup[] = [
   policiesCommands,
   healthCommand,
   policyCommands,
+  decryptCommand,
 ];

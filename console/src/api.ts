@@ -5,7 +5,7 @@
 
 import type { z } from 'zod';
 import type { Me } from '../../shared/contracts/caller';
-import type { AppHealth } from '../../shared/contracts/health';
+import type { HealthSummary } from '../../shared/contracts/health';
 import {
   backupInstanceBodySchema,
   backupNowBodySchema,
@@ -78,7 +78,12 @@ interface ErrorBodyLike {
   error?: { code?: string; message?: string; hint?: string; target?: string; details?: Problem[] };
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { okStatuses?: readonly number[] } = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -107,7 +112,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   } catch {
     parsed = undefined;
   }
-  if (res.ok) return parsed as T;
+  if (res.ok || (options.okStatuses?.includes(res.status) && parsed !== undefined)) return parsed as T;
   const e = (parsed as ErrorBodyLike | undefined)?.error;
   if (e?.code && e.message) throw new ApiError(res.status, e.code, e.message, e.hint, e.details ?? [], e.target);
   if (res.status === 401) {
@@ -141,16 +146,11 @@ export const api = {
   me: () => call<Me>('GET', '/api/me'),
   overview: () => call<Overview>('GET', '/api/overview'),
   storage: () => call<StorageSummary>('GET', '/api/overview/storage'),
-  /** GET /api/health (the alerts work); undefined while the app has no such route. */
-  health: async (): Promise<AppHealth | undefined> => {
-    try {
-      return await call<AppHealth>('GET', '/api/health');
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return undefined;
-      // 503 carries the body too: a Critical app answers it.
-      throw err;
-    }
-  },
+  /**
+   * GET /api/health: with a role, the counts and the instances that are not Healthy; without one, status and time
+   * only. A Critical app answers 503 with the same body, which is an answer here, not an error.
+   */
+  health: () => call<HealthSummary>('GET', '/api/health', undefined, { okStatuses: [503] }),
 
   listInstances: () => call<List<BackupInstanceResource>>('GET', '/api/backupInstances'),
   getInstance: (name: string) => call<BackupInstanceResource>('GET', instancePath(name)),

@@ -42,6 +42,11 @@ param enforceCallerRoles bool = true
 @description('client id of the Entra app registration that EasyAuth validates tokens for (empty = no EasyAuth)')
 param authClientId string = ''
 
+@description('BACKUP_ENCRYPTION_KEY_URI: Key Vault key wrapping each backup\'s data key; empty = none')
+param backupEncryptionKeyUri string = ''
+@description('RESTORE_FILES_ALLOWED_ACCOUNTS: blob hosts a restore as files may write to with the app\'s identity')
+param restoreFilesAllowedAccounts string = ''
+
 var isElastic = startsWith(planSkuName, 'EP')
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -82,6 +87,10 @@ var appSettings = [
   { name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles ? 'true' : 'false' }
   // The web console answers the site root (functions/console.ts); the host's own landing page must not.
   { name: 'AzureWebJobsDisableHomepage', value: 'true' }
+  // Keys and trust. BACKUP_KEYRING (a secret) is never set here: point it at Key Vault with a Key Vault reference.
+  // ALLOW_HTTP_LOOPBACK_URLS stays at its default, off: only https URLs are accepted from callers in Azure.
+  { name: 'BACKUP_ENCRYPTION_KEY_URI', value: backupEncryptionKeyUri }
+  { name: 'RESTORE_FILES_ALLOWED_ACCOUNTS', value: restoreFilesAllowedAccounts }
 ]
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
@@ -129,8 +138,9 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)
       // API calls) get 401 instead, and so does any call that carries an invalid bearer token.
       unauthenticatedClientAction: 'RedirectToLoginPage'
       redirectToProvider: 'azureactivedirectory'
-      // The liveness probe stays reachable without a token.
-      excludedPaths: ['/api/health']
+      // Health for probes and uptime monitors stays reachable without a token (the app shows details only to a caller
+      // whose principal carries a role; docs/decisions.md).
+      excludedPaths: ['/api/health', '/api/health/live']
     }
     httpSettings: { requireHttps: true }
     identityProviders: {

@@ -1,14 +1,24 @@
 // What the API handlers depend on: ports only, wired in one composition root (functions/ or tests).
 
 import type {
+  ChannelRecord,
+  ChannelStore,
+  AuditLogStore,
   Clock,
   DbReadinessReport,
+  HealthStore,
   InstanceRecord,
   InstanceStore,
   JobStore,
   PolicyStore,
+  OutboxStore,
+  RecoveryPointRecord,
   RecoveryPointStore,
+  SecretResolver,
 } from '../ports';
+import type { ContainerUrlSettings } from '../domain/outbound-urls';
+import type { RewrapOutcome } from '../activities/rewrap';
+import type { RewrapOrchestratorInput } from '../workflows/names';
 
 export interface BackupStartInput {
   readonly jobId: string;
@@ -20,7 +30,10 @@ export interface BackupStartInput {
 
 export interface ApiDeps {
   readonly vaultId: string;
-  /** ENFORCE_CALLER_ROLES: the API checks caller roles (GET /me reports the roles granted). */
+  /**
+   * ENFORCE_CALLER_ROLES: the API checks caller roles (GET /me reports the roles granted). Off, every caller holds
+   * every role and reads everything (GET /health's details included), as locally.
+   */
   readonly enforceCallerRoles: boolean;
   readonly policies: PolicyStore;
   readonly instances: InstanceStore;
@@ -44,4 +57,32 @@ export interface ApiDeps {
     orchestrationId: string,
     input: import('../workflows/names').RestoreOrchestratorInput,
   ) => Promise<void>;
+  // --- keys and trust (issue 16) ---
+  /** The audit log; the route table's callers record each state-changing call in it (api/audit.ts). */
+  readonly auditLog: AuditLogStore;
+  /**
+   * Where a restore as files may write (RESTORE_FILES_ALLOWED_ACCOUNTS, ALLOW_HTTP_LOOPBACK_URLS); absent = the
+   * strictest rule (https with a SAS only).
+   */
+  readonly restoreTargets?: ContainerUrlSettings;
+  /** Rewraps one point's data key under the current KEK version (activities/rewrap.ts); absent = not available. */
+  readonly rewrapPoint?: (point: RecoveryPointRecord) => Promise<RewrapOutcome>;
+  /** Starts the bulk rewrap orchestration of one instance; resolves once it is scheduled. */
+  readonly startRewrap?: (orchestrationId: string, input: RewrapOrchestratorInput) => Promise<void>;
+  readonly alerts: AlertDeps;
+}
+
+/** What the health and notification routes need (issue 13). */
+export interface AlertDeps {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+  /** Resolves channel secrets at PUT, as readiness does for databases. */
+  readonly secrets: SecretResolver;
+  /** Sends the test event to a channel: one attempt, its outcome. */
+  readonly sendTest: (channel: ChannelRecord) => Promise<import('../contracts/notifications').ChannelTestResult>;
+  /** MISSED_SLOT_GRACE_MINUTES in ms. */
+  readonly missedSlotGraceMs: number;
+  /** ALLOW_HTTP_LOOPBACK_URLS. */
+  readonly allowHttpLoopback: boolean;
 }

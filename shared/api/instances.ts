@@ -80,6 +80,7 @@ function instanceRecordOf(
       createdAt: now,
       // Slots before the instance existed are not owed a backup.
       lastScheduledSlot: now,
+      protectedSince: now,
     }),
     name,
     friendlyName: props.friendlyName ?? props.dataSourceInfo.resourceName,
@@ -254,7 +255,12 @@ export function instanceRoutes(deps: ApiDeps) {
     setProtection(req, (i) => {
       const { deleteBackupDataOnStop: _dropped, ...rest } = i;
       // Slots missed while stopped are not owed: scheduling resumes from now.
-      return { ...rest, protectionState: 'ProtectionConfigured', lastScheduledSlot: nowIso() };
+      return {
+        ...rest,
+        protectionState: 'ProtectionConfigured',
+        lastScheduledSlot: nowIso(),
+        protectedSince: nowIso(),
+      };
     });
 
   async function remove(req: ApiRequest): Promise<ApiResponse> {

@@ -3,13 +3,13 @@
 
 import { roleNames, type Me } from '../contracts/caller';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
-import { callerPrincipal } from './caller';
+import { signedInCaller } from './caller';
 import type { ApiDeps } from './deps';
 import { json } from './http';
 
 export function meRoutes(deps: ApiDeps) {
   function me(req: ApiRequest): Promise<ApiResponse> {
-    const caller = callerPrincipal(req);
+    const caller = signedInCaller(req);
     const body: Me = {
       principal: caller.principal,
       roles: deps.enforceCallerRoles ? caller.roles : [...roleNames],

@@ -24,14 +24,14 @@ export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResour
   return { id: policyId(vaultId, p.name), name: p.name, type: resourceTypes.policy, properties: p.document };
 }
 
-/** The newest Available point, as the instance resource shows it. */
-export type LastPoint = Pick<RecoveryPointRecord, 'id' | 'time' | 'tag' | 'bytes' | 'dataStore'>;
+export type { LastPoint } from '../activities/health';
 
 export interface InstanceSummary {
-  lastRecoveryPoint?: LastPoint;
+  lastRecoveryPoint?: import('../activities/health').LastPoint;
   lastJob?: JobRecord;
   nextScheduledBackup?: string;
   readiness?: BackupInstanceResource['properties']['readiness'];
+  health?: import('../domain/health').InstanceHealth;
 }
 
 export function toInstanceResource(
@@ -69,6 +69,7 @@ export function toInstanceResource(
   }
   if (summary.nextScheduledBackup) properties.nextScheduledBackup = summary.nextScheduledBackup;
   if (summary.readiness) properties.readiness = summary.readiness;
+  if (summary.health) properties.health = summary.health;
   return { id: instanceId(vaultId, i.name), name: i.name, type: resourceTypes.instance, properties };
 }
 
@@ -104,6 +105,7 @@ export function toRecoveryPointResource(
     ],
   };
   if (rp.movesToArchive) properties.movesToArchiveAt = rp.vaultUntil;
+  if (rp.encryptionKeyId !== undefined) properties.encryptionKeyId = rp.encryptionKeyId;
   if (manifest !== undefined) properties.manifest = manifest;
   return {
     id: `${instanceId(vaultId, rp.instanceName)}/recoveryPoints/${rp.id}`,

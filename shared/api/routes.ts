@@ -3,7 +3,7 @@
 
 import { PgkeepError } from '../errors';
 import { hasRole, type CallerRole } from '../contracts/caller';
-import { callerPrincipal } from './caller';
+import { callerRoles as callerRolesOf } from './caller';
 import type { ApiDeps } from './deps';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { instanceRoutes } from './instances';
@@ -14,6 +14,10 @@ import { retentionPreviewRoutes } from './retention-preview';
 import { restoreRoutes } from './restores';
 import { meRoutes } from './me';
 import { overviewRoutes } from './overview';
+import { keyRoutes } from './keys';
+import { auditRoutes } from './audit';
+import { healthRoutes } from './health';
+import { notificationRoutes } from './notifications';
 
 export type { CallerRole };
 
@@ -23,8 +27,8 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Route template under /api, in the Functions host's syntax. */
   readonly route: string;
-  /** The role a caller needs when roles are enforced; 'Anyone' for routes every signed-in caller may use. */
-  readonly role: CallerRole | 'Anyone';
+  /** Anonymous: no function key, no role check; the handler decides what it shows (health, /me). */
+  readonly role: CallerRole | 'Anonymous';
   /** Dependencies arrive per invocation (the durable client is bound to the invocation). */
   readonly run: (deps: ApiDeps, req: ApiRequest) => Promise<ApiResponse>;
 }
@@ -111,7 +115,7 @@ export const apiRoutes: readonly Route[] = [
     run: (d, r) => retentionPreviewRoutes(d).preview(r),
   },
   // --- what the console needs beyond Azure's API (issue 12) ---
-  { name: 'me', method: 'GET', route: 'me', role: 'Anyone', run: (d, r) => meRoutes(d).me(r) },
+  { name: 'me', method: 'GET', route: 'me', role: 'Anonymous', run: (d, r) => meRoutes(d).me(r) },
   { name: 'overview', method: 'GET', route: 'overview', role: 'Reader', run: (d, r) => overviewRoutes(d).overview(r) },
   {
     name: 'storageOverview',
@@ -142,16 +146,83 @@ export const apiRoutes: readonly Route[] = [
     role: 'Admin',
     run: (d, r) => N(d).validateNewForBackup(r),
   },
+  // --- keys and trust (issue 16) ---
+  {
+    name: 'rewrapRecoveryPointHttp',
+    method: 'POST',
+    route: `${I}/recoveryPoints/{id}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapRecoveryPoint(r),
+  },
+  {
+    name: 'rewrapInstanceHttp',
+    method: 'POST',
+    route: `${I}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapInstance(r),
+  },
+  { name: 'listAuditLog', method: 'GET', route: 'auditLog', role: 'Admin', run: (d, r) => auditRoutes(d).list(r) },
+  // --- health and alerts (issue 13) ---
+  {
+    name: 'healthSummary',
+    method: 'GET',
+    route: 'health',
+    role: 'Anonymous',
+    run: (d, r) => healthRoutes(d).summary(!d.enforceCallerRoles || callerRoles(r).length > 0),
+  },
+  { name: 'healthLive', method: 'GET', route: 'health/live', role: 'Anonymous', run: (d) => healthRoutes(d).live() },
+  {
+    name: 'listNotificationChannels',
+    method: 'GET',
+    route: 'notificationChannels',
+    role: 'Reader',
+    run: (d) => notificationRoutes(d).list(),
+  },
+  {
+    name: 'getNotificationChannel',
+    method: 'GET',
+    route: 'notificationChannels/{name}',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).get(r),
+  },
+  {
+    name: 'putNotificationChannel',
+    method: 'PUT',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).put(r),
+  },
+  {
+    name: 'deleteNotificationChannel',
+    method: 'DELETE',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).remove(r),
+  },
+  {
+    name: 'testNotificationChannel',
+    method: 'POST',
+    route: 'notificationChannels/{name}/test',
+    role: 'Operator',
+    run: (d, r) => notificationRoutes(d).test(r),
+  },
+  {
+    name: 'listNotifications',
+    method: 'GET',
+    route: 'notifications',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).deliveries(r),
+  },
 ];
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
 export function callerRoles(req: ApiRequest): CallerRole[] {
-  return callerPrincipal(req).roles;
+  return callerRolesOf(req);
 }
 
-/** Throws 401/403 unless the caller holds `needed` or a stronger role ('Anyone': any caller passes). */
-export function requireRole(req: ApiRequest, needed: CallerRole | 'Anyone'): void {
-  if (needed === 'Anyone') return;
+/** Throws 401/403 unless the caller holds `needed` or a stronger role (anyone passes for Anonymous). */
+export function requireRole(req: ApiRequest, needed: CallerRole | 'Anonymous'): void {
+  if (needed === 'Anonymous') return;
   const roles = callerRoles(req);
   if (hasRole(roles, needed)) return;
   throw new PgkeepError(

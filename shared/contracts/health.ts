@@ -1,28 +1,31 @@
-// Health of a backup instance and of the whole app (wave 2 contract): the status words are fixed; reasons carry a code
-// and a message. The alerts work computes them (shared/domain/health.ts); the API, the console and the CLI show them.
+// Health over the API (issue 13, wave 2 contract): an instance's `properties.health` and GET /api/health. The status
+// values are fixed; reason codes are open (clients show unknown ones as they are): today's are domain/health.ts's.
 
 import { z } from 'zod';
+import { healthStatuses, type InstanceHealth } from '../domain/health';
 
-export const healthStatuses = ['Healthy', 'Warning', 'Critical', 'Unknown'] as const;
-export type HealthStatus = (typeof healthStatuses)[number];
+export { healthStatuses };
+export const healthStatusSchema = z.enum(healthStatuses);
 
-/** `properties.health` of a backup instance. Reason codes may grow: clients show unknown ones as they are. */
+export const healthReasonSchema = z.object({ code: z.string(), message: z.string() });
+
 export const instanceHealthSchema = z.object({
-  status: z.enum(healthStatuses),
-  reasons: z.array(z.object({ code: z.string(), message: z.string() })),
+  status: healthStatusSchema,
+  reasons: z.array(healthReasonSchema).readonly(),
   evaluatedAt: z.string(),
 });
-export type InstanceHealth = z.infer<typeof instanceHealthSchema>;
+export type InstanceHealthResource = z.infer<typeof instanceHealthSchema>;
+/** What domain/health.ts computes is what the schema accepts (the schema's codes are open, the domain's closed). */
+export const toInstanceHealthResource = (h: InstanceHealth): InstanceHealthResource => h;
 
-/** GET /api/health: anonymous callers get status and time only. */
-export const appHealthSchema = z.object({
-  status: z.enum(healthStatuses),
+/** GET /api/health. Anonymous callers get `status` and `time` only; Reader and above get everything. */
+export const healthSummarySchema = z.object({
+  status: healthStatusSchema,
   time: z.string(),
-  counts: z.record(z.enum(healthStatuses), z.number()).optional(),
-  instances: z
-    .array(z.object({ name: z.string(), health: instanceHealthSchema.omit({ evaluatedAt: true }).partial() }))
-    .optional(),
+  counts: z.record(healthStatusSchema, z.number()).optional(),
+  /** The instances that are not Healthy. */
+  instances: z.array(z.object({ name: z.string(), health: instanceHealthSchema })).optional(),
   lastSchedulerRun: z.string().nullable().optional(),
   lastExpiryRun: z.string().nullable().optional(),
 });
-export type AppHealth = z.infer<typeof appHealthSchema>;
+export type HealthSummary = z.infer<typeof healthSummarySchema>;

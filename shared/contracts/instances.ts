@@ -159,7 +159,7 @@ export const backupInstancePropertiesSchema = z.object({
   /** The next slot of the policy's schedule (ISO UTC), while protection is configured. */
   nextScheduledBackup: z.string().optional(),
   readiness: readinessSummarySchema.optional(),
-  /** Computed by the health evaluation (contracts/health.ts); absent until it has run. */
+  /** Computed at read time (domain/health.ts); absent only from the answers of PUT and stop/resume. */
   health: instanceHealthSchema.optional(),
 });
 

@@ -9,6 +9,7 @@ export const orchestrators = {
   backup: 'backupOrchestrator',
   restore: 'restoreOrchestrator',
   expiry: 'expiryOrchestrator',
+  rewrap: 'rewrapOrchestrator',
 } as const;
 
 export const activities = {
@@ -64,6 +65,8 @@ export interface DumpResult {
   readonly serverVersion: string;
   readonly pgDumpVersion: string;
   readonly databaseName: string;
+  /** The full id (with version) of the KEK that wrapped the dump's data key; absent when not encrypted. */
+  readonly encryptionKeyId?: string;
 }
 
 export interface CommitRecoveryPointInput extends JobStepInput {
@@ -275,4 +278,24 @@ export interface ExpiryOrchestratorResult {
   readonly jobId: string;
   readonly status: 'Succeeded' | 'Failed';
   readonly failureCount: number;
+}
+
+// --- rewrap (issue 16, shared/activities/rewrap.ts) ---
+
+/** The rewrap activities; registered apart (functions/keys.ts). */
+export const rewrapActivities = {
+  rewrapInstance: 'rewrapInstance',
+} as const;
+
+/** Rewraps every encrypted point of one instance under the current KEK; the job was created by the starter. */
+export interface RewrapOrchestratorInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+}
+
+export interface RewrapInstanceResult {
+  readonly rewrapped: number;
+  readonly alreadyCurrent: number;
+  readonly notEncrypted: number;
+  readonly failed: number;
 }

@@ -2,10 +2,12 @@
 // Azurite, `pg_dump -Fc -Z0 | zstd -1 > /dev/null` (the floor) and `pg_dump -Fc | uploadStream` (what peers do),
 // samples the host's memory during pgkeep's backup at two database sizes, and prints ratios against the targets.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ContainerClient } from '@azure/storage-blob';
 import { pgEnv } from '../../shared/adapters/postgres/connection-string';
 import { runDump } from '../../shared/adapters/postgres/dump-pipeline';
+import { keyEncryptionKeysFromSettings } from '../../shared/adapters/crypto/envelope';
 import type { PgClientTools, PgConnection } from '../../shared/ports';
 import { ensureDataset, type Dataset } from './dataset';
 import { createPgkeepHost, type PgkeepHost } from './pgkeep-host';
@@ -38,9 +40,11 @@ export interface BackupScenarioOptions {
   readonly repeat: number;
 }
 
-/** The design's targets (§13). */
+/** The design's targets (§13, and §14's "encryption ≤ 1.05×"). */
 export const backupTargets = {
   vsZstdFloor: 1.3,
+  /** Envelope encryption (AES-256-GCM of the compressed stream, a KEK wrap per backup) over the same backup plain. */
+  encryptionOverhead: 1.05,
   peerSlowdown: 3,
   peakBytes: 256 * MiB,
   /** "Not growing with database size": the peak at N MiB over the peak at N/4 MiB. */
@@ -50,11 +54,12 @@ export const backupTargets = {
 const contenders = {
   floor: 'pg_dump -Fc -Z0 | zstd -1 > /dev/null',
   pgkeep: 'pgkeep backup → Azurite',
+  encrypted: 'pgkeep backup, encrypted (keyring) → Azurite',
   pipeline: 'pgkeep dump pipeline → discarding sink',
   peer: 'pg_dump -Fc | uploadStream → Azurite',
 } as const;
 type Contender = keyof typeof contenders;
-const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'pipeline', 'peer'];
+const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'encrypted', 'pipeline', 'peer'];
 
 /**
  * pgkeep's dump pipeline (pg_dump → zstd → SHA-256 → staged blocks, the pg_restore --list check) into a sink that
@@ -96,12 +101,27 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   );
   out(
     'method: both databases are generated first; each is then backed up once by pgkeep untimed (warm cache, host at' +
-      ' steady state), then every repeat runs the four contenders, rotating their order per repeat.',
+      ' steady state), then every repeat runs the five contenders, rotating their order per repeat.',
   );
 
   const host = createPgkeepHost({
     storageConnectionString: ctx.storageConnectionString,
     connectionFor: (db) => ctx.server.connectionFor(db),
+  });
+  // The same activity with a fresh random keyring KEK (A256KW): a data key per backup, AES-256-GCM segments.
+  const encryptedHost = createPgkeepHost({
+    storageConnectionString: ctx.storageConnectionString,
+    connectionFor: (db) => ctx.server.connectionFor(db),
+    instancePrefix: 'bench-enc',
+    keys: keyEncryptionKeysFromSettings(
+      {
+        BACKUP_ENCRYPTION_KEY_URI: '',
+        BACKUP_KEYRING: JSON.stringify({ current: 'bench', keys: { bench: randomBytes(32).toString('base64') } }),
+        BACKUP_ENCRYPTION_KEY: '',
+        BACKUP_ENCRYPTION_KEY_ID: '',
+      },
+      undefined,
+    ),
   });
   const sizes: SizeResult[] = [];
   // Smaller first: the host's RSS never shrinks back fully, so the larger run starts from the smaller one's level
@@ -115,23 +135,29 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
     datasets.push(dataset);
   }
   for (const dataset of datasets) {
-    sizes.push({ dataset, runs: await timeContenders(ctx, host, dataset, options.repeat) });
+    sizes.push({
+      dataset,
+      runs: await timeContenders(ctx, { plain: host, encrypted: encryptedHost }, dataset, options.repeat),
+    });
   }
   printResults(out, sizes);
 }
 
 async function timeContenders(
   ctx: BenchContext,
-  host: PgkeepHost,
+  hosts: { readonly plain: PgkeepHost; readonly encrypted: PgkeepHost },
   dataset: Dataset,
   repeat: number,
 ): Promise<Record<Contender, Run[]>> {
   const conn = ctx.server.connectionFor(dataset.database);
+  const host = hosts.plain;
   await host.protect(dataset.database);
+  await hosts.encrypted.protect(dataset.database);
   // Untimed: warms the OS cache with the database, and brings the host to steady state (modules loaded, clients
   // and pools created) so that the measured peaks are the backup's and not first-use costs.
   await (await host.backup(dataset.database)).cleanup();
-  const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], pipeline: [], peer: [] };
+  await (await hosts.encrypted.backup(dataset.database)).cleanup();
+  const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], encrypted: [], pipeline: [], peer: [] };
   for (let r = 0; r < repeat; r++) {
     const order = [...ORDER.slice(r % ORDER.length), ...ORDER.slice(0, r % ORDER.length)];
     const done: string[] = [];
@@ -149,6 +175,10 @@ async function timeContenders(
         const memory = sampleRss(50);
         const backup = await host.backup(dataset.database);
         run = { ms: backup.ms, outputBytes: backup.bytes, memory: memory.stop() };
+        await backup.cleanup();
+      } else if (contender === 'encrypted') {
+        const backup = await hosts.encrypted.backup(dataset.database);
+        run = { ms: backup.ms, outputBytes: backup.bytes };
         await backup.cleanup();
       } else {
         const { ms, value } = await timed(() => peerBackup(ctx, conn, blobName));
@@ -263,6 +293,13 @@ function printResults(out: Out, sizes: readonly SizeResult[]): void {
       value: median(full, 'pgkeep') / median(full, 'floor'),
       op: '<=',
       target: backupTargets.vsZstdFloor,
+      unit: 'x',
+    },
+    {
+      label: `(${contenders.encrypted}) / (${contenders.pgkeep})`,
+      value: median(full, 'encrypted') / median(full, 'pgkeep'),
+      op: '<=',
+      target: backupTargets.encryptionOverhead,
       unit: 'x',
     },
     {

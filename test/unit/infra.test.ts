@@ -32,6 +32,7 @@ const builtInRoles: Record<string, string> = {
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
+  'e147488a-f6f5-4113-8e2d-b22465e65bf6': 'Key Vault Crypto Service Encryption User',
   'acdd72d7-3299-47b5-9f30-9e3faacdc6c3': 'Reader',
 };
 
@@ -190,7 +191,21 @@ describe('storage accounts', () => {
     const vault = read('app/storage-vault.bicep');
     expect(vault).toMatch(/isVersioningEnabled: true/);
     expect(vault).toMatch(/deleteRetentionPolicy: \{ enabled: true/);
-    expect(vault).toMatch(/immutabilityPolicies@[^']+' = if \(immutabilityDays > 0\)/);
+    expect(vault).toMatch(/immutableStorageWithVersioning: immutabilityDays > 0/);
+  });
+
+  it('make immutability version-level (a rewrap may write a manifest again), unlocked unless asked, off by default', () => {
+    const vault = read('app/storage-vault.bicep');
+    // Container-level WORM would refuse the overwrite a key rewrap makes.
+    expect(vault).not.toContain('containers/immutabilityPolicies');
+    expect(vault).toMatch(/state: lockImmutability \? 'Locked' : 'Unlocked'/);
+    expect(vault).toMatch(/param immutabilityDays int = 0/);
+    expect(vault).toMatch(/param lockImmutability bool = false/);
+    expect(read('main.bicep')).toMatch(/param lockImmutability bool = false/);
+  });
+
+  it('create the audit log table with the state tables', () => {
+    expect(read('app/storage-vault.bicep')).toMatch(/'jobs', 'auditLog'\]/);
   });
 });
 
@@ -237,7 +252,7 @@ describe('sign-in for the console (App Service Authentication)', () => {
 
   it('sends browsers to the Entra sign-in page and keeps only the liveness probe open', () => {
     expect(functions).toContain("unauthenticatedClientAction: 'RedirectToLoginPage'");
-    expect(functions).toContain("excludedPaths: ['/api/health']");
+    expect(functions).toContain("excludedPaths: ['/api/health', '/api/health/live']");
     expect(functions).toMatch(/name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles/);
   });
 
@@ -245,5 +260,24 @@ describe('sign-in for the console (App Service Authentication)', () => {
     expect(auth).toContain('redirectUris: redirectUris');
     expect(auth).toContain('enableIdTokenIssuance: true');
     expect(read('main.bicep')).toContain("/.auth/login/aad/callback'");
+  });
+});
+
+describe('alerts.bicep', () => {
+  const bicep = read('app/alerts.bicep');
+  const telemetry = readFileSync(path.resolve(infra, '../shared/adapters/telemetry/telemetry.ts'), 'utf8');
+
+  it('queries only metrics and dimensions the app exports, so a rename cannot silence an alert', () => {
+    const metricNames = [...bicep.matchAll(/name == "([\w.]+)"/g)].map((m) => m[1] as string);
+    expect(metricNames).toEqual(['pgkeep.jobs', 'pgkeep.instances']);
+    for (const name of metricNames) expect(telemetry).toContain(`'${name}'`);
+    const dimensions = [...bicep.matchAll(/customDimensions\["([\w.]+)"\]/g)].map((m) => m[1] as string);
+    for (const d of new Set(dimensions))
+      expect(telemetry, d).toMatch(new RegExp(`'${d.replace('.', '\\.')}'|\\b${d}:`));
+  });
+
+  it('is deployed only when an alert email is given, and pages through the action group', () => {
+    expect(read('main.bicep')).toMatch(/module alerts '\.\/app\/alerts\.bicep' = if \(!empty\(alertEmail\)\)/);
+    expect([...bicep.matchAll(/actions: \{ actionGroups: \[actionGroup\.id\] \}/g)]).toHaveLength(2);
   });
 });

@@ -110,7 +110,9 @@ export function InstancesPage() {
                       </td>
                       <td>
                         {p.health ? (
-                          <Status value={p.health.status} />
+                          <span title={p.health.reasons.map((r) => `${r.code}: ${r.message}`).join('\n') || undefined}>
+                            <Status value={p.health.status} />
+                          </span>
                         ) : (
                           <span class="muted" title="health not evaluated yet">
                             —

@@ -10,16 +10,19 @@ import { href, Link } from '../router';
 
 const jobStatusOrder = ['Succeeded', 'Failed', 'InProgress', 'Queued', 'NotStarted', 'Cancelled'];
 
-/** Instances per health status, from GET /api/health's counts (absent until the health evaluation exists). */
-function useHealthCounts() {
-  return useResource(async () => (await api.health().catch(() => undefined))?.counts, []);
+/** GET /api/health: counts and the instances that are not Healthy (status and time only for a caller without a role). */
+function useHealth() {
+  return useResource(api.health, []);
 }
+
+const SHOWN_UNHEALTHY = 5;
 
 export function OverviewPage() {
   const overview = useResource(api.overview, []);
   // Its own request: a scan of every point, which the other figures do not wait for.
   const storage = useResource(api.storage, []);
-  const health = useHealthCounts();
+  const health = useHealth();
+  usePoll(health.reload, 30_000, true);
   const can = useCan();
   usePoll(overview.reload, 30_000, true);
   const o = overview.data;
@@ -49,17 +52,32 @@ export function OverviewPage() {
       {o && (
         <div class="grid">
           <Card title="Instances by health">
-            {health.data ? (
+            {health.error && <ErrorPanel error={health.error} title="Health could not be loaded" />}
+            {!health.data && !health.error && <Loading what="health" />}
+            {health.data && !health.data.counts && (
+              <p>
+                Overall <Status value={health.data.status} />. <span class="muted">Counts need a pgkeep role.</span>
+              </p>
+            )}
+            {health.data?.counts && (
               <ul class="stat-list">
                 {healthStatuses.map((s) => (
                   <li key={s}>
                     <Status value={s} />
-                    <span class="stat">{count(health.data?.[s] ?? 0)}</span>
+                    <span class="stat">{count(health.data?.counts?.[s] ?? 0)}</span>
                   </li>
                 ))}
               </ul>
-            ) : (
-              <p class="muted">Health has not been evaluated yet.</p>
+            )}
+            {health.data?.instances && health.data.instances.length > 0 && (
+              <ul class="plain small" aria-label="Instances that are not Healthy">
+                {health.data.instances.slice(0, SHOWN_UNHEALTHY).map((i) => (
+                  <li key={i.name}>
+                    <Link href={`/instances/${encodeURIComponent(i.name)}`}>{i.name}</Link>{' '}
+                    <Status value={i.health.status} /> <span class="muted">{i.health.reasons[0]?.message ?? ''}</span>
+                  </li>
+                ))}
+              </ul>
             )}
             <p class="muted small">
               {count(o.instances.total)} {o.instances.total === 1 ? 'instance' : 'instances'}:{' '}

@@ -6,8 +6,12 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type AuditLogStore,
+  type ChannelStore,
   type Clock,
+  type HealthStore,
   type InstanceStore,
+  type OutboxStore,
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
@@ -15,8 +19,12 @@ import {
 } from '../../ports';
 import type { StorageConnection } from './connection';
 import { createTableProvider } from './tables/common';
+import { createTableChannelStore } from './tables/channels';
+import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
+import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
+import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
 import { createVaultBlobStore } from './vault-blobs';
@@ -26,10 +34,20 @@ export interface StateStores {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
+  /** Append-only record of state-changing calls and restores (who, what, when, from where, outcome). */
+  readonly auditLog: AuditLogStore;
+}
+
+/** The stores of issue 13: notification channels, the event outbox, the health the watchdog recorded. */
+export interface AlertStores {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
 }
 
 export interface Stores extends StateStores {
   readonly blobs: VaultBlobStore;
+  readonly alerts: AlertStores;
 }
 
 export interface CreateStoresOptions {
@@ -59,10 +77,12 @@ export function vaultConnection(
   });
 }
 
-export function createStateStores(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): StateStores {
+type TableConfig = Pick<
+  Config,
+  'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'
+>;
+
+function vaultTables(config: TableConfig, options: CreateStoresOptions) {
   const conn = vaultConnection(config);
   const tableConn: StorageConnection =
     conn.kind === 'connectionString'
@@ -72,12 +92,26 @@ export function createStateStores(
           endpoint: `https://${conn.accountName}.table.core.windows.net`,
           credential: options.credential ?? new DefaultAzureCredential(),
         };
-  const tables = createTableProvider(tableConn, config.TABLE_PREFIX);
+  return createTableProvider(tableConn, config.TABLE_PREFIX);
+}
+
+export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
+  const tables = vaultTables(config, options);
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
     jobs: createTableJobStore(tables, options.clock ?? systemClock),
+    auditLog: createTableAuditLogStore(tables, options.clock ?? systemClock),
+  };
+}
+
+export function createAlertStores(config: TableConfig, options: CreateStoresOptions = {}): AlertStores {
+  const tables = vaultTables(config, options);
+  return {
+    channels: createTableChannelStore(tables),
+    outbox: createTableOutboxStore(tables),
+    health: createTableHealthStore(tables),
   };
 }
 
@@ -85,13 +119,18 @@ export function createStateStores(
 export function createStores(config: Config, options: CreateStoresOptions = {}): Stores {
   const conn = vaultConnection(config);
   if (conn.kind === 'connectionString') {
-    return { ...createStateStores(config, options), blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER) };
+    return {
+      ...createStateStores(config, options),
+      alerts: createAlertStores(config, options),
+      blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
+    };
   }
   // One credential for both services, so their tokens come from one cache.
   const credential = options.credential ?? new DefaultAzureCredential();
   const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
   return {
     ...createStateStores(config, { ...options, credential }),
+    alerts: createAlertStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };
 }

@@ -32,6 +32,11 @@ describe('instance summaries', () => {
 
   it('takes the last successful backup from the newest succeeded backup job, which names its point, tag and size', async () => {
     const api = await apiWithInstance();
+    const stored = (await api.stores.instances.get('orders'))!;
+    await api.stores.instances.update(
+      { ...stored.value, createdAt: daysAgo(2), protectedSince: daysAgo(2) },
+      stored.etag,
+    );
     // No point row read: the job alone says what the backup committed.
     const point = samplePoint('orders', daysAgo(0.5), 'p9', { bytes: 777, tag: 'Monthly' });
     await api.stores.jobs.create(
@@ -50,6 +55,28 @@ describe('instance summaries', () => {
       sizeInBytes: 777,
       dataStore: 'VaultStore',
     });
+  });
+
+  it('reads the point row instead when the job names a point taken before protection resumed (it may be deleted)', async () => {
+    const api = await apiWithInstance();
+    const stored = (await api.stores.instances.get('orders'))!;
+    // Resumed a day ago after a stop that deleted the backup data: the job of two days ago names a deleted point.
+    await api.stores.instances.update(
+      { ...stored.value, createdAt: daysAgo(30), protectedSince: daysAgo(1) },
+      stored.etag,
+    );
+    const kept = samplePoint('orders', daysAgo(3), 'kept', { bytes: 5 });
+    await api.stores.recoveryPoints.create(kept);
+    await api.stores.jobs.create(
+      sampleJob('b-gone', daysAgo(2), {
+        status: 'Succeeded',
+        recoveryPointId: samplePoint('orders', daysAgo(2), 'gone').id,
+        progress: { bytes: 9, percent: 100 },
+        extra: { retentionTag: 'Default' },
+      }),
+    );
+    const { properties } = (await api.call('GET', 'backupInstances/orders')).jsonBody as Instance;
+    expect(properties.lastRecoveryPoint?.recoveryPointId).toBe(kept.id);
   });
 
   it('gives the next slot of the policy schedule while protected, and none once protection is stopped', async () => {

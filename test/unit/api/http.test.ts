@@ -14,7 +14,7 @@ import {
   requireRole,
   type CallerRole,
 } from '../../../shared/api/routes';
-import { callerPrincipal } from '../../../shared/api/caller';
+import { callerPrincipal, signedInCaller } from '../../../shared/api/caller';
 import { PgkeepError } from '../../../shared/errors';
 
 function request(headers: Record<string, string> = {}): ApiRequest {
@@ -94,11 +94,18 @@ describe('requireRole', () => {
   });
 
   it('gives each route the role of design §12: Reader reads, Operator backs up, Admin configures', () => {
-    const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole | 'Anyone'>;
-    // GET /me answers any signed-in caller, even one without a pgkeep role, so that the console can say so.
-    for (const r of apiRoutes.filter((x) => x.method === 'GET' && x.name !== 'me'))
+    const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole>;
+    // Health is for uptime monitors and /me for the console to learn who it is: no key, no role; the handlers decide
+    // what they show.
+    const anonymous = apiRoutes.filter((x) => x.role === 'Anonymous').map((x) => x.route);
+    expect(anonymous.sort()).toEqual(['health', 'health/live', 'me']);
+    // Reads are Reader's, except the audit log: who did what is for Admins (issue 16).
+    for (const r of apiRoutes.filter(
+      (x) => x.method === 'GET' && x.role !== 'Anonymous' && x.name !== 'listAuditLog',
+    )) {
       expect(r.role, r.name).toBe('Reader');
-    expect(byName.me).toBe('Anyone');
+    }
+    expect(byName.listAuditLog).toBe('Admin');
     expect(byName.simulatePolicy).toBe('Reader');
     expect(byName.validateNewForBackup).toBe('Admin');
     expect(byName.backupNowHttp).toBe('Operator');
@@ -110,17 +117,21 @@ describe('requireRole', () => {
       'deleteInstance',
       'stopProtection',
       'resumeProtection',
+      'rewrapRecoveryPointHttp',
+      'rewrapInstanceHttp',
+      'putNotificationChannel',
+      'deleteNotificationChannel',
     ]) {
       expect(byName[name], name).toBe('Admin');
     }
   });
 });
 
-describe('callerPrincipal', () => {
+describe('signedInCaller (GET /api/me)', () => {
   const header = (p: object) => ({ 'x-ms-client-principal': Buffer.from(JSON.stringify(p)).toString('base64') });
 
   it('reads the name claim the principal names and the roles of its role claim type', () => {
-    const caller = callerPrincipal(
+    const caller = signedInCaller(
       request(
         header({
           auth_typ: 'aad',
@@ -139,7 +150,7 @@ describe('callerPrincipal', () => {
   });
 
   it('names a service principal by its app id when it has no name claim', () => {
-    const caller = callerPrincipal(
+    const caller = signedInCaller(
       request(
         header({
           claims: [
@@ -150,11 +161,15 @@ describe('callerPrincipal', () => {
       ),
     );
     expect(caller).toEqual({ principal: 'a1b2', roles: ['Reader'], authenticated: true });
+    // The audit log names the same caller the same way: one parsing (shared/api/caller.ts).
+    expect(signedInCaller(request(header({ claims: [{ typ: 'appid', val: 'a1b2' }] }))).principal).toBe(
+      callerPrincipal(request(header({ claims: [{ typ: 'appid', val: 'a1b2' }] }))).principal,
+    );
   });
 
   it('treats a missing or unreadable header as an unauthenticated caller without roles', () => {
-    expect(callerPrincipal(request())).toEqual({ principal: null, roles: [], authenticated: false });
-    expect(callerPrincipal(request({ 'x-ms-client-principal': '%%%' }))).toEqual({
+    expect(signedInCaller(request())).toEqual({ principal: null, roles: [], authenticated: false });
+    expect(signedInCaller(request({ 'x-ms-client-principal': '%%%' }))).toEqual({
       principal: null,
       roles: [],
       authenticated: false,

@@ -64,6 +64,7 @@ export function toEntity(p: RecoveryPointRecord): TableEntity {
       serverVersion: p.serverVersion,
       pgDumpVersion: p.pgDumpVersion,
       databaseName: p.databaseName,
+      encryptionKeyId: p.encryptionKeyId,
       createdAt: p.createdAt,
     }),
   };
@@ -96,6 +97,7 @@ function toStored(row: Row): Stored<RecoveryPointRecord> {
     serverVersion: str(row, 'serverVersion'),
     pgDumpVersion: str(row, 'pgDumpVersion'),
     databaseName: str(row, 'databaseName'),
+    ...defined({ encryptionKeyId: optStr(row, 'encryptionKeyId') }),
     createdAt: str(row, 'createdAt'),
   };
   return { value, etag: etagOf(row) };
@@ -165,6 +167,20 @@ export function createTableRecoveryPointStore(tables: TableProvider): RecoveryPo
     async delete(instanceName, id) {
       const c = await client();
       await unless404(() => c.deleteEntity(escapeKey(instanceName), escapeKey(id)));
+    },
+
+    async newest(instanceName, options = {}) {
+      const c = await client();
+      let filter = odata`PartitionKey eq ${escapeKey(instanceName)}`;
+      if (options.status !== undefined) filter += odata` and status eq ${options.status}`;
+      // Pages of one row: the first match is the newest (RowKeys sort newest first). A filtered page may come back
+      // empty with a continuation, so read on until a row or the end.
+      const pages = c.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: 1 });
+      for await (const page of pages) {
+        const row = page[0];
+        if (row) return toStored(row).value;
+      }
+      return undefined;
     },
   };
 }
