@@ -211,6 +211,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
   const starter = orchestrationStarter(client);
   return {
     vaultId: rt.config.VAULT_RESOURCE_ID,
+    enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
     servers: stores.servers,
     slots: stores.slots,
     fleet: fleetDeps(rt),
@@ -248,7 +249,6 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
       sendTest: (channel) => sendTestNotification(rt, channel),
       missedSlotGraceMs: rt.config.MISSED_SLOT_GRACE_MINUTES * 60_000,
       allowHttpLoopback: rt.config.ALLOW_HTTP_LOOPBACK_URLS,
-      enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
     },
   };
 }

@@ -34,7 +34,7 @@ export const ready: DbReadinessReport = {
   serverVersion: '15.8',
 };
 
-export function createApi() {
+export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
   const stores = createFakeStores({ now: () => new Date(NOW) });
   const started: { id: string; input: BackupStartInput }[] = [];
   let ids = 0;
@@ -56,7 +56,7 @@ export function createApi() {
     manifests: new Map<string, unknown>(),
     settings: {},
     tested: [],
-    enforceCallerRoles: false,
+    enforceCallerRoles: options.enforceCallerRoles ?? false,
     databases: [],
     readinessOf: new Map(),
     assignRole: () => Promise.resolve({ outcome: 'Created', message: 'assigned' }),
@@ -67,6 +67,9 @@ export function createApi() {
   const blobs = createFakeJsonBlobs();
   const deps: ApiDeps = {
     vaultId: VAULT,
+    get enforceCallerRoles() {
+      return state.enforceCallerRoles;
+    },
     ...stores,
     clock: { now: () => new Date(NOW) },
     newId: () => `job${++ids}`,
@@ -120,9 +123,6 @@ export function createApi() {
       },
       missedSlotGraceMs: 30 * 60_000,
       allowHttpLoopback: false,
-      get enforceCallerRoles() {
-        return state.enforceCallerRoles;
-      },
     },
   };
   const errors: string[] = [];
