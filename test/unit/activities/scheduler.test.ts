@@ -91,6 +91,33 @@ describe('runScheduler', () => {
     expect((await stores.instances.get('orders'))?.value.lastScheduledSlot).toBe('2026-03-08T02:00:00.000Z');
   });
 
+  it('records every slot, also of instances whose row changed while the tick started them, keeping that change', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, started, tick } = await setup(now);
+    const names = Array.from({ length: 120 }, (_, i) => `db${String(i).padStart(3, '0')}`);
+    for (const name of names) {
+      await stores.instances.create(
+        sampleInstance(name, `local/${name}`, { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
+      );
+    }
+    // A backup of db005 takes its lock after the listing, before the slots are recorded: its transaction of 100
+    // fails whole, and those rows are recorded one by one.
+    const stores2 = stores.instances;
+    const start = stores2.recordSlots.bind(stores2);
+    stores2.recordSlots = async (entries) => {
+      const row = (await stores2.get('db005'))!;
+      await stores2.update({ ...row.value, activeBackupJobId: 'job-on-demand' }, row.etag);
+      return start(entries);
+    };
+    const result = await tick();
+    expect(result.failed).toEqual([]);
+    expect(started).toHaveLength(120);
+    for (const name of names) {
+      expect((await stores.instances.get(name))?.value.lastScheduledSlot).toBe('2026-03-08T02:00:00.000Z');
+    }
+    expect((await stores.instances.get('db005'))?.value.activeBackupJobId).toBe('job-on-demand');
+  });
+
   it('reports an instance whose policy is missing and still schedules the others', async () => {
     const now = { value: '2026-03-10T12:00:00.000Z' };
     const { stores, tick } = await setup(now);
