@@ -25,6 +25,7 @@ import { pickPgDump } from '../adapters/postgres/pg-binaries';
 import { assertReady } from '../adapters/postgres/pg-readiness';
 import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../adapters/postgres/dump-pipeline';
 import type { DumpEncryptionKey } from '../adapters/crypto/dump-encryption';
+import type { ContentsResult } from '../adapters/postgres/dump-contents';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {
@@ -72,6 +73,8 @@ export interface BackupActivityDeps {
     readonly stallTimeoutMs: number;
     /** Client-side encryption of dumps (BACKUP_ENCRYPTION_KEY, parsed); absent = none. */
     readonly encryption?: DumpEncryptionKey;
+    /** CONTENTS_MANIFEST: compute the manifest of contents from the dump stream (default true). */
+    readonly contentsManifest?: boolean;
   };
   readonly log: (message: string) => void;
 }
@@ -141,6 +144,17 @@ function dumpFacts(result: DumpOutcome) {
     blockSize: result.blockSize,
     blockCount: result.blockCount,
   };
+}
+
+/**
+ * The manifest of contents (issue 17): `contents` when the dump's archive was read as it passed, else
+ * `contents: null` with the reason. Its absence never fails a backup: the SHA-256 still guards the bytes.
+ */
+function contentsFacts(result: ContentsResult | undefined, log: (reason: string) => void) {
+  if (result === undefined) return { contents: null };
+  if (result.ok) return { contents: result.contents };
+  log(result.reason);
+  return { contents: null, contentsError: result.reason };
 }
 
 /** The backup lock (backup-lock.ts) over this run's stores and clock. */
@@ -214,6 +228,7 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     expectedSizeBytes: facts.databaseSizeBytes,
     metadata: { jobid: input.jobId, instance: instance.name },
     ...(deps.settings.encryption ? { encryption: deps.settings.encryption } : {}),
+    contents: deps.settings.contentsManifest !== false,
     onProgress: (_dumped, stored) => {
       // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
       lastWrite = lastWrite
@@ -230,6 +245,9 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     database: conn.database,
     ...facts,
     ...dumpFacts(result),
+    ...contentsFacts(result.contents, (reason) =>
+      deps.log(`backup job ${input.jobId}: no manifest of contents: ${reason}`),
+    ),
   });
   return {
     blobName,

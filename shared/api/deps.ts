@@ -42,4 +42,21 @@ export interface ApiDeps {
     orchestrationId: string,
     input: import('../workflows/names').RestoreOrchestratorInput,
   ) => Promise<void>;
+  /** Restore-test plans, history, and starting tests and verifies (issue 17). */
+  readonly restoreTests: RestoreTestApiDeps;
+}
+
+export interface RestoreTestApiDeps {
+  readonly plans: import('../ports').RestoreTestPlanStore;
+  readonly history: import('../ports').RestoreTestHistoryStore;
+  /** Resolves the scratch target's secret and checks the server takes a test (CREATEDB); throws the codes. */
+  readonly checkScratchTarget: (secret: import('../ports').SecretReference) => Promise<void>;
+  readonly startRestoreTest: (
+    orchestrationId: string,
+    input: import('../workflows/names').RestoreTestOrchestratorInput,
+  ) => Promise<void>;
+  readonly startVerify: (
+    orchestrationId: string,
+    input: import('../workflows/names').VerifyOrchestratorInput,
+  ) => Promise<void>;
 }

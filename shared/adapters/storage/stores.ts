@@ -11,6 +11,8 @@ import {
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
+  type RestoreTestHistoryStore,
+  type RestoreTestPlanStore,
   type VaultBlobStore,
 } from '../../ports';
 import type { StorageConnection } from './connection';
@@ -19,6 +21,8 @@ import { createTableInstanceStore } from './tables/instances';
 import { createTableJobStore } from './tables/jobs';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
+import { createTableRestoreTestPlanStore } from './tables/restore-test-plans';
+import { createTableRestoreTestHistoryStore } from './tables/restore-tests';
 import { createVaultBlobStore } from './vault-blobs';
 
 export interface StateStores {
@@ -28,7 +32,13 @@ export interface StateStores {
   readonly jobs: JobStore;
 }
 
-export interface Stores extends StateStores {
+/** The restore-test plans and history (issue 17), in the same account as the other state. */
+export interface RestoreTestStores {
+  readonly restoreTestPlans: RestoreTestPlanStore;
+  readonly restoreTestHistory: RestoreTestHistoryStore;
+}
+
+export interface Stores extends StateStores, RestoreTestStores {
   readonly blobs: VaultBlobStore;
 }
 
@@ -59,10 +69,10 @@ export function vaultConnection(
   });
 }
 
-export function createStateStores(
+function tablesOf(
   config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): StateStores {
+  options: CreateStoresOptions,
+) {
   const conn = vaultConnection(config);
   const tableConn: StorageConnection =
     conn.kind === 'connectionString'
@@ -72,7 +82,25 @@ export function createStateStores(
           endpoint: `https://${conn.accountName}.table.core.windows.net`,
           credential: options.credential ?? new DefaultAzureCredential(),
         };
-  const tables = createTableProvider(tableConn, config.TABLE_PREFIX);
+  return createTableProvider(tableConn, config.TABLE_PREFIX);
+}
+
+export function createRestoreTestStores(
+  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
+  options: CreateStoresOptions = {},
+): RestoreTestStores {
+  const tables = tablesOf(config, options);
+  return {
+    restoreTestPlans: createTableRestoreTestPlanStore(tables),
+    restoreTestHistory: createTableRestoreTestHistoryStore(tables),
+  };
+}
+
+export function createStateStores(
+  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
+  options: CreateStoresOptions = {},
+): StateStores {
+  const tables = tablesOf(config, options);
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
@@ -85,13 +113,18 @@ export function createStateStores(
 export function createStores(config: Config, options: CreateStoresOptions = {}): Stores {
   const conn = vaultConnection(config);
   if (conn.kind === 'connectionString') {
-    return { ...createStateStores(config, options), blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER) };
+    return {
+      ...createStateStores(config, options),
+      ...createRestoreTestStores(config, options),
+      blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
+    };
   }
   // One credential for both services, so their tokens come from one cache.
   const credential = options.credential ?? new DefaultAzureCredential();
   const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
   return {
     ...createStateStores(config, { ...options, credential }),
+    ...createRestoreTestStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };
 }

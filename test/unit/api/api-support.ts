@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiDeps, BackupStartInput } from '../../../shared/api/deps';
+import { fakeRestoreTestApiDeps } from '../../support/fake-restore-test-stores';
 import { runHandler } from '../../../shared/api/http';
 import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
@@ -47,6 +48,7 @@ export function createApi() {
     readManifest: (instance, point) => Promise.resolve(state.manifests.get(`${instance}/${point}`)),
     checkRestore: () => Promise.resolve([]),
     startRestore: () => Promise.resolve(),
+    restoreTests: fakeRestoreTestApiDeps(),
   };
   const errors: string[] = [];
 

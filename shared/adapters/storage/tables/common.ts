@@ -13,7 +13,14 @@ import {
   type TableServiceClientOptions,
 } from '@azure/data-tables';
 
-export type TableName = 'backupPolicies' | 'backupInstances' | 'recoveryPoints' | 'jobs';
+export type TableName =
+  | 'backupPolicies'
+  | 'backupInstances'
+  | 'recoveryPoints'
+  | 'jobs'
+  // restore tests (issue 17)
+  | 'restoreTestPlans'
+  | 'restoreTests';
 
 /** Gives each store its TableClient, creating the table on first use (once per process per table). */
 export interface TableProvider {

@@ -23,6 +23,7 @@ import {
   int64,
   invertedRange,
   num,
+  optJson,
   optStr,
   rowKeyRangeFilter,
   statusOf,
@@ -32,6 +33,7 @@ import {
   type TableProvider,
 } from './common';
 import { boundMs, checkRecoveryPointId } from './rules';
+import type { RestoreTestResult } from '../../../contracts/restore-tests';
 
 /** The row of a point; exported for bulk writers (the expiry benchmark writes 100,000 in Table transactions). */
 export function toEntity(p: RecoveryPointRecord): TableEntity {
@@ -64,6 +66,8 @@ export function toEntity(p: RecoveryPointRecord): TableEntity {
       pgDumpVersion: p.pgDumpVersion,
       databaseName: p.databaseName,
       createdAt: p.createdAt,
+      // restore tests (issue 17): the latest test's evidence, a JSON string (lists capped by its writer)
+      restoreTest: p.restoreTest === undefined ? undefined : JSON.stringify(p.restoreTest),
     }),
   };
 }
@@ -96,6 +100,7 @@ function toStored(row: Row): Stored<RecoveryPointRecord> {
     pgDumpVersion: str(row, 'pgDumpVersion'),
     databaseName: str(row, 'databaseName'),
     createdAt: str(row, 'createdAt'),
+    ...defined({ restoreTest: optJson<RestoreTestResult>(row, 'restoreTest') }),
   };
   return { value, etag: etagOf(row) };
 }
