@@ -142,7 +142,7 @@ export const apiRoutes: readonly Route[] = [
     run: (d, r) => restoreTestRoutes(d).history(r),
   },
   {
-    name: 'verifyRecoveryPoint',
+    name: 'verifyRecoveryPointHttp',
     method: 'POST',
     route: `${I}/recoveryPoints/{id}/verify`,
     role: 'Operator',
