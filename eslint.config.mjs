@@ -81,6 +81,17 @@ export default tseslint.config(
     .filter(([files]) => files !== 'shared/workflows/**/*.ts')
     .map(([files, patterns]) => ({ files: [files], rules: { 'no-restricted-imports': ['error', { patterns }] } })),
   {
+    // Plain CommonJS that runs before anything is installed or built (scripts/ensure-deps.js).
+    files: ['scripts/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly', module: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['shared/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Kills whatever a worker started and did not stop (test/support/processes.ts).
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

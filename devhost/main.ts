@@ -2,18 +2,14 @@
 // timer, queue and durable functions locally, starting Azurite when storage is UseDevelopmentStorage=true.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  DEFAULT_PORTS,
-  isDevelopmentStorage,
-  startOrReuseAzurite,
-  type AzuritePorts,
-  type RunningAzurite,
-} from './azurite';
+import { DEFAULT_PORTS, isDevelopmentStorage, startAzurite, type AzuritePorts, type RunningAzurite } from './azurite';
 import { installCoreShim, type FunctionRegistry, type RegisteredFunction } from './core-shim';
 import { HttpServer, generateKey, type DurableHttpHandler } from './http/server';
 import { checkCapabilities, loadAppFiles, resolveAppFiles, triggerOf, validateRegistrations } from './loader';
+import { httpPortInUse, portFree, PortInUseError } from './ports';
 import type { HostRuntime } from './run';
 import { applyToEnv, isFunctionDisabled, readHostJson, readLocalSettings, resolveSettingRefs } from './settings';
+import { Shutdown } from './shutdown';
 import { connectionStringFor } from './storage';
 import { QueueTrigger } from './triggers/queue';
 import { TimerTrigger, resolveTimerZone } from './triggers/timer';
@@ -21,16 +17,24 @@ import { TimerTrigger, resolveTimerZone } from './triggers/timer';
 export const USAGE = `usage: node dist/devhost/main.js [--app <dir>] [--port <n>] [--azurite auto|external] [--enable-auth]
   --app <dir>            the Functions app folder (package.json "main", host.json, local.settings.json); default cwd
   --port <n>             HTTP port; default local.settings.json Host.LocalHttpPort, else 7071
-  --azurite auto         start Azurite (or reuse a running one) when AzureWebJobsStorage is UseDevelopmentStorage=true
+  --azurite auto         start Azurite when AzureWebJobsStorage is UseDevelopmentStorage=true (refused when its
+                         ports are taken: to use an Azurite you run yourself, pass --azurite external)
   --azurite external     never start Azurite; storage settings point at running storage
   --azurite-ports b,q,t  Azurite ports when devhost starts it (default 10000,10001,10002)
-  --azurite-in-memory    keep Azurite data in memory instead of <app>/.devhost-data/azurite
+  --data-dir <dir>       where devhost keeps Azurite's data (default <app>/.devhost-data)
+  --azurite-in-memory    keep Azurite data in memory instead of on disk
   --enable-auth          enforce authLevel keys (off by default, as in Core Tools)`;
+
+/** How long running functions get to end after a stop signal before they are abandoned (the next start redoes them). */
+const STOP_GRACE_MS = 5_000;
+/** `npm start` forwards the terminal's SIGINT to devhost, which also gets it as a member of the foreground group. */
+const SAME_SIGNAL_MS = 500;
 
 interface DurableHostLike extends DurableHttpHandler {
   clientBindingData(): object;
   start(): Promise<void>;
   stop(): Promise<void>;
+  abandon(): number;
 }
 type CreateDurableHost = (opts: {
   registry: FunctionRegistry;
@@ -75,6 +79,7 @@ export async function main(): Promise<void> {
       port: { type: 'string' },
       azurite: { type: 'string', default: 'auto' },
       'azurite-ports': { type: 'string' },
+      'data-dir': { type: 'string' },
       'azurite-in-memory': { type: 'boolean', default: false },
       'enable-auth': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -85,12 +90,24 @@ export async function main(): Promise<void> {
     throw new Error(`--azurite must be auto or external\n${USAGE}`);
   const appRoot = path.resolve(args.app ?? process.cwd());
 
+  // From here on a signal stops whatever has started, in order (devhost/shutdown.ts).
+  const shutdown = new Shutdown({
+    log: out,
+    graceMs: STOP_GRACE_MS,
+    sameSignalMs: SAME_SIGNAL_MS,
+    exit: (code) => process.exit(code),
+  });
+  process.on('SIGINT', () => shutdown.onSignal('SIGINT'));
+  process.on('SIGTERM', () => shutdown.onSignal('SIGTERM'));
+
   const settings = readLocalSettings(appRoot);
   if (settings.fromSample) out(`local.settings.json not found in ${appRoot}; using local.settings.sample.json`);
   const applied = applyToEnv(settings.values);
   const overridden = Object.keys(settings.values).length - applied.length;
   const port = Number(args.port ?? settings.host.LocalHttpPort ?? 7071);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`bad --port ${args.port}`);
+  // Checked before Azurite starts, so a second `npm start` changes nothing and says why it stops.
+  if (!(await portFree(port))) throw httpPortInUse(port);
   process.env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
   process.env.AZURE_FUNCTIONS_ENVIRONMENT ??= 'Development';
   // The durable client builds management URLs from this (protocol §3.1).
@@ -101,42 +118,27 @@ export async function main(): Promise<void> {
 
   let azurite: RunningAzurite | undefined;
   if (args.azurite === 'auto' && isDevelopmentStorage(process.env.AzureWebJobsStorage)) {
-    const ports = parsePorts(args['azurite-ports']);
-    azurite = await startOrReuseAzurite({
-      ports,
-      location: path.join(appRoot, '.devhost-data', 'azurite'),
+    const dataDir = path.resolve(appRoot, args['data-dir'] ?? '.devhost-data');
+    azurite = await startAzurite({
+      ports: parsePorts(args['azurite-ports']),
+      location: path.join(dataDir, 'azurite'),
       inMemory: args['azurite-in-memory'],
       log: out,
     });
+    shutdown.setAzurite(azurite);
+    if (shutdown.stopping) return;
     // Every setting that says "development storage" now means this Azurite, on whatever ports it listens.
     for (const [k, v] of Object.entries(process.env)) {
       if (isDevelopmentStorage(v)) process.env[k] = azurite.connectionString;
     }
   }
 
-  let shuttingDown: Promise<void> | undefined;
-  const cleanups: (() => Promise<void>)[] = [];
-  const shutdown = (code: number): Promise<void> =>
-    (shuttingDown ??= (async () => {
-      out('devhost: stopping');
-      for (const c of cleanups.reverse()) {
-        try {
-          await c();
-        } catch (err) {
-          out(`devhost: error while stopping: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      await azurite?.stop();
-      process.exit(code);
-    })());
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-
   try {
-    await startHost(appRoot, port, args['enable-auth'], hostJson, settings, azurite, overridden, cleanups);
+    await startHost(appRoot, port, args['enable-auth'], hostJson, settings, azurite, overridden, shutdown);
   } catch (err) {
-    out(`devhost: cannot start: ${err instanceof Error ? err.message : String(err)}`);
-    await shutdown(1);
+    if (err instanceof PortInUseError) process.stderr.write(`devhost: cannot start: ${err.message}\n`);
+    else out(`devhost: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown.stop(1);
   }
 }
 
@@ -148,7 +150,7 @@ async function startHost(
   settings: ReturnType<typeof readLocalSettings>,
   azurite: RunningAzurite | undefined,
   overridden: number,
-  cleanups: (() => Promise<void>)[],
+  shutdown: Shutdown,
 ): Promise<void> {
   const registry = installCoreShim((level, category, msg) => {
     const line = stamp(`${level === 'information' ? '' : `[${level}] `}${msg}`);
@@ -168,7 +170,7 @@ async function startHost(
     appHookData: registry.appHookData,
     functionAppDirectory: appRoot,
   });
-  cleanups.push(() =>
+  shutdown.addHook(() =>
     registry.runHooks('appTerminate', { hookData: registry.appLevelHookData, appHookData: registry.appHookData }),
   );
   await checkCapabilities(registry);
@@ -232,22 +234,27 @@ async function startHost(
     },
     enabled,
   );
+  if (shutdown.stopping) return;
   await server.listen();
-  cleanups.push(() => server.close());
+  shutdown.setHttp(server);
 
-  if (durable) {
-    await durable.start();
+  // Each source of work is handed to the shutdown as soon as it runs; a stop signal during start-up ends the rest.
+  if (durable && !shutdown.stopping) {
     const d = durable;
-    cleanups.push(() => d.stop());
+    await d.start();
+    shutdown.addWork({ name: 'durable functions', stop: () => d.stop(), abandon: () => d.abandon() });
   }
   for (const q of queues.values()) {
+    if (shutdown.stopping) break;
     await q.start();
-    cleanups.push(() => q.stop());
+    shutdown.addWork({ name: `queue ${q.queueName}`, stop: () => q.stop(), abandon: () => q.abandon() });
   }
   for (const t of timers.values()) {
+    if (shutdown.stopping) break;
     await t.start();
-    cleanups.push(() => t.stop());
+    shutdown.addWork({ name: 'timer', stop: () => t.stop() });
   }
+  if (shutdown.stopping) return;
   server.setReady();
   printSummary({ appRoot, port, files, settings, overridden, azurite, all, server, timers, queues, enableAuth, keys });
 }
@@ -274,11 +281,7 @@ function printSummary(s: {
       : '  settings: no local.settings.json; environment only',
   );
   if (s.azurite) {
-    const where = s.azurite.reused
-      ? 'reused an Azurite already running'
-      : s.azurite.location
-        ? `data in ${s.azurite.location}`
-        : 'data in memory';
+    const where = s.azurite.location ? `data in ${s.azurite.location}` : 'data in memory';
     lines.push(
       `  storage: Azurite blob :${s.azurite.ports.blob}, queue :${s.azurite.ports.queue}, table :${s.azurite.ports.table} (${where})`,
     );
@@ -314,7 +317,8 @@ function printSummary(s: {
 // Importing this module (e.g. to read USAGE) must not start a host; only running it does.
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`devhost: ${err instanceof Error ? err.message : String(err)}\n`);
+    const prefix = err instanceof PortInUseError ? 'devhost: cannot start: ' : 'devhost: ';
+    process.stderr.write(`${prefix}${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });
 }

@@ -152,8 +152,11 @@ export class DurableEngine {
   #activeActivities = 0;
   #seq = 0;
   #stopped = false;
-  /** Episodes and storage writes, awaited by stop(); activities are not (a long one must not block shutdown). */
+  #abandoned = false;
+  /** Episodes and storage writes, awaited by stop(). */
   readonly #pending = new Set<Promise<unknown>>();
+  /** Running activities, awaited by stop() until the host gives up on them (abandon()). */
+  readonly #activities = new Set<Promise<unknown>>();
 
   constructor(o: EngineOptions) {
     this.#o = o;
@@ -199,23 +202,36 @@ export class DurableEngine {
     for (const id of this.#inbox.keys()) this.#kick(id);
   }
 
+  /**
+   * Takes no new work — no episode, activity, timer or sub-orchestration starts — and resolves once the running
+   * episodes and activities have ended and written their results. The host bounds the wait and then calls abandon().
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
-    // Let in-flight episodes/activities settle so nothing writes to storage after stop() resolves.
-    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+    while (this.#pending.size || this.#activities.size) {
+      await Promise.allSettled([...this.#pending, ...this.#activities]);
+    }
+  }
+
+  /**
+   * Gives up on the activities still running: nothing more is written for them, so their work items stay in storage
+   * and they run again after the next start (at-least-once, as when the host crashes). Returns how many there were.
+   */
+  abandon(): number {
+    this.#abandoned = true;
+    return this.#activities.size;
   }
 
   #track<T>(p: Promise<T>, kind: 'episode' | 'activity' = 'episode'): void {
-    if (kind === 'activity') {
-      void p.catch((err: unknown) =>
-        this.#o.log(`Durable: activity: ${err instanceof Error ? err.message : String(err)}`),
-      );
-      return;
-    }
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
+    const set = kind === 'activity' ? this.#activities : this.#pending;
+    set.add(p);
+    void p
+      .catch((err: unknown) => {
+        if (kind === 'activity') this.#o.log(`Durable: activity: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => set.delete(p));
   }
 
   // ---- client operations ---------------------------------------------------------------------------------
@@ -798,6 +814,11 @@ export class DurableEngine {
       return;
     }
     await this.#acquireSlot();
+    if (this.#stopped) {
+      // Waited for a slot while the host began stopping: it runs after the next start instead.
+      this.#releaseSlot();
+      return;
+    }
     let event: MessageEvent;
     try {
       const fn = this.#o.registry.functions.get(item.name);
@@ -828,6 +849,9 @@ export class DurableEngine {
     } finally {
       this.#releaseSlot();
     }
+    // A failure while the host stops may be the stop's doing (a Ctrl-C reaches the activity's child processes too):
+    // it is not recorded, and the activity runs again after the next start, as an abandoned one does.
+    if (this.#abandoned || (this.#stopped && event.EventType === EventType.TaskFailed)) return;
     await this.#complete(item, `task:${item.executionId}:${item.taskId}`, event);
   }
 

@@ -20,7 +20,10 @@ export interface DurableHost {
   clientBindingData(): object;
   handleHttp(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
   start(): Promise<void>;
+  /** Takes no new work and resolves once running episodes and activities have ended. */
   stop(): Promise<void>;
+  /** Gives up on running activities (they run again after the next start); returns how many. */
+  abandon(): number;
   /** The engine, for tests and diagnostics. */
   readonly engine: DurableEngine;
 }
@@ -47,5 +50,6 @@ export async function createDurableHost(opts: DurableHostOptions): Promise<Durab
     handleHttp: (req, res, url) => api.handle(req, res, url),
     start: () => engine.start(),
     stop: () => engine.stop(),
+    abandon: () => engine.abandon(),
   };
 }

@@ -2,6 +2,7 @@
 // HTTP-triggered functions by route template and method, with optional key auth and local CORS.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { httpPortInUse } from '../ports';
 import type { RegisteredFunction } from '../core-shim';
 import { triggerOf } from '../loader';
 import { runFunction, type HostRuntime } from '../run';
@@ -71,10 +72,15 @@ function sendEmpty(res: ServerResponse, status: number): void {
   res.end();
 }
 
+/** What GET /admin/host/status answers, as the host's states are named. */
+export type HostState = 'Initialized' | 'Running' | 'Stopping';
+
 export class HttpServer {
   readonly routes: CompiledRoute<HttpRouteTarget>[];
   private readonly server: Server;
-  private ready = false;
+  private state: HostState = 'Initialized';
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
 
   constructor(
     private readonly opts: HttpServerOptions,
@@ -95,19 +101,26 @@ export class HttpServer {
     }
     this.routes = sortRoutes(compiled);
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        opts.rt.log(
-          `http: ${req.method} ${req.url} failed in devhost: ${err instanceof Error ? err.stack : String(err)}`,
-        );
-        if (!res.headersSent) sendEmpty(res, 500);
-        else res.destroy();
-      });
+      this.inFlight++;
+      this.handle(req, res)
+        .catch((err: unknown) => {
+          opts.rt.log(
+            `http: ${req.method} ${req.url} failed in devhost: ${err instanceof Error ? err.stack : String(err)}`,
+          );
+          if (!res.headersSent) sendEmpty(res, 500);
+          else res.destroy();
+        })
+        .finally(() => {
+          if (--this.inFlight === 0) for (const done of this.idle.splice(0)) done();
+        });
     });
   }
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      this.server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? httpPortInUse(this.opts.port) : err),
+      );
       // No host: the dual-stack wildcard, so both localhost (often ::1) and 127.0.0.1 reach it, as with Core Tools.
       this.server.listen(this.opts.port, () => {
         this.server.off('error', reject);
@@ -117,14 +130,30 @@ export class HttpServer {
   }
 
   setReady(): void {
-    this.ready = true;
+    if (this.state === 'Initialized') this.state = 'Running';
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+  /**
+   * Stops taking requests: the listener closes at once (new connections are refused), and a request that still
+   * arrives on an open keep-alive connection gets 503 — /admin/host/status answers Stopping. Requests already being
+   * handled go on; idle() says when they are done.
+   */
+  beginStopping(): void {
+    if (this.state === 'Stopping') return;
+    this.state = 'Stopping';
+    this.server.close();
+    this.server.closeIdleConnections();
+  }
+
+  /** Resolves when no request is being handled. */
+  idleNow(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Drops every connection, finished or not. */
+  close(): void {
+    this.beginStopping();
+    this.server.closeAllConnections();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -132,10 +161,9 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', `http://${host}`);
     const method = (req.method ?? 'GET').toUpperCase();
 
-    if (url.pathname === '/admin/host/status') {
-      return sendJson(res, 200, { state: this.ready ? 'Running' : 'Initialized' });
-    }
-    if (!this.ready) return sendEmpty(res, 503);
+    if (this.state === 'Stopping') res.setHeader('connection', 'close');
+    if (url.pathname === '/admin/host/status') return sendJson(res, 200, { state: this.state });
+    if (this.state !== 'Running') return sendEmpty(res, 503);
     if (this.applyCors(req, res, method)) return;
 
     const durable = this.opts.durable();

@@ -17,6 +17,9 @@ export class QueueTrigger {
   private readonly queue: QueueClient;
   private readonly poison: QueueClient | undefined;
   private stopped = false;
+  private abandoned = false;
+  /** Messages being handled, by id: abandon() makes them visible again. */
+  private readonly inFlight = new Map<string, DequeuedMessageItem>();
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private pollDelayMs = MIN_POLL_MS;
@@ -51,10 +54,33 @@ export class QueueTrigger {
     });
   }
 
+  /** Receives no more messages and resolves once the ones being handled are settled. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.loop;
+  }
+
+  /**
+   * Gives up on the messages still being handled: each is made visible again now (instead of when its 10-minute
+   * lease ends), so the next start handles it again — at-least-once, as the host does after a crash.
+   */
+  async abandon(): Promise<number> {
+    this.abandoned = true;
+    const left = [...this.inFlight.values()];
+    await this.release(left);
+    return left.length;
+  }
+
+  /** Makes messages this host holds visible again now. */
+  private async release(messages: readonly DequeuedMessageItem[]): Promise<void> {
+    await Promise.all(
+      messages.map((m) =>
+        this.queue.updateMessage(m.messageId, m.popReceipt, undefined, 0).catch((err: unknown) => {
+          this.rt.log(`queue ${this.queueName}: cannot release message ${m.messageId}: ${(err as Error).message}`);
+        }),
+      ),
+    );
   }
 
   private async run(): Promise<void> {
@@ -66,6 +92,11 @@ export class QueueTrigger {
         received = res.receivedMessageItems;
       } catch (err) {
         this.rt.log(`queue ${this.queueName}: receive failed: ${(err as Error).message}`);
+      }
+      if (this.stopped) {
+        // Received while the host began stopping: handed back at once for the next start.
+        await this.release(received);
+        break;
       }
       if (received.length > 0) {
         this.pollDelayMs = MIN_POLL_MS;
@@ -97,6 +128,15 @@ export class QueueTrigger {
   }
 
   private async process(m: DequeuedMessageItem): Promise<void> {
+    this.inFlight.set(m.messageId, m);
+    try {
+      await this.handle(m);
+    } finally {
+      this.inFlight.delete(m.messageId);
+    }
+  }
+
+  private async handle(m: DequeuedMessageItem): Promise<void> {
     const { maxDequeueCount, visibilityTimeoutMs } = this.rt.hostJson.queues;
     try {
       if (m.dequeueCount > maxDequeueCount) {
@@ -124,6 +164,8 @@ export class QueueTrigger {
         this.rt.log(`queue ${this.queueName}: message ${m.messageId} failed: ${(err as Error).message}`);
         failed = true;
       }
+      // Released by abandon(): its pop receipt is stale, and the next start handles it again.
+      if (this.abandoned) return;
       if (!failed) {
         await this.queue.deleteMessage(m.messageId, m.popReceipt);
       } else if (m.dequeueCount >= maxDequeueCount && this.poison) {

