@@ -1,7 +1,7 @@
 // Setup shared by the restore-test end-to-end tests: a source PostgreSQL with two protected databases, a separate
 // scratch server (optionally behind a throttling proxy), the app under devhost with app settings naming them, and
 // helpers to run plans, wait for their jobs and list the scratch databases.
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- response bodies are checked by the assertions, not by types */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- response bodies are checked by the assertions, not by types */
 import { expect } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startDevhost, type DevhostInstance } from '../support/devhost';

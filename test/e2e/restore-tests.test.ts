@@ -3,7 +3,7 @@
 // tampered dump each fail the test with the reason named; scratch targets without CREATEDB and the source server are
 // refused; a host killed mid-test leaves no scratch database once the next run is done; a scheduled Verify plan runs;
 // and the source databases are untouched throughout.
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument -- response bodies are checked by the assertions, not by types */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- response bodies are checked by the assertions, not by types */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableChecksums, type DatabaseChecksums } from '../support/table-checksums';
 import { jobEnded, pollUntil } from './backup-support';

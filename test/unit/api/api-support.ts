@@ -34,6 +34,7 @@ export function createApi() {
     startFails: false,
     manifests: new Map<string, unknown>(),
   };
+  const restoreTests = fakeRestoreTestApiDeps();
   const deps: ApiDeps = {
     vaultId: VAULT,
     ...stores,
@@ -48,7 +49,7 @@ export function createApi() {
     readManifest: (instance, point) => Promise.resolve(state.manifests.get(`${instance}/${point}`)),
     checkRestore: () => Promise.resolve([]),
     startRestore: () => Promise.resolve(),
-    restoreTests: fakeRestoreTestApiDeps(),
+    restoreTests,
   };
   const errors: string[] = [];
 
@@ -78,7 +79,7 @@ export function createApi() {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, started, state, call, errors };
+  return { deps, stores, started, state, call, errors, restoreTests };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */
