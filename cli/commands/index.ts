@@ -11,6 +11,7 @@ import { policyCommands } from './policy';
 import { pointsCommands } from './points';
 import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
+import { testsCommands } from './tests';
 
 export const commandGroups: readonly CommandGroup[] = [
   instancesCommands,
@@ -19,6 +20,7 @@ export const commandGroups: readonly CommandGroup[] = [
   jobsCommands,
   pointsCommands,
   restoreCommand,
+  testsCommands,
   policiesCommands,
   healthCommand,
   policyCommands,
