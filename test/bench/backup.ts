@@ -45,16 +45,22 @@ export const backupTargets = {
   peakBytes: 256 * MiB,
   /** "Not growing with database size": the peak at N MiB over the peak at N/4 MiB. */
   peakGrowth: 1.1,
+  /** Issue 17: the manifest of contents costs at most 10 % of a backup. */
+  contentsOverhead: 1.1,
+  /** Issue 17: pgkeep's backup over the same stream uploaded by the SDK into the same Azurite. */
+  vsUploadFloor: 1.15,
 } as const;
 
 const contenders = {
   floor: 'pg_dump -Fc -Z0 | zstd -1 > /dev/null',
   pgkeep: 'pgkeep backup → Azurite',
+  nocontents: 'pgkeep backup, no manifest of contents → Azurite',
+  uploadFloor: 'pg_dump -Fc -Z0 | zstd -1 | uploadStream → Azurite',
   pipeline: 'pgkeep dump pipeline → discarding sink',
   peer: 'pg_dump -Fc | uploadStream → Azurite',
 } as const;
 type Contender = keyof typeof contenders;
-const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'pipeline', 'peer'];
+const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'nocontents', 'uploadFloor', 'pipeline', 'peer'];
 
 /**
  * pgkeep's dump pipeline (pg_dump → zstd → SHA-256 → staged blocks, the pg_restore --list check) into a sink that
@@ -96,12 +102,18 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   );
   out(
     'method: both databases are generated first; each is then backed up once by pgkeep untimed (warm cache, host at' +
-      ' steady state), then every repeat runs the four contenders, rotating their order per repeat.',
+      ' steady state), then every repeat runs the six contenders, rotating their order per repeat.',
   );
 
   const host = createPgkeepHost({
     storageConnectionString: ctx.storageConnectionString,
     connectionFor: (db) => ctx.server.connectionFor(db),
+  });
+  const bareHost = createPgkeepHost({
+    storageConnectionString: ctx.storageConnectionString,
+    connectionFor: (db) => ctx.server.connectionFor(db),
+    contentsManifest: false,
+    instanceSuffix: '-nocontents',
   });
   const sizes: SizeResult[] = [];
   // Smaller first: the host's RSS never shrinks back fully, so the larger run starts from the smaller one's level
@@ -115,23 +127,31 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
     datasets.push(dataset);
   }
   for (const dataset of datasets) {
-    sizes.push({ dataset, runs: await timeContenders(ctx, host, dataset, options.repeat) });
+    sizes.push({ dataset, runs: await timeContenders(ctx, { host, bareHost }, dataset, options.repeat) });
   }
   printResults(out, sizes);
 }
 
 async function timeContenders(
   ctx: BenchContext,
-  host: PgkeepHost,
+  { host, bareHost }: { host: PgkeepHost; bareHost: PgkeepHost },
   dataset: Dataset,
   repeat: number,
 ): Promise<Record<Contender, Run[]>> {
   const conn = ctx.server.connectionFor(dataset.database);
   await host.protect(dataset.database);
+  await bareHost.protect(dataset.database);
   // Untimed: warms the OS cache with the database, and brings the host to steady state (modules loaded, clients
   // and pools created) so that the measured peaks are the backup's and not first-use costs.
   await (await host.backup(dataset.database)).cleanup();
-  const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], pipeline: [], peer: [] };
+  const runs: Record<Contender, Run[]> = {
+    floor: [],
+    pgkeep: [],
+    nocontents: [],
+    uploadFloor: [],
+    pipeline: [],
+    peer: [],
+  };
   for (let r = 0; r < repeat; r++) {
     const order = [...ORDER.slice(r % ORDER.length), ...ORDER.slice(0, r % ORDER.length)];
     const done: string[] = [];
@@ -150,6 +170,15 @@ async function timeContenders(
         const backup = await host.backup(dataset.database);
         run = { ms: backup.ms, outputBytes: backup.bytes, memory: memory.stop() };
         await backup.cleanup();
+      } else if (contender === 'nocontents') {
+        const backup = await bareHost.backup(dataset.database);
+        run = { ms: backup.ms, outputBytes: backup.bytes };
+        await backup.cleanup();
+      } else if (contender === 'uploadFloor') {
+        const { ms, value } = await timed(() =>
+          uploadBackup(ctx, conn, blobName, `"$PG_DUMP" -Fc -Z0 --no-password | zstd -q -1`),
+        );
+        run = { ms, outputBytes: value };
       } else {
         const { ms, value } = await timed(() => peerBackup(ctx, conn, blobName));
         run = { ms, outputBytes: value };
@@ -178,7 +207,17 @@ const PEER_UPLOADER = `
  * blob with the SDK's uploadStream defaults (8 MiB buffers, 5 in parallel). Returns the stored bytes.
  */
 async function peerBackup(ctx: BenchContext, conn: PgConnection, blobName: string): Promise<number> {
-  await shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc --no-password | "$NODE" -e "$UPLOADER"`, {
+  return uploadBackup(ctx, conn, blobName, `"$PG_DUMP" -Fc --no-password`);
+}
+
+/** Runs `producer | uploader` (the uploader is its own Node process, uploadStream defaults); returns stored bytes. */
+async function uploadBackup(
+  ctx: BenchContext,
+  conn: PgConnection,
+  blobName: string,
+  producer: string,
+): Promise<number> {
+  await shellDump(ctx.tools, conn, `${producer} | "$NODE" -e "$UPLOADER"`, {
     NODE: process.execPath,
     UPLOADER: PEER_UPLOADER,
     SDK_MODULE: createRequire(__filename).resolve('@azure/storage-blob'),
@@ -271,6 +310,20 @@ function printResults(out: Out, sizes: readonly SizeResult[]): void {
       value: median(full, 'pipeline') / median(full, 'floor'),
       op: '<=',
       target: backupTargets.vsZstdFloor,
+      unit: 'x',
+    },
+    {
+      label: 'pgkeep backup / (same, no manifest of contents)',
+      value: median(full, 'pgkeep') / median(full, 'nocontents'),
+      op: '<=',
+      target: backupTargets.contentsOverhead,
+      unit: 'x',
+    },
+    {
+      label: `pgkeep backup / (${contenders.uploadFloor})`,
+      value: median(full, 'pgkeep') / median(full, 'uploadFloor'),
+      op: '<=',
+      target: backupTargets.vsUploadFloor,
       unit: 'x',
     },
     {

@@ -38,11 +38,16 @@ export interface PgkeepHost {
 export function createPgkeepHost(options: {
   readonly storageConnectionString: string;
   readonly connectionFor: (database: string) => PgConnection;
+  /** CONTENTS_MANIFEST (default on, as in production): off measures the backup without the manifest of contents. */
+  readonly contentsManifest?: boolean;
+  /** Instance names get this suffix, so two hosts can protect the same database. */
+  readonly instanceSuffix?: string;
 }): PgkeepHost {
   const config = loadConfig({ VAULT_STORAGE: options.storageConnectionString });
   const stores = createStores(config);
   const connections = new Map<string, PgConnection>();
-  const instanceOf = (database: string): string => `bench-${database.replaceAll('_', '-')}`;
+  const instanceOf = (database: string): string =>
+    `bench-${database.replaceAll('_', '-')}${options.instanceSuffix ?? ''}`;
   const noIdentity: TokenCredential = {
     getToken: () => Promise.reject(new Error('the benchmark uses no Azure identity')),
   };
@@ -69,14 +74,18 @@ export function createPgkeepHost(options: {
     discoverTools,
     describeDatabase,
     clock: systemClock,
-    settings: { zstdLevel: config.ZSTD_LEVEL, stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000 },
+    settings: {
+      zstdLevel: config.ZSTD_LEVEL,
+      stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
+      contentsManifest: options.contentsManifest ?? true,
+    },
     log: () => undefined,
   });
 
   return {
     async protect(database) {
       const name = instanceOf(database);
-      const setting = `${SECRET_SETTING}_${database.toUpperCase()}`;
+      const setting = `${SECRET_SETTING}_${name.toUpperCase().replaceAll('-', '_')}`;
       connections.set(setting, options.connectionFor(database));
       const now = new Date().toISOString();
       await stores.instances.create({
@@ -85,7 +94,7 @@ export function createPgkeepHost(options: {
         dataSource: {
           objectType: 'Datasource',
           datasourceType: 'Microsoft.DBforPostgreSQL/servers/databases',
-          resourceID: `bench/${database}`,
+          resourceID: `bench/${name}`,
           resourceName: database,
         },
         policyName: 'bench',
