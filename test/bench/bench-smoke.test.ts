@@ -44,7 +44,9 @@ describe('runBench restore', () => {
     const report = lines.join('\n');
     expect(report).toMatch(/^stored dump: [\d.]+ (KiB|MiB) \([\d.]+ (KiB|MiB) uncompressed\)$/m);
     expect(report).toMatch(/^pgkeep restore \/ floor \(median\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m);
-    expect(report).toMatch(/^pgkeep restore test \/ pgkeep restore \(median\) +[\d.]+× +target ≤ 1\.50× +(PASS|MISS)$/m);
+    expect(report).toMatch(
+      /^pgkeep restore test \/ pgkeep restore \(median\) +[\d.]+× +target ≤ 1\.50× +(PASS|MISS)$/m,
+    );
     const peak = Number(/^host peak during pgkeep restore +([\d.]+) MiB/m.exec(report)?.[1]);
     // A real measurement, not a placeholder: at least Node's own footprint.
     expect(peak).toBeGreaterThan(20);
