@@ -9,7 +9,8 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 // shared/'s layers, bottom up: errors < domain < contracts < ports, config < workflows, adapters < activities < api <
 // composition < functions/. A layer may import the ones below it; these name what each may NOT import.
 const upward = (message, ...layers) => ({
-  group: layers.flatMap((l) => [`**/${l}`, `**/${l}/**`]),
+  // Scoped packages are never a layer (`@opentelemetry/api` is not shared/api).
+  group: [...layers.flatMap((l) => [`**/${l}`, `**/${l}/**`]), '!@*/**'],
   message,
 });
 const layers = {
@@ -17,6 +18,7 @@ const layers = {
     upward(
       'the domain is pure: it imports only the domain and errors',
       'ports',
+      'events',
       'config',
       'contracts',
       'workflows',
@@ -48,6 +50,16 @@ const layers = {
     upward(
       'adapters implement ports; they never import activities, workflows or the API',
       'workflows',
+      'activities',
+      'api',
+      'composition',
+    ),
+  ],
+  'shared/events/**/*.ts': [
+    upward(
+      'events (registry, formats, outbox, delivery) work over ports: never adapters, activities or the API',
+      'workflows',
+      'adapters',
       'activities',
       'api',
       'composition',

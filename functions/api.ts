@@ -39,7 +39,7 @@ for (const route of apiRoutes) {
   app.http(route.name, {
     methods: [route.method],
     route: route.route,
-    authLevel: 'function',
+    authLevel: route.role === 'Anonymous' ? 'anonymous' : 'function',
     extraInputs: [df.input.durableClient()],
     handler: (req, context) => serve(route, req, context),
   });

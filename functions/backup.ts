@@ -39,5 +39,7 @@ app.timer('backupScheduler', {
     if (result.failed.length > 0) {
       context.warn(`scheduler: ${result.failed.length} instance(s) could not be scheduled`);
     }
+    // GET /api/health shows when the scheduler last ran.
+    await runtime.stores.alerts.health.recordRun('scheduler', runtime.clock.now().toISOString());
   },
 });

@@ -37,6 +37,8 @@ app.timer('expiryTimer', {
     // The tick's second, from the wall clock: one run per tick without relying on the timer payload's shape.
     const tick = new Date(Math.floor(runtime.clock.now().getTime() / 1000) * 1000);
     const instanceId = expiryOrchestrationId(tick);
+    // GET /api/health shows when the expiry timer last ran.
+    await runtime.stores.alerts.health.recordRun('expiry', runtime.clock.now().toISOString());
     if (await orchestrationStarter(client).exists(instanceId)) return;
     const input: ExpiryOrchestratorInput = { concurrency: runtime.config.EXPIRY_CONCURRENCY, trigger: 'Scheduled' };
     await client.startNew(orchestrators.expiry, { instanceId, input });

@@ -58,6 +58,9 @@ param backupContainerName string = 'pgkeep-backups'
 @description('DURABLE_TASK_HUB')
 param durableTaskHub string = 'pgkeep'
 
+@description('email address Azure Monitor alerts (a backup failed or was missed, an instance is Critical) go to; empty = no alert rules')
+param alertEmail string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, app: 'pgkeep' }
@@ -189,6 +192,19 @@ module functions './app/functions.bicep' = {
   }
   // The app must not start before its identity can reach storage and pull the image.
   dependsOn: [rbac, rbacKeyVault, rbacRegistry]
+}
+
+module alerts './app/alerts.bicep' = if (!empty(alertEmail)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    actionGroupName: '${abbrs.insightsActionGroups}pgkeep-${resourceToken}'
+    ruleNamePrefix: '${abbrs.insightsScheduledQueryRules}pgkeep-${resourceToken}-'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmail: alertEmail
+  }
 }
 
 output AZURE_RESOURCE_GROUP string = rg.name

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { DurableClient } from 'durable-functions';
-import { readAppSetting, type Config } from './config';
+import { platformHostName, readAppSetting, type Config } from './config';
 import { PgkeepError } from './errors';
-import { systemClock, type Clock, type PgClientTools, type ReadinessCheck } from './ports';
+import { systemClock, type ChannelRecord, type Clock, type PgClientTools, type ReadinessCheck } from './ports';
 import type { ApiDeps } from './api/deps';
 import { checkReaderOnServer, ARM_CHECK_NAME } from './adapters/azure/arm-access';
 import { discoverPgTools, parsePgBinDirs } from './adapters/postgres/pg-binaries';
@@ -34,14 +34,39 @@ import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { createRestoreActivities } from './activities/restore';
 import type { RestoreQueueDeps } from './activities/restore-queue';
+import { runWatchdog, type WatchdogResult } from './activities/watchdog';
+import type { OrchestrationStarter as BackupStarter } from './activities/scheduler';
+import { createEventRaiser, type EventRaiser } from './events/outbox';
+import { withOutcomeEvents } from './events/job-outcomes';
+import { apiLinks, testEvent, type EventLinks } from './events/records';
+import { attemptDelivery, createDeliveryWorker, type DeliveryDeps, type DeliveryWorker } from './events/delivery';
+import type { ChannelTestResult } from './contracts/notifications';
+import { createNotificationSender } from './adapters/http/notification-sender';
+import { createTelemetry, type Telemetry } from './adapters/telemetry/telemetry';
+import { startAzureMonitor } from './adapters/telemetry/azure-monitor';
 
 export interface Runtime {
   readonly config: Config;
+  /** `jobs` raises the events of every job outcome into the outbox before it writes the outcome (events/). */
   readonly stores: Stores;
   readonly clock: Clock;
   readonly readiness: ReadinessDeps;
   readonly discoverTools: () => Promise<PgClientTools[]>;
   readonly log: (message: string) => void;
+  readonly events: { readonly raiser: EventRaiser; readonly links: EventLinks };
+  readonly telemetry: Telemetry;
+}
+
+/** The system clock moved ahead (TEST_CLOCK_OFFSET_SECONDS: tests only, refused outside Development by config.ts). */
+function clockAhead(ms: number): Clock {
+  return ms === 0 ? systemClock : { now: () => new Date(Date.now() + ms) };
+}
+
+/** Where links in notifications point: PUBLIC_BASE_URL, else the platform's host name (http for localhost). */
+export function publicBaseUrl(config: Pick<Config, 'PUBLIC_BASE_URL'>, hostName = platformHostName()): string {
+  if (config.PUBLIC_BASE_URL !== '') return config.PUBLIC_BASE_URL;
+  if (hostName === undefined) return 'http://localhost:7071';
+  return /^(localhost|127\.|\[::1\])/.test(hostName) ? `http://${hostName}` : `https://${hostName}`;
 }
 
 export function createRuntime(config: Config, log: (message: string) => void = (m) => console.log(m)): Runtime {
@@ -65,7 +90,36 @@ export function createRuntime(config: Config, log: (message: string) => void = (
       }
     },
   };
-  return { config, stores: createStores(config), clock: systemClock, readiness, discoverTools, log };
+  const clock = clockAhead(config.TEST_CLOCK_OFFSET_SECONDS * 1000);
+  if (
+    startAzureMonitor({
+      connectionString: config.APPLICATIONINSIGHTS_CONNECTION_STRING,
+      authenticationString: config.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
+    })
+  ) {
+    log('telemetry: exporting traces, logs and metrics to Application Insights');
+  }
+  const telemetry = createTelemetry();
+  const raw = createStores(config, { clock });
+  const raiser = createEventRaiser({ outbox: raw.alerts.outbox, channels: raw.alerts.channels, clock });
+  const links = apiLinks(publicBaseUrl(config));
+  const jobs = withOutcomeEvents(raw.jobs, {
+    raiser,
+    source: config.VAULT_RESOURCE_ID,
+    links,
+    nowIso: () => clock.now().toISOString(),
+    onEnded: (job) => telemetry.jobEnded(job),
+  });
+  return {
+    config,
+    stores: { ...raw, jobs },
+    clock,
+    readiness,
+    discoverTools,
+    log,
+    events: { raiser, links },
+    telemetry,
+  };
 }
 
 let runtime: Runtime | undefined;
@@ -114,8 +168,84 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
       const point = await stores.recoveryPoints.get(instanceName, pointId);
       return point ? stores.blobs.getJson(point.value.manifestBlobName) : undefined;
     },
+    alerts: {
+      ...stores.alerts,
+      secrets: rt.readiness.secrets,
+      sendTest: (channel) => sendTestNotification(rt, channel),
+      missedSlotGraceMs: rt.config.MISSED_SLOT_GRACE_MINUTES * 60_000,
+      allowHttpLoopback: rt.config.ALLOW_HTTP_LOOPBACK_URLS,
+      enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
+    },
     restoreTests: restoreTestApiDeps(rt, client),
   };
+}
+
+// --- health and alerts (issue 13) ---
+
+function deliveryDeps(rt: Runtime): DeliveryDeps {
+  const { config } = rt;
+  return {
+    outbox: rt.stores.alerts.outbox,
+    channels: rt.stores.alerts.channels,
+    secrets: rt.readiness.secrets,
+    sender: createNotificationSender(),
+    clock: rt.clock,
+    settings: {
+      timeoutMs: config.NOTIFICATION_TIMEOUT_SECONDS * 1000,
+      retryBaseMs: config.NOTIFICATION_RETRY_BASE_SECONDS * 1000,
+      retryMaxMs: config.NOTIFICATION_RETRY_MAX_SECONDS * 1000,
+      retryForMs: config.NOTIFICATION_RETRY_HOURS * 3_600_000,
+      leaseMs: config.NOTIFICATION_LEASE_SECONDS * 1000,
+      retentionMs: config.NOTIFICATION_RETENTION_DAYS * 86_400_000,
+      allowHttpLoopback: config.ALLOW_HTTP_LOOPBACK_URLS,
+      concurrency: 8,
+    },
+    log: rt.log,
+    onAttempt: (kind, outcome) => rt.telemetry.notificationAttempt(kind, outcome),
+  };
+}
+
+let deliveryWorker: DeliveryWorker | undefined;
+/** The process's notification worker (it remembers when it last pruned the outbox). */
+export function notificationWorker(rt: Runtime): DeliveryWorker {
+  deliveryWorker ??= createDeliveryWorker(deliveryDeps(rt));
+  return deliveryWorker;
+}
+
+/** POST …/notificationChannels/{name}/test: one attempt of a fresh test event, not kept in the outbox. */
+export async function sendTestNotification(rt: Runtime, channel: ChannelRecord): Promise<ChannelTestResult> {
+  const event = testEvent(channel.name, rt.config.VAULT_RESOURCE_ID, rt.clock.now().toISOString(), randomUUID());
+  const result = await attemptDelivery(deliveryDeps(rt), channel, event);
+  rt.telemetry.notificationAttempt(channel.kind, result.outcome);
+  return {
+    eventId: event.id,
+    eventType: event.type,
+    status: result.outcome === 'delivered' ? 'Delivered' : 'Failed',
+    retryable: result.outcome === 'retry',
+    ...(result.httpStatus !== undefined ? { httpStatus: result.httpStatus } : {}),
+    ...(result.outcome !== 'delivered' ? { error: result.error } : {}),
+  };
+}
+
+/** One watchdog run: missed slots, then health changes (activities/watchdog.ts). */
+export function watchdogRun(rt: Runtime, starter: BackupStarter, log: (m: string) => void): Promise<WatchdogResult> {
+  const { stores, config } = rt;
+  return runWatchdog({
+    instances: stores.instances,
+    policies: stores.policies,
+    recoveryPoints: stores.recoveryPoints,
+    jobs: stores.jobs,
+    health: stores.alerts.health,
+    raiser: rt.events.raiser,
+    clock: rt.clock,
+    starter,
+    graceMs: config.MISSED_SLOT_GRACE_MINUTES * 60_000,
+    settings: { startLateBackup: config.MISSED_SLOT_START_LATE_BACKUP },
+    source: config.VAULT_RESOURCE_ID,
+    links: rt.events.links,
+    log,
+    onHealth: (counts) => rt.telemetry.healthCounts(counts),
+  });
 }
 
 // --- restore tests (issue 17) ---

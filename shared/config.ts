@@ -74,7 +74,8 @@ export const settings = {
   }),
   TABLE_PREFIX: s({
     kind: 'string',
-    description: 'prefix of the Table Storage tables (backupPolicies, backupInstances, recoveryPoints, jobs)',
+    description:
+      'prefix of the Table Storage tables (backupPolicies, backupInstances, recoveryPoints, jobs, notificationChannels, notifications, instanceHealth)',
     default: '',
     pattern: /^([A-Za-z][A-Za-z0-9]{0,30})?$/,
   }),
@@ -184,6 +185,103 @@ export const settings = {
     default: 'info',
     oneOf: ['debug', 'info', 'warn', 'error'],
   }),
+  // --- health and alerts (issue 13; README "Health and alerts") ---
+  WATCHDOG_SCHEDULE: s({
+    kind: 'string',
+    description:
+      'NCRONTAB (6 fields) of the health watchdog: records missed backup slots and raises HealthChanged events',
+    default: '0 */5 * * * *',
+  }),
+  MISSED_SLOT_GRACE_MINUTES: s({
+    kind: 'int',
+    description: 'a scheduled slot with no backup this many minutes after it was due is recorded as missed',
+    default: 30,
+    min: 1,
+    max: 24 * 60,
+  }),
+  MISSED_SLOT_START_LATE_BACKUP: s({
+    kind: 'bool',
+    description: 'when the watchdog finds a missed slot, also start a late backup for it (off: the next slot runs)',
+    default: false,
+  }),
+  NOTIFICATION_SCHEDULE: s({
+    kind: 'string',
+    description: 'NCRONTAB (6 fields) of the notification worker that delivers the outbox to the channels',
+    default: '*/15 * * * * *',
+  }),
+  NOTIFICATION_TIMEOUT_SECONDS: s({
+    kind: 'int',
+    description: 'a notification endpoint that has not answered in this many seconds counts as a failed attempt',
+    default: 15,
+    min: 1,
+    max: 120,
+  }),
+  NOTIFICATION_RETRY_BASE_SECONDS: s({
+    kind: 'int',
+    description: 'wait before the first retry of a delivery; each later retry waits twice as long',
+    default: 30,
+    min: 1,
+    max: 3600,
+  }),
+  NOTIFICATION_RETRY_MAX_SECONDS: s({
+    kind: 'int',
+    description: 'longest wait between two attempts of a delivery',
+    default: 3600,
+    min: 1,
+    max: 6 * 3600,
+  }),
+  NOTIFICATION_RETRY_HOURS: s({
+    kind: 'int',
+    description: 'a delivery that keeps failing with 408, 429, 5xx or a connection error is retried this long',
+    default: 24,
+    min: 24,
+    max: 24 * 7,
+  }),
+  NOTIFICATION_LEASE_SECONDS: s({
+    kind: 'int',
+    description: 'how long a worker holds a delivery it is sending; a worker that died mid-send is taken over after it',
+    default: 120,
+    min: 5,
+    max: 3600,
+  }),
+  NOTIFICATION_RETENTION_DAYS: s({
+    kind: 'int',
+    description: 'finished deliveries (and the record of each raised event) are kept this many days',
+    default: 30,
+    min: 2,
+    max: 365,
+  }),
+  ALLOW_HTTP_LOOPBACK_URLS: s({
+    kind: 'bool',
+    description: 'accept http:// notification endpoints on loopback (localhost, 127.0.0.1, ::1); https otherwise',
+    default: false,
+  }),
+  PUBLIC_BASE_URL: s({
+    kind: 'string',
+    description:
+      "the app's public URL for links in notifications (https://<app>.azurewebsites.net); empty = from WEBSITE_HOSTNAME",
+    default: '',
+    pattern: /^(https?:\/\/[^\s/?#]+)?$/,
+  }),
+  APPLICATIONINSIGHTS_CONNECTION_STRING: s({
+    kind: 'string',
+    description: 'export traces, logs and metrics to Application Insights (OpenTelemetry); empty = no export',
+    default: '',
+  }),
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: s({
+    kind: 'string',
+    description:
+      "Authorization=AAD[;ClientId=…]: publish telemetry with the app's identity (needed when local auth is off)",
+    default: '',
+  }),
+  TEST_CLOCK_OFFSET_SECONDS: s({
+    kind: 'int',
+    description:
+      "tests only: the app's clock runs this many seconds ahead of the machine's; refused unless AZURE_FUNCTIONS_ENVIRONMENT=Development",
+    default: 0,
+    min: 0,
+    max: 20 * 366 * 86_400,
+  }),
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -229,6 +327,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (r.error) details.push({ code: 'UserErrorInvalidRequest', message: r.error, target: name });
     else out[name] = r.value;
   }
+  if (
+    typeof out.TEST_CLOCK_OFFSET_SECONDS === 'number' &&
+    out.TEST_CLOCK_OFFSET_SECONDS !== 0 &&
+    env.AZURE_FUNCTIONS_ENVIRONMENT !== 'Development'
+  ) {
+    // A moved clock is a test device (docs/decisions.md, "Health and alerts"): never in a deployed app.
+    details.push({
+      code: 'UserErrorInvalidRequest',
+      message: 'TEST_CLOCK_OFFSET_SECONDS is for tests only: it needs AZURE_FUNCTIONS_ENVIRONMENT=Development',
+      target: 'TEST_CLOCK_OFFSET_SECONDS',
+    });
+  }
   if (details.length > 0) {
     throw new PgkeepError('UserErrorInvalidRequest', `invalid settings: ${details.map((d) => d.target).join(', ')}`, {
       details,
@@ -242,6 +352,15 @@ let cached: Config | undefined;
 export function getConfig(): Config {
   cached ??= loadConfig();
   return cached;
+}
+
+/**
+ * The host name the platform gives the app (WEBSITE_HOSTNAME: `<app>.azurewebsites.net` in Azure, `localhost:<port>`
+ * under devhost), for links in notifications when PUBLIC_BASE_URL is not set. Not a pgkeep setting: the platform sets it.
+ */
+export function platformHostName(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  const v = env.WEBSITE_HOSTNAME?.trim();
+  return v ? v : undefined;
 }
 
 /** Settings as printable lines with secrets masked, for start-up output. */

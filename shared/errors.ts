@@ -122,6 +122,13 @@ const registry = {
     retryable: false,
     hint: 'the stored backup does not match its recorded SHA-256; restore another recovery point and report this one',
   },
+  // --- health and alerts (issue 13) ---
+  // A job error only (the watchdog records it); 409 if it ever answered a request: the slot's time has passed.
+  UserErrorBackupMissed: {
+    status: 409,
+    retryable: true,
+    hint: 'no backup started for a scheduled slot: check that the function app was running and its scheduler timer fired; the next slot is tried as usual (MISSED_SLOT_START_LATE_BACKUP=true starts a late backup instead)',
+  },
   SystemErrorInternal: {
     status: 500,
     retryable: true,

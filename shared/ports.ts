@@ -5,9 +5,19 @@
 import type { JobOperation, JobStatus, JobTrigger } from './contracts/jobs';
 import type { ProtectionState, SecretReference } from './contracts/instances';
 import type { RecoveryPointTrigger } from './contracts/recovery-points';
+import type { ChannelKind, DeliveryStatus } from './contracts/notifications';
 
 // The records' vocabulary is the API's (contracts/): one declaration serves the wire and the stores.
-export type { JobOperation, JobStatus, JobTrigger, ProtectionState, RecoveryPointTrigger, SecretReference };
+export type {
+  ChannelKind,
+  DeliveryStatus,
+  JobOperation,
+  JobStatus,
+  JobTrigger,
+  ProtectionState,
+  RecoveryPointTrigger,
+  SecretReference,
+};
 
 // --- secrets and connections ---
 
@@ -151,6 +161,8 @@ export interface InstanceRecord {
    * removes the row (releasing the claim) once no recovery point of it remains (docs/decisions.md, expiry).
    */
   readonly deletedAt?: string;
+  /** When protection last started (creation or resumeProtection): slots before it are not owed (health, watchdog). */
+  readonly protectedSince?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -233,6 +245,11 @@ export interface RecoveryPointStore {
   list(instanceName: string, options?: { from?: string; to?: string }): AsyncIterable<Stored<RecoveryPointRecord>>;
   update(point: RecoveryPointRecord, etag: string): Promise<string>;
   delete(instanceName: string, id: string): Promise<void>;
+  /** The newest point (with that status, when given), reading one row: health and listings call it per instance. */
+  newest(
+    instanceName: string,
+    options?: { status?: import('./domain/types').RecoveryPointStatus },
+  ): Promise<RecoveryPointRecord | undefined>;
 }
 
 export interface JobError {
@@ -337,6 +354,130 @@ export interface VaultBlobStore {
   delete(name: string): Promise<void>;
   /** Every blob under `prefix` (all when omitted), for orphan detection. */
   list(prefix?: string): AsyncIterable<VaultBlobInfo>;
+}
+
+// --- events, notification channels and health (issue 13; shared/events/) ---
+// Implemented in adapters/storage/tables/ (notifications.ts, channels.ts, health.ts) and adapters/http/.
+
+/** One raised event, as the outbox keeps it and the formats render it (CloudEvents attributes + data). */
+export interface EventRecord {
+  /** Unique per event and the same on every retry and every channel: derived from what raised it. */
+  readonly id: string;
+  readonly name: import('./events/registry').EventName;
+  /** The CloudEvents type, e.g. pgkeep.backup.failed. */
+  readonly type: string;
+  /** The CloudEvents source: the vault's id. */
+  readonly source: string;
+  /** The backup instance, or `*` for vault-wide events (expiry). */
+  readonly subject: string;
+  readonly time: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** One event on its way to one channel. */
+export interface DeliveryRecord {
+  /** `<event id>.<channel>` */
+  readonly id: string;
+  readonly event: EventRecord;
+  readonly channel: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly createdAt: string;
+  /** Pending only: not before this. */
+  readonly nextAttemptAt: string;
+  /** Pending only: a worker is sending it until then; others leave it alone. */
+  readonly leaseUntil?: string;
+  readonly lastAttemptAt?: string;
+  readonly lastHttpStatus?: number;
+  /** Never a URL's path or query, never a secret. */
+  readonly lastError?: string;
+  readonly finishedAt?: string;
+}
+
+/**
+ * The outbox (Table `notifications`). Contract: `add` records an event with one Pending delivery per channel in ONE
+ * transaction and is idempotent by event id (a second add of the same id writes nothing and returns false, even
+ * after its deliveries finished); `update` and `finish` take the etag read from `listPending` and throw
+ * ConcurrencyError when another worker changed the delivery meanwhile; `finish` moves a delivery out of the pending
+ * set atomically.
+ */
+export interface OutboxStore {
+  add(event: EventRecord, channels: readonly string[], createdAt: string): Promise<boolean>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  listPending(): AsyncIterable<Stored<DeliveryRecord>>;
+  /** Finished deliveries, newest first. */
+  listFinished(options?: { status?: 'Delivered' | 'Failed' }): AsyncIterable<DeliveryRecord>;
+  update(delivery: DeliveryRecord, etag: string): Promise<string>;
+  finish(
+    delivery: DeliveryRecord & { status: 'Delivered' | 'Failed'; finishedAt: string },
+    etag: string,
+  ): Promise<void>;
+  /** Removes finished deliveries and event records older than `beforeIso`; returns how many rows went. */
+  prune(beforeIso: string): Promise<number>;
+}
+
+export interface ChannelRecord {
+  readonly name: string;
+  readonly kind: ChannelKind;
+  /** Where to post: a secret reference (documented) or a plain URL (stored; never returned by GET). */
+  readonly endpoint: { readonly secret: SecretReference } | { readonly url: string };
+  readonly signingSecret?: SecretReference;
+  readonly events: readonly import('./events/registry').EventName[];
+  /** Undefined: every instance. */
+  readonly backupInstances?: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ChannelStore {
+  /** Creates or replaces. */
+  put(channel: ChannelRecord): Promise<void>;
+  get(name: string): Promise<ChannelRecord | undefined>;
+  list(): AsyncIterable<ChannelRecord>;
+  delete(name: string): Promise<void>;
+}
+
+/** The health the watchdog last recorded for an instance: a change from it raises HealthChanged once. */
+export interface HealthRecord {
+  readonly instanceName: string;
+  readonly health: import('./domain/health').InstanceHealth;
+  /** When the status became what it is. */
+  readonly since: string;
+  /** How many changes were recorded: the next HealthChanged event's id derives from it. */
+  readonly changes: number;
+}
+
+export type RunKind = 'scheduler' | 'expiry' | 'watchdog' | 'notifications';
+
+/** Table `instanceHealth`. put without etag creates (ConcurrencyError if present); with one, replaces if unchanged. */
+export interface HealthStore {
+  get(instanceName: string): Promise<Stored<HealthRecord> | undefined>;
+  list(): AsyncIterable<Stored<HealthRecord>>;
+  put(record: HealthRecord, etag?: string): Promise<void>;
+  delete(instanceName: string): Promise<void>;
+  /** Heartbeats of the timers: GET /api/health shows when each last ran. */
+  recordRun(kind: RunKind, atIso: string): Promise<void>;
+  lastRuns(): Promise<Partial<Record<RunKind, string>>>;
+}
+
+/** One POST to a notification endpoint. */
+export interface OutboundPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+}
+
+export type OutboundResult =
+  | { readonly kind: 'response'; readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly kind: 'error'; readonly message: string };
+
+/**
+ * Posts a notification (adapters/http/outbound-http.ts). Never follows redirects (a redirect could lead past the URL
+ * checks); a timeout or connection failure is `kind: 'error'` with a message that holds no URL.
+ */
+export interface NotificationSender {
+  post(request: OutboundPost): Promise<OutboundResult>;
 }
 
 // --- restore tests (issue 17) ---

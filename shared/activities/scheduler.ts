@@ -43,7 +43,12 @@ export function dueSlot(instance: InstanceRecord, policy: Policy, nowUtc: string
   return slot;
 }
 
-async function recordSlot(deps: SchedulerDeps, name: string, slot: string): Promise<void> {
+/** Records `slot` as the instance's latest scheduled slot unless a later one is (the scheduler and the watchdog). */
+export async function recordSlot(
+  deps: Pick<SchedulerDeps, 'instances' | 'clock'>,
+  name: string,
+  slot: string,
+): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const stored = await deps.instances.get(name);
     if (!stored) return;

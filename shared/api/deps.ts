@@ -1,13 +1,18 @@
 // What the API handlers depend on: ports only, wired in one composition root (functions/ or tests).
 
 import type {
+  ChannelRecord,
+  ChannelStore,
   Clock,
   DbReadinessReport,
+  HealthStore,
   InstanceRecord,
   InstanceStore,
   JobStore,
   PolicyStore,
+  OutboxStore,
   RecoveryPointStore,
+  SecretResolver,
 } from '../ports';
 
 export interface BackupStartInput {
@@ -42,8 +47,26 @@ export interface ApiDeps {
     orchestrationId: string,
     input: import('../workflows/names').RestoreOrchestratorInput,
   ) => Promise<void>;
+  readonly alerts: AlertDeps;
   /** Restore-test plans, history, and starting tests and verifies (issue 17). */
   readonly restoreTests: RestoreTestApiDeps;
+}
+
+/** What the health and notification routes need (issue 13). */
+export interface AlertDeps {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+  /** Resolves channel secrets at PUT, as readiness does for databases. */
+  readonly secrets: SecretResolver;
+  /** Sends the test event to a channel: one attempt, its outcome. */
+  readonly sendTest: (channel: ChannelRecord) => Promise<import('../contracts/notifications').ChannelTestResult>;
+  /** MISSED_SLOT_GRACE_MINUTES in ms. */
+  readonly missedSlotGraceMs: number;
+  /** ALLOW_HTTP_LOOPBACK_URLS. */
+  readonly allowHttpLoopback: boolean;
+  /** ENFORCE_CALLER_ROLES: off, every caller reads everything (as locally every caller is Admin). */
+  readonly enforceCallerRoles: boolean;
 }
 
 export interface RestoreTestApiDeps {

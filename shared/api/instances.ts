@@ -6,6 +6,7 @@ import { parsePolicy } from '../domain/policy';
 import type { Policy } from '../domain/types';
 import type { DbReadinessReport, InstanceRecord, Stored } from '../ports';
 import { acquireBackupLock, releaseBackupLock } from '../activities/backup-lock';
+import { assessInstances } from '../activities/health';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
 import { validate } from '../contracts/validation';
@@ -63,17 +64,17 @@ export function assertReady(name: string, report: DbReadinessReport): void {
   );
 }
 
-async function summaryOf(deps: ApiDeps, name: string) {
-  const summary: Parameters<typeof toInstanceResource>[2] = {};
-  for await (const rp of deps.recoveryPoints.list(name)) {
-    summary.lastRecoveryPoint = rp.value;
-    break;
-  }
-  for await (const job of deps.jobs.list({ backupInstance: name })) {
-    summary.lastJob = job;
-    break;
-  }
-  return summary;
+/** Last point, last job and health of each instance: one jobs query for all of them (activities/health.ts). */
+function summariesOf(deps: ApiDeps, instances: readonly InstanceRecord[]) {
+  return assessInstances(
+    { ...deps, graceMs: deps.alerts.missedSlotGraceMs },
+    instances,
+    deps.clock.now().toISOString(),
+  );
+}
+
+async function summaryOf(deps: ApiDeps, instance: InstanceRecord) {
+  return (await summariesOf(deps, [instance])).get(instance.name) ?? {};
 }
 
 export function instanceRoutes(deps: ApiDeps) {
@@ -116,6 +117,7 @@ export function instanceRoutes(deps: ApiDeps) {
         createdAt: now,
         // Slots before the instance existed are not owed a backup.
         lastScheduledSlot: now,
+        protectedSince: now,
       }),
       name,
       friendlyName: props.friendlyName ?? props.dataSourceInfo.resourceName,
@@ -133,7 +135,7 @@ export function instanceRoutes(deps: ApiDeps) {
     assertReady(name, await deps.checkReadiness(record));
     if (existing) {
       await deps.instances.update(record, existing.etag);
-      return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, name)));
+      return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, record)));
     }
     await deps.instances.create(record);
     return json(201, toInstanceResource(deps.vaultId, record));
@@ -142,16 +144,14 @@ export function instanceRoutes(deps: ApiDeps) {
   async function get(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
     const { value } = await loadInstance(deps, name);
-    return json(200, toInstanceResource(deps.vaultId, value, await summaryOf(deps, name)));
+    return json(200, toInstanceResource(deps.vaultId, value, await summaryOf(deps, value)));
   }
 
   async function list(): Promise<ApiResponse> {
-    const value = [];
-    for await (const { value: inst } of deps.instances.list()) {
-      if (inst.deletedAt !== undefined) continue;
-      value.push(toInstanceResource(deps.vaultId, inst, await summaryOf(deps, inst.name)));
-    }
-    return json(200, listOf(value));
+    const live: InstanceRecord[] = [];
+    for await (const { value: inst } of deps.instances.list()) if (inst.deletedAt === undefined) live.push(inst);
+    const summaries = await summariesOf(deps, live);
+    return json(200, listOf(live.map((i) => toInstanceResource(deps.vaultId, i, summaries.get(i.name)))));
   }
 
   async function validateForBackup(req: ApiRequest): Promise<ApiResponse> {
@@ -241,7 +241,12 @@ export function instanceRoutes(deps: ApiDeps) {
     setProtection(req, (i) => {
       const { deleteBackupDataOnStop: _dropped, ...rest } = i;
       // Slots missed while stopped are not owed: scheduling resumes from now.
-      return { ...rest, protectionState: 'ProtectionConfigured', lastScheduledSlot: nowIso() };
+      return {
+        ...rest,
+        protectionState: 'ProtectionConfigured',
+        lastScheduledSlot: nowIso(),
+        protectedSince: nowIso(),
+      };
     });
 
   async function remove(req: ApiRequest): Promise<ApiResponse> {

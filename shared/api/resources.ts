@@ -27,6 +27,7 @@ export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResour
 export interface InstanceSummary {
   lastRecoveryPoint?: RecoveryPointRecord;
   lastJob?: JobRecord;
+  health?: import('../domain/health').InstanceHealth;
 }
 
 export function toInstanceResource(
@@ -56,6 +57,7 @@ export function toInstanceResource(
     const j = summary.lastJob;
     properties.lastJob = { jobId: j.id, operation: j.operation, status: j.status, startTime: j.startTime };
   }
+  if (summary.health) properties.health = summary.health;
   return { id: instanceId(vaultId, i.name), name: i.name, type: resourceTypes.instance, properties };
 }
 

@@ -10,6 +10,8 @@ import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
 import { retentionPreviewRoutes } from './retention-preview';
 import { restoreRoutes } from './restores';
+import { healthRoutes } from './health';
+import { notificationRoutes } from './notifications';
 import { restoreTestRoutes } from './restore-tests';
 
 export type CallerRole = 'Reader' | 'Operator' | 'Admin';
@@ -21,7 +23,8 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Route template under /api, in the Functions host's syntax. */
   readonly route: string;
-  readonly role: CallerRole;
+  /** Anonymous: no function key, no role (health for uptime monitors); the handler decides what it shows. */
+  readonly role: CallerRole | 'Anonymous';
   /** Dependencies arrive per invocation (the durable client is bound to the invocation). */
   readonly run: (deps: ApiDeps, req: ApiRequest) => Promise<ApiResponse>;
 }
@@ -157,6 +160,57 @@ export const apiRoutes: readonly Route[] = [
     role: 'Reader',
     run: (d, r) => retentionPreviewRoutes(d).preview(r),
   },
+  // --- health and alerts (issue 13) ---
+  {
+    name: 'healthSummary',
+    method: 'GET',
+    route: 'health',
+    role: 'Anonymous',
+    run: (d, r) => healthRoutes(d).summary(!d.alerts.enforceCallerRoles || callerRoles(r).length > 0),
+  },
+  { name: 'healthLive', method: 'GET', route: 'health/live', role: 'Anonymous', run: (d) => healthRoutes(d).live() },
+  {
+    name: 'listNotificationChannels',
+    method: 'GET',
+    route: 'notificationChannels',
+    role: 'Reader',
+    run: (d) => notificationRoutes(d).list(),
+  },
+  {
+    name: 'getNotificationChannel',
+    method: 'GET',
+    route: 'notificationChannels/{name}',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).get(r),
+  },
+  {
+    name: 'putNotificationChannel',
+    method: 'PUT',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).put(r),
+  },
+  {
+    name: 'deleteNotificationChannel',
+    method: 'DELETE',
+    route: 'notificationChannels/{name}',
+    role: 'Admin',
+    run: (d, r) => notificationRoutes(d).remove(r),
+  },
+  {
+    name: 'testNotificationChannel',
+    method: 'POST',
+    route: 'notificationChannels/{name}/test',
+    role: 'Operator',
+    run: (d, r) => notificationRoutes(d).test(r),
+  },
+  {
+    name: 'listNotifications',
+    method: 'GET',
+    route: 'notifications',
+    role: 'Reader',
+    run: (d, r) => notificationRoutes(d).deliveries(r),
+  },
 ];
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
@@ -176,8 +230,9 @@ export function callerRoles(req: ApiRequest): CallerRole[] {
   }
 }
 
-/** Throws 401/403 unless the caller holds `needed` or a stronger role. */
-export function requireRole(req: ApiRequest, needed: CallerRole): void {
+/** Throws 401/403 unless the caller holds `needed` or a stronger role (anyone passes for Anonymous). */
+export function requireRole(req: ApiRequest, needed: CallerRole | 'Anonymous'): void {
+  if (needed === 'Anonymous') return;
   const roles = callerRoles(req);
   if (roles.some((r) => rank[r] >= rank[needed])) return;
   throw new PgkeepError(

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { tagNames } from '../domain/types';
+import { instanceHealthSchema } from './health';
 import { jobOperations, jobStatuses } from './jobs';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
@@ -124,6 +125,8 @@ export const backupInstancePropertiesSchema = z.object({
       startTime: z.string(),
     })
     .optional(),
+  /** Computed at read time (domain/health.ts); absent only from the answers of PUT and stop/resume. */
+  health: instanceHealthSchema.optional(),
 });
 
 export const backupInstanceResourceSchema = resourceSchema(resourceTypes.instance, backupInstancePropertiesSchema);

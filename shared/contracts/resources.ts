@@ -10,6 +10,9 @@ export const resourceTypes = {
   instance: 'Microsoft.DataProtection/backupVaults/backupInstances',
   recoveryPoint: 'Microsoft.DataProtection/backupVaults/backupInstances/recoveryPoints',
   job: 'Microsoft.DataProtection/backupVaults/backupJobs',
+  // pgkeep's own resources (no Azure Data Protection counterpart), named under the same vault id.
+  notificationChannel: 'pgkeep/backupVaults/notificationChannels',
+  notification: 'pgkeep/backupVaults/notifications',
 } as const;
 
 export const resourceNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;

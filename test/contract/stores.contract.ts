@@ -207,6 +207,8 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
           deleteBackupDataOnStop: false,
           activeBackupJobId: 'job-1',
           lastScheduledSlot: '2025-06-01T02:00:00.000Z',
+          protectedSince: '2025-05-01T00:00:00.000Z',
+          deletedAt: '2025-06-02T00:00:00.000Z',
           protectionState: 'ProtectionStopped',
           dataSource: { ...sampleInstance('x', SERVER_DB).dataSource, resourceLocation: 'westeurope' },
         });
@@ -402,6 +404,21 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         await stores.recoveryPoints.delete('orders', point.id);
         await stores.recoveryPoints.delete('never', point.id);
         expect(await stores.recoveryPoints.get('orders', point.id)).toBeUndefined();
+      });
+
+      it('reads the newest point, and the newest with a status, past rows of other statuses', async () => {
+        expect(await stores.recoveryPoints.newest('orders')).toBeUndefined();
+        const times = [0, 1, 2, 3].map((d) => isoPlus(T0, d * DAY));
+        await stores.recoveryPoints.create(samplePoint('orders', times[0]!, 'a0'));
+        await stores.recoveryPoints.create(samplePoint('orders', times[1]!, 'a1'));
+        await stores.recoveryPoints.create(samplePoint('orders', times[2]!, 'a2', { status: 'Deleting' }));
+        await stores.recoveryPoints.create(samplePoint('orders', times[3]!, 'a3', { status: 'Deleted' }));
+        await stores.recoveryPoints.create(samplePoint('orders-2', isoPlus(T0, 10 * DAY)));
+        expect((await stores.recoveryPoints.newest('orders'))?.time).toBe(times[3]);
+        expect((await stores.recoveryPoints.newest('orders', { status: 'Available' }))?.time).toBe(times[1]);
+        expect(await stores.recoveryPoints.newest('orders', { status: 'Available' })).toEqual(
+          samplePoint('orders', times[1]!, 'a1'),
+        );
       });
 
       it('lists all of more than 1,000 points (one Table page) newest first', async () => {

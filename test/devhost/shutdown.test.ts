@@ -87,6 +87,8 @@ describe('devhost stopping', () => {
 
     const signalled = Date.now();
     host.signal('SIGTERM', 'devhost');
+    // The state changes in the same tick as this line is logged; before it, the signal may still be in flight.
+    await host.waitForLog(/devhost: stopping \(SIGTERM\)/);
     const seen = new Set<string>();
     const watching = (async () => {
       for (let state = ''; state !== 'refused';) {

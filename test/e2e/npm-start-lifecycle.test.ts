@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../support/azurite';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { weeklyDefaultPolicy } from '../support/policies';
@@ -157,7 +157,11 @@ describe('a restore stopped midway', () => {
       await new Promise((res) => setTimeout(res, 20));
     }
     dh.signal('SIGINT', 'group');
-    await dh.waitStopped(30_000);
+    // 5 s of grace for the running restore, then Azurite; a loaded CI machine takes longer than a laptop.
+    await dh.waitStopped(60_000).catch((e) => {
+      console.log('LOGS>>>', dh.logs().slice(-6000));
+      throw e;
+    });
     proxy.uploadBytesPerSecond = 0;
     await dh.restart();
 
@@ -186,7 +190,7 @@ describe('a restore stopped midway', () => {
     }
     // A crash: nothing of the restore gets to clean up (Azurite, told by its lifeline, still writes its data).
     dh.signal('SIGKILL', 'devhost');
-    await dh.waitStopped(30_000);
+    await dh.waitStopped(60_000);
     expect(await databaseExists('copy_none'), 'the kill came after the restore had dropped its database').toBe(true);
     proxy.uploadBytesPerSecond = 0;
     await dh.restart();
@@ -208,7 +212,10 @@ async function npmStart(args: string[]): Promise<{ code: number | null; output: 
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  // A second host that did start would run until killed: give up after a minute and show what it printed.
+  const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(giveUp);
   return { code, output };
 }
 
@@ -219,6 +226,11 @@ async function hostState(): Promise<string> {
 
 describe('a second npm start while one runs', () => {
   const portOf = (url: string): number => Number(new URL(url).port);
+
+  // These tests need the first host up: a test before them that failed mid-stop must not turn them into hangs.
+  beforeEach(async () => {
+    if ((await hostState().catch(() => 'refused')) !== 'Running') await dh.restart();
+  }, 120_000);
 
   it('exits non-zero, saying its HTTP port is in use, and changes nothing', async () => {
     const otherData = path.join(dataDir, 'second');

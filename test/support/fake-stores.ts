@@ -170,6 +170,13 @@ export function createFakeRecoveryPointStore(): RecoveryPointStore {
         partitions.get(instanceName)?.delete(id);
       });
     },
+    newest(instanceName, options = {}) {
+      return later(() => {
+        const rows = sortedValues(partitions.get(instanceName) ?? new Map<string, Stored<RecoveryPointRecord>>());
+        const row = rows.find((r) => options.status === undefined || r.value.status === options.status);
+        return row && copy(row.value);
+      });
+    },
   };
 }
 

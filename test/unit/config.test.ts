@@ -59,3 +59,14 @@ describe('local.settings.sample.json', () => {
     expect(sample.Values).toEqual(localSettingsValues());
   });
 });
+
+describe('TEST_CLOCK_OFFSET_SECONDS', () => {
+  it('is refused outside Development, so a deployed app can never run on a moved clock', () => {
+    expect(() => loadConfig({ TEST_CLOCK_OFFSET_SECONDS: '3600' })).toThrow(/TEST_CLOCK_OFFSET_SECONDS/);
+    expect(() => loadConfig({ TEST_CLOCK_OFFSET_SECONDS: '3600', AZURE_FUNCTIONS_ENVIRONMENT: 'Production' })).toThrow(
+      /TEST_CLOCK_OFFSET_SECONDS/,
+    );
+    const dev = loadConfig({ TEST_CLOCK_OFFSET_SECONDS: '3600', AZURE_FUNCTIONS_ENVIRONMENT: 'Development' });
+    expect(dev.TEST_CLOCK_OFFSET_SECONDS).toBe(3600);
+  });
+});

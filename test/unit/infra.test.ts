@@ -224,3 +224,22 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('COPY --from=build /src/dist/functions ./dist/functions');
   });
 });
+
+describe('alerts.bicep', () => {
+  const bicep = read('app/alerts.bicep');
+  const telemetry = readFileSync(path.resolve(infra, '../shared/adapters/telemetry/telemetry.ts'), 'utf8');
+
+  it('queries only metrics and dimensions the app exports, so a rename cannot silence an alert', () => {
+    const metricNames = [...bicep.matchAll(/name == "([\w.]+)"/g)].map((m) => m[1] as string);
+    expect(metricNames).toEqual(['pgkeep.jobs', 'pgkeep.instances']);
+    for (const name of metricNames) expect(telemetry).toContain(`'${name}'`);
+    const dimensions = [...bicep.matchAll(/customDimensions\["([\w.]+)"\]/g)].map((m) => m[1] as string);
+    for (const d of new Set(dimensions))
+      expect(telemetry, d).toMatch(new RegExp(`'${d.replace('.', '\\.')}'|\\b${d}:`));
+  });
+
+  it('is deployed only when an alert email is given, and pages through the action group', () => {
+    expect(read('main.bicep')).toMatch(/module alerts '\.\/app\/alerts\.bicep' = if \(!empty\(alertEmail\)\)/);
+    expect([...bicep.matchAll(/actions: \{ actionGroups: \[actionGroup\.id\] \}/g)]).toHaveLength(2);
+  });
+});

@@ -6,8 +6,11 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type ChannelStore,
   type Clock,
+  type HealthStore,
   type InstanceStore,
+  type OutboxStore,
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
@@ -17,7 +20,10 @@ import {
 } from '../../ports';
 import type { StorageConnection } from './connection';
 import { createTableProvider } from './tables/common';
+import { createTableChannelStore } from './tables/channels';
+import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
+import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
@@ -38,8 +44,16 @@ export interface RestoreTestStores {
   readonly restoreTestHistory: RestoreTestHistoryStore;
 }
 
+/** The stores of issue 13: notification channels, the event outbox, the health the watchdog recorded. */
+export interface AlertStores {
+  readonly channels: ChannelStore;
+  readonly outbox: OutboxStore;
+  readonly health: HealthStore;
+}
+
 export interface Stores extends StateStores, RestoreTestStores {
   readonly blobs: VaultBlobStore;
+  readonly alerts: AlertStores;
 }
 
 export interface CreateStoresOptions {
@@ -69,10 +83,12 @@ export function vaultConnection(
   });
 }
 
-function tablesOf(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions,
-) {
+type TableConfig = Pick<
+  Config,
+  'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'
+>;
+
+function vaultTables(config: TableConfig, options: CreateStoresOptions) {
   const conn = vaultConnection(config);
   const tableConn: StorageConnection =
     conn.kind === 'connectionString'
@@ -85,27 +101,30 @@ function tablesOf(
   return createTableProvider(tableConn, config.TABLE_PREFIX);
 }
 
-export function createRestoreTestStores(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): RestoreTestStores {
-  const tables = tablesOf(config, options);
+export function createRestoreTestStores(config: TableConfig, options: CreateStoresOptions = {}): RestoreTestStores {
+  const tables = vaultTables(config, options);
   return {
     restoreTestPlans: createTableRestoreTestPlanStore(tables),
     restoreTestHistory: createTableRestoreTestHistoryStore(tables),
   };
 }
 
-export function createStateStores(
-  config: Pick<Config, 'VAULT_STORAGE' | 'VAULT_STORAGE__accountName' | 'AzureWebJobsStorage' | 'TABLE_PREFIX'>,
-  options: CreateStoresOptions = {},
-): StateStores {
-  const tables = tablesOf(config, options);
+export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
+  const tables = vaultTables(config, options);
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
     jobs: createTableJobStore(tables, options.clock ?? systemClock),
+  };
+}
+
+export function createAlertStores(config: TableConfig, options: CreateStoresOptions = {}): AlertStores {
+  const tables = vaultTables(config, options);
+  return {
+    channels: createTableChannelStore(tables),
+    outbox: createTableOutboxStore(tables),
+    health: createTableHealthStore(tables),
   };
 }
 
@@ -116,6 +135,7 @@ export function createStores(config: Config, options: CreateStoresOptions = {}):
     return {
       ...createStateStores(config, options),
       ...createRestoreTestStores(config, options),
+      alerts: createAlertStores(config, options),
       blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
     };
   }
@@ -125,6 +145,7 @@ export function createStores(config: Config, options: CreateStoresOptions = {}):
   return {
     ...createStateStores(config, { ...options, credential }),
     ...createRestoreTestStores(config, { ...options, credential }),
+    alerts: createAlertStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };
 }

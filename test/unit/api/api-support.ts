@@ -10,6 +10,10 @@ import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
 import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
 import { createFakeStores } from '../../support/fake-stores';
+import { createFakeAlertStores } from '../../support/fake-alert-stores';
+import type { ChannelRecord } from '../../../shared/ports';
+import type { ChannelTestResult } from '../../../shared/contracts/notifications';
+import { PgkeepError } from '../../../shared/errors';
 
 export const NOW = '2026-03-10T12:00:00.000Z';
 export const VAULT = '/subscriptions/s/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v';
@@ -29,12 +33,24 @@ export function createApi() {
   const stores = createFakeStores({ now: () => new Date(NOW) });
   const started: { id: string; input: BackupStartInput }[] = [];
   let ids = 0;
-  const state: { readiness: DbReadinessReport; startFails: boolean; manifests: Map<string, unknown> } = {
+  const state: {
+    readiness: DbReadinessReport;
+    startFails: boolean;
+    manifests: Map<string, unknown>;
+    /** App settings the channel secrets resolve from. */
+    settings: Record<string, string>;
+    tested: ChannelRecord[];
+    enforceCallerRoles: boolean;
+  } = {
     readiness: ready,
     startFails: false,
     manifests: new Map<string, unknown>(),
+    settings: {},
+    tested: [],
+    enforceCallerRoles: false,
   };
   const restoreTests = fakeRestoreTestApiDeps();
+  const alertStores = createFakeAlertStores();
   const deps: ApiDeps = {
     vaultId: VAULT,
     ...stores,
@@ -50,6 +66,33 @@ export function createApi() {
     checkRestore: () => Promise.resolve([]),
     startRestore: () => Promise.resolve(),
     restoreTests,
+    alerts: {
+      ...alertStores,
+      secrets: {
+        resolve: (ref) => {
+          const value = state.settings[ref.uri.replace(/^appsetting:\/\//, '')];
+          return value === undefined
+            ? Promise.reject(new PgkeepError('UserErrorInvalidSecret', `the secret ${ref.uri} does not exist`))
+            : Promise.resolve(value);
+        },
+      },
+      sendTest: (channel) => {
+        state.tested.push(channel);
+        const result: ChannelTestResult = {
+          eventId: 'test-1',
+          eventType: 'pgkeep.notification.test',
+          status: 'Delivered',
+          retryable: false,
+          httpStatus: 200,
+        };
+        return Promise.resolve(result);
+      },
+      missedSlotGraceMs: 30 * 60_000,
+      allowHttpLoopback: false,
+      get enforceCallerRoles() {
+        return state.enforceCallerRoles;
+      },
+    },
   };
   const errors: string[] = [];
 
@@ -79,7 +122,7 @@ export function createApi() {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, started, state, call, errors, restoreTests };
+  return { deps, stores, alertStores, started, state, call, errors, restoreTests };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */

@@ -87,7 +87,12 @@ describe('requireRole', () => {
 
   it('gives each route the role of design §12: Reader reads, Operator backs up, Admin configures', () => {
     const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole>;
-    for (const r of apiRoutes.filter((x) => x.method === 'GET')) expect(r.role, r.name).toBe('Reader');
+    // Health is for uptime monitors: anonymous, and the handler shows details to Readers only.
+    const anonymous = apiRoutes.filter((x) => x.role === 'Anonymous').map((x) => x.route);
+    expect(anonymous).toEqual(['health', 'health/live']);
+    for (const r of apiRoutes.filter((x) => x.method === 'GET' && x.role !== 'Anonymous')) {
+      expect(r.role, r.name).toBe('Reader');
+    }
     expect(byName.backupNowHttp).toBe('Operator');
     expect(byName.validateForBackupHttp).toBe('Operator');
     for (const name of [
@@ -97,6 +102,8 @@ describe('requireRole', () => {
       'deleteInstance',
       'stopProtection',
       'resumeProtection',
+      'putNotificationChannel',
+      'deleteNotificationChannel',
     ]) {
       expect(byName[name], name).toBe('Admin');
     }

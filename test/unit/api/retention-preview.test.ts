@@ -31,6 +31,7 @@ async function setup(instanceExtra = {}) {
     ...stores,
     clock: { now: () => new Date(now) },
     newId: () => 'id1',
+    alerts: { missedSlotGraceMs: 30 * 60_000 },
   } as unknown as ApiDeps;
   await stores.policies.create({ name: 'gfs', document: fixtureDocument('gfs-ten-years.json'), createdAt: now });
   const instance = sampleInstance('orders', '/subscriptions/x/db/orders', { policyName: 'gfs', ...instanceExtra });

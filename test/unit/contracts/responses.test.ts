@@ -7,6 +7,13 @@ import { jobListSchema, jobResourceSchema } from '../../../shared/contracts/jobs
 import { policyListSchema, policyResourceSchema } from '../../../shared/contracts/policies';
 import { recoveryPointListSchema, recoveryPointResourceSchema } from '../../../shared/contracts/recovery-points';
 import { errorBodySchema } from '../../../shared/contracts/resources';
+import { healthSummarySchema } from '../../../shared/contracts/health';
+import {
+  channelListSchema,
+  channelResourceSchema,
+  channelTestResultSchema,
+  notificationListSchema,
+} from '../../../shared/contracts/notifications';
 import { sampleJob, samplePoint } from '../../contract/stores.contract';
 import { apiWithInstance, NOW } from '../api/api-support';
 
@@ -73,6 +80,58 @@ describe('response schemas', () => {
     expect((list.jsonBody as { value: unknown[] }).value).toHaveLength(2);
     expectExactly(jobListSchema, list.jsonBody);
     expectExactly(jobResourceSchema, (await api.call('GET', 'backupJobs/done')).jsonBody);
+  });
+
+  it('describe GET /health exactly, for a Reader and for an anonymous caller', async () => {
+    const { api } = await apiWithHistory();
+    expectExactly(healthSummarySchema, (await api.call('GET', 'health')).jsonBody);
+    api.state.enforceCallerRoles = true;
+    const anonymous = await api.call('GET', 'health');
+    expect(Object.keys(anonymous.jsonBody as object).sort()).toEqual(['status', 'time']);
+    expectExactly(healthSummarySchema, anonymous.jsonBody);
+  });
+
+  it('describe notification channels, their test result and the delivery list exactly', async () => {
+    const { api } = await apiWithHistory();
+    api.state.settings = { HOOK: 'https://hooks.example.net/x?sig=s', KEY: 'whsec_a2V5' };
+    const secret = { secretStoreType: 'AppSetting', uri: 'appsetting://HOOK' };
+    const put = await api.call('PUT', 'notificationChannels/ops', {
+      properties: {
+        kind: 'Webhook',
+        endpoint: { secretStoreResource: secret },
+        signingSecret: { secretStoreResource: { secretStoreType: 'AppSetting', uri: 'appsetting://KEY' } },
+        backupInstances: ['orders'],
+      },
+    });
+    expect(put.status).toBe(201);
+    expectExactly(channelResourceSchema, put.jsonBody);
+    await api.call('PUT', 'notificationChannels/teams', {
+      properties: { kind: 'Teams', endpoint: { url: 'https://hooks.example.net/teams?sig=s' } },
+    });
+    expectExactly(channelListSchema, (await api.call('GET', 'notificationChannels')).jsonBody);
+    expectExactly(channelTestResultSchema, (await api.call('POST', 'notificationChannels/ops/test')).jsonBody);
+    await api.alertStores.outbox.add(
+      {
+        id: 'e1',
+        name: 'BackupFailed',
+        type: 'pgkeep.backup.failed',
+        source: 'v',
+        subject: 'orders',
+        time: NOW,
+        data: {},
+      },
+      ['ops', 'teams'],
+      NOW,
+    );
+    const rows = [];
+    for await (const r of api.alertStores.outbox.listPending()) rows.push(r);
+    await api.alertStores.outbox.finish(
+      { ...rows[0]!.value, status: 'Failed', attempts: 1, lastHttpStatus: 410, lastError: 'gone', finishedAt: NOW },
+      rows[0]!.etag,
+    );
+    const list = await api.call('GET', 'notifications');
+    expect((list.jsonBody as { value: unknown[] }).value).toHaveLength(2);
+    expectExactly(notificationListSchema, list.jsonBody);
   });
 
   it('describe the error body, with the details of a 400 and without them for a 404', async () => {

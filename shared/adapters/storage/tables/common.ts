@@ -2,7 +2,9 @@
 // table once per process, key escaping, and the narrow mapping of expected 404/409/412 responses.
 //
 // Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts),
-// recoveryPoints (recovery-points.ts), jobs (jobs.ts). Each store's file starts with its row layout.
+// recoveryPoints (recovery-points.ts), jobs (jobs.ts); notificationChannels (channels.ts), notifications
+// (notifications.ts: the event outbox and deliveries), instanceHealth (health.ts). Each store's file starts with its
+// row layout.
 
 import type { StorageConnection } from '../connection';
 import {
@@ -18,6 +20,10 @@ export type TableName =
   | 'backupInstances'
   | 'recoveryPoints'
   | 'jobs'
+  | 'notificationChannels'
+  | 'notifications'
+  | 'instanceHealth'
+
   // restore tests (issue 17)
   | 'restoreTestPlans'
   | 'restoreTests';

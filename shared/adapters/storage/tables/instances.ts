@@ -5,7 +5,7 @@
 //   RowKey "i:<escapeKey(name)>"  the instance: name, friendlyName, the dataSource fields flattened (resourceID,
 //                                 resourceName, resourceLocation, datasourceType, objectType), policyName,
 //                                 secretStoreType, secretUri, protectionState, deleteBackupDataOnStop,
-//                                 activeBackupJobId, lastScheduledSlot, createdAt, updatedAt
+//                                 activeBackupJobId, lastScheduledSlot, deletedAt, protectedSince, createdAt, updatedAt
 //   RowKey "d:<sha256(lowercased resourceID)>"  the datasource claim: instanceName, resourceID. ARM ids are
 //                                 case-insensitive, and hashing keeps any id within the key rules and length.
 // A failed create is told apart by reading both rows: instance row present → ConcurrencyError, claim present →
@@ -65,6 +65,7 @@ function toEntity(i: InstanceRecord): TableEntity {
       activeBackupJobId: i.activeBackupJobId,
       lastScheduledSlot: i.lastScheduledSlot,
       deletedAt: i.deletedAt,
+      protectedSince: i.protectedSince,
       createdAt: i.createdAt,
       updatedAt: i.updatedAt,
     }),
@@ -94,6 +95,7 @@ function toStored(row: Row): Stored<InstanceRecord> {
       activeBackupJobId: optStr(row, 'activeBackupJobId'),
       lastScheduledSlot: optStr(row, 'lastScheduledSlot'),
       deletedAt: optStr(row, 'deletedAt'),
+      protectedSince: optStr(row, 'protectedSince'),
     }),
     createdAt: str(row, 'createdAt'),
     updatedAt: str(row, 'updatedAt'),

@@ -155,5 +155,19 @@ export function createTableRecoveryPointStore(tables: TableProvider): RecoveryPo
       const c = await client();
       await unless404(() => c.deleteEntity(escapeKey(instanceName), escapeKey(id)));
     },
+
+    async newest(instanceName, options = {}) {
+      const c = await client();
+      let filter = odata`PartitionKey eq ${escapeKey(instanceName)}`;
+      if (options.status !== undefined) filter += odata` and status eq ${options.status}`;
+      // Pages of one row: the first match is the newest (RowKeys sort newest first). A filtered page may come back
+      // empty with a continuation, so read on until a row or the end.
+      const pages = c.listEntities<Record<string, unknown>>({ queryOptions: { filter } }).byPage({ maxPageSize: 1 });
+      for await (const page of pages) {
+        const row = page[0];
+        if (row) return toStored(row).value;
+      }
+      return undefined;
+    },
   };
 }

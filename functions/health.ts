@@ -1,9 +1,0 @@
-// Registration of the liveness route; the app's real API is registered beside it.
-import { app } from '@azure/functions';
-
-app.http('health', {
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  route: 'health',
-  handler: () => Promise.resolve({ status: 200, jsonBody: { status: 'Healthy', service: 'pgkeep' } }),
-});
