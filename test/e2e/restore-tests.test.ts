@@ -88,6 +88,10 @@ describe('a failing restore test', () => {
       assertions: [{ sql: 'SELECT count(*) = 0 FROM events', passed: false, message: 'returned false' }],
     });
     expect(await env.scratchDatabases()).toEqual([]);
+    // The failed test makes the instance Critical until a later test of it passes.
+    const health = (await env.api.call('GET', 'backupInstances/orders')).body.properties.health;
+    expect(health.status).toBe('Critical');
+    expect(health.reasons.map((r: { code: string }) => r.code)).toContain('RestoreTestFailed');
   });
 
   it('fails when the restored data differs from the manifest of contents, naming the table', async () => {
