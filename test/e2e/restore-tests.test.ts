@@ -119,6 +119,33 @@ describe('a failing restore test', () => {
   });
 });
 
+describe('a point taken before manifests of contents', () => {
+  it('is still tested: restored, checked by SHA-256 and the assertions, with contentsChecked false', async () => {
+    const point = (await pointOf('inventory', points.inventory!)).properties;
+    const manifestBlob = env.blobs.getBlockBlobClient(`inventory/${point.manifest.jobId}/manifest.json`);
+    const original = (await manifestBlob.downloadToBuffer()).toString('utf8');
+    const { contents: _dropped, ...older } = JSON.parse(original);
+    await manifestBlob.upload(JSON.stringify(older), Buffer.byteLength(JSON.stringify(older)));
+    try {
+      await env.putPlan('older', {
+        backupInstances: ['inventory'],
+        assertions: { inventory: ['SELECT count(*) > 0 FROM customers'] },
+      });
+      const [job] = await env.run('older');
+      expect(job.properties.status, JSON.stringify(job.properties.error)).toBe('Succeeded');
+      expect((await pointOf('inventory', points.inventory!)).properties.restoreTest).toMatchObject({
+        status: 'Passed',
+        contentsChecked: false,
+        tables: 0,
+        mismatches: [],
+        assertions: [{ passed: true }],
+      });
+    } finally {
+      await manifestBlob.upload(original, Buffer.byteLength(original));
+    }
+  });
+});
+
 describe('scratch targets a test refuses', () => {
   it('refuses a plan whose scratch user has no CREATEDB with UserErrorRestoreTestTargetNotReady', async () => {
     const r = await env.api.call('PUT', 'restoreTestPlans/nocreate', {
