@@ -9,6 +9,7 @@ import { checkCapabilities, loadAppFiles, resolveAppFiles, triggerOf, validateRe
 import { httpPortInUse, portFree, PortInUseError } from './ports';
 import type { HostRuntime } from './run';
 import { applyToEnv, isFunctionDisabled, readHostJson, readLocalSettings, resolveSettingRefs } from './settings';
+import { killChildProcesses } from './children';
 import { Shutdown } from './shutdown';
 import { connectionStringFor } from './storage';
 import { QueueTrigger } from './triggers/queue';
@@ -96,6 +97,7 @@ export async function main(): Promise<void> {
     graceMs: STOP_GRACE_MS,
     sameSignalMs: SAME_SIGNAL_MS,
     exit: (code) => process.exit(code),
+    killChildProcesses,
   });
   process.on('SIGINT', () => shutdown.onSignal('SIGINT'));
   process.on('SIGTERM', () => shutdown.onSignal('SIGTERM'));

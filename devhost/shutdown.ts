@@ -18,6 +18,8 @@ export interface ShutdownOptions {
   /** Signals closer together than this count as one: `npm start` forwards the terminal's Ctrl-C to devhost. */
   sameSignalMs: number;
   exit: (code: number) => void;
+  /** SIGKILLs the processes devhost's functions started, sparing `keep`; returns how many (children.ts). */
+  killChildProcesses: (keep: readonly number[]) => number;
 }
 
 /**
@@ -103,6 +105,9 @@ export class Shutdown {
       let left = 0;
       for (const w of this.#work) left += (await w.abandon?.()) ?? 0;
       log(`devhost: abandoned ${left} running function(s) and message(s); the next start runs them again`);
+      // Their tools (pg_dump, pg_restore, zstd) go with them; Azurite, which must still write its data, stays.
+      const killed = this.o.killChildProcesses(this.#azurite ? [this.#azurite.pid] : []);
+      if (killed > 0) log(`devhost: stopped ${killed} process(es) the abandoned functions had started`);
     }
     this.#http?.close();
     for (const hook of this.#hooks.reverse()) {

@@ -7,6 +7,7 @@ import { getConfig } from '../shared/config';
 import { apiDeps, getRuntime } from '../shared/composition';
 import { PgkeepError } from '../shared/errors';
 import { runHandler } from '../shared/api/http';
+import { recordCall } from '../shared/api/audit';
 import type { ApiRequest } from '../shared/contracts/http';
 import { apiRoutes, requireRole, type Route } from '../shared/api/routes';
 import { toApiRequest, toHttpResponse } from '../shared/adapters/functions/functions-http';
@@ -19,7 +20,7 @@ async function serve(route: Route, req: HttpRequest, context: InvocationContext)
   const placeholder: ApiRequest = {
     method: req.method,
     params: {},
-    query: new URLSearchParams(),
+    query: new URL(req.url).searchParams,
     headers: req.headers,
     url: req.url,
   };
@@ -32,6 +33,8 @@ async function serve(route: Route, req: HttpRequest, context: InvocationContext)
     placeholder,
     log,
   );
+  // Every state-changing call, refused ones included, is audited with who, what, when, from where and the outcome.
+  await recordCall(rt.stores.auditLog, route.name, placeholder, response, rt.clock.now(), log.error);
   return toHttpResponse(response);
 }
 

@@ -31,10 +31,22 @@ param operatorPrincipalIds array = []
 @description('object ids given the Admin app role (policies, instances, stop/delete)')
 param adminPrincipalIds array = []
 
-@description('0 = none; otherwise a container-level time-based immutability policy (unlocked) of this many days on the backup container. Size it against your policies first (README, "Immutability")')
+@description('0 = none; otherwise every blob version in the vault account is immutable for this many days (version-level WORM, only at account creation). Size it to the shortest retention of your policies first (README, "Immutability")')
 @minValue(0)
 @maxValue(146000)
 param immutabilityDays int = 0
+@description('lock the immutability policy (irreversible); it is created unlocked, so set this on a later deployment')
+param lockImmutability bool = false
+
+@description('BACKUP_ENCRYPTION_KEY_URI: the Key Vault or Managed HSM key that wraps each backup\'s data key (versionless = its current version); empty = none')
+param backupEncryptionKeyUri string = ''
+@description('existing Key Vault (RBAC authorization) holding that key: Key Vault Crypto Service Encryption User; empty = none')
+param encryptionKeyVaultName string = ''
+@description('resource group of encryptionKeyVaultName; empty = pgkeep\'s resource group')
+param encryptionKeyVaultResourceGroupName string = ''
+
+@description('RESTORE_FILES_ALLOWED_ACCOUNTS: blob endpoint hosts a restore as files may write to with the app\'s identity (comma-separated); empty = SAS URLs only')
+param restoreFilesAllowedAccounts string = ''
 
 @description('existing Key Vault (RBAC authorization) holding the database connection-string secrets (Key Vault Secrets User); empty = none')
 param keyVaultName string = ''
@@ -116,6 +128,7 @@ module vaultStorage './app/storage-vault.bicep' = {
     skuName: vaultStorageSkuName
     softDeleteRetentionDays: softDeleteRetentionDays
     immutabilityDays: immutabilityDays
+    lockImmutability: lockImmutability
   }
 }
 
@@ -134,6 +147,7 @@ module auth './app/auth.bicep' = if (enableCallerRoles) {
 // A Key Vault or registry in another resource group gets its assignment from a second deployment of rbac.bicep there.
 var keyVaultElsewhere = !empty(keyVaultName) && !empty(keyVaultResourceGroupName) && keyVaultResourceGroupName != rg.name
 var registryElsewhere = !empty(containerRegistryName) && !empty(containerRegistryResourceGroupName) && containerRegistryResourceGroupName != rg.name
+var encryptionKeyVaultElsewhere = !empty(encryptionKeyVaultName) && !empty(encryptionKeyVaultResourceGroupName) && encryptionKeyVaultResourceGroupName != rg.name
 
 module rbac './app/rbac.bicep' = {
   name: 'rbac'
@@ -145,6 +159,16 @@ module rbac './app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVaultElsewhere ? '' : keyVaultName
     containerRegistryName: registryElsewhere ? '' : containerRegistryName
+    encryptionKeyVaultName: encryptionKeyVaultElsewhere ? '' : encryptionKeyVaultName
+  }
+}
+
+module rbacEncryptionKeyVault './app/rbac.bicep' = if (encryptionKeyVaultElsewhere) {
+  name: 'rbac-kek-${resourceToken}'
+  scope: resourceGroup(encryptionKeyVaultResourceGroupName)
+  params: {
+    principalId: identity.outputs.principalId
+    encryptionKeyVaultName: encryptionKeyVaultName
   }
 }
 
@@ -189,9 +213,11 @@ module functions './app/functions.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     enforceCallerRoles: enableCallerRoles
     authClientId: enableCallerRoles ? auth!.outputs.clientId : ''
+    backupEncryptionKeyUri: backupEncryptionKeyUri
+    restoreFilesAllowedAccounts: restoreFilesAllowedAccounts
   }
   // The app must not start before its identity can reach storage and pull the image.
-  dependsOn: [rbac, rbacKeyVault, rbacRegistry]
+  dependsOn: [rbac, rbacKeyVault, rbacRegistry, rbacEncryptionKeyVault]
 }
 
 module alerts './app/alerts.bicep' = if (!empty(alertEmail)) {

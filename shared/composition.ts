@@ -6,14 +6,25 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { DurableClient } from 'durable-functions';
 import { platformHostName, readAppSetting, type Config } from './config';
 import { PgkeepError } from './errors';
-import { systemClock, type ChannelRecord, type Clock, type PgClientTools, type ReadinessCheck } from './ports';
+import {
+  systemClock,
+  type ChannelRecord,
+  type Clock,
+  type KeyEncryptionKeys,
+  type PgClientTools,
+  type ReadinessCheck,
+} from './ports';
 import type { ApiDeps } from './api/deps';
 import { checkReaderOnServer, ARM_CHECK_NAME } from './adapters/azure/arm-access';
 import { discoverPgTools, parsePgBinDirs } from './adapters/postgres/pg-binaries';
 import { createSecretResolver } from './adapters/azure/secrets';
 import { createStores, type Stores } from './adapters/storage/stores';
 import { describeDatabase } from './adapters/postgres/pg-manifest';
-import { parseEncryptionKey } from './adapters/crypto/dump-encryption';
+import { keyEncryptionKeysFromSettings } from './adapters/crypto/envelope';
+import { restoreContainerFactory } from './adapters/storage/restore-container';
+import { vaultConnection } from './adapters/storage/stores';
+import { parseHostList, type ContainerUrlSettings } from './domain/outbound-urls';
+import { createRewrapActivities, rewrapPoint, type RewrapDeps } from './activities/rewrap';
 import { createBackupActivities } from './activities/backup';
 import { createExpiryActivities } from './activities/expiry';
 import type { ReadinessDeps } from './activities/readiness';
@@ -30,7 +41,7 @@ import { createRestoreTestActivities } from './activities/restore-tests';
 import type { SchedulerDeps } from './activities/restore-test-runs';
 import { probeScratchServer } from './adapters/postgres/scratch-databases';
 import { parseConnectionString } from './adapters/postgres/connection-string';
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { createRestoreActivities } from './activities/restore';
 import type { RestoreQueueDeps } from './activities/restore-queue';
@@ -52,6 +63,12 @@ export interface Runtime {
   readonly clock: Clock;
   readonly readiness: ReadinessDeps;
   readonly discoverTools: () => Promise<PgClientTools[]>;
+  /** The KEKs of BACKUP_ENCRYPTION_KEY_URI / BACKUP_KEYRING / BACKUP_ENCRYPTION_KEY (envelope encryption). */
+  readonly keys: KeyEncryptionKeys;
+  /** Where restores as files may write (no confused deputy). */
+  readonly restoreTargets: ContainerUrlSettings;
+  /** The app's identity (DefaultAzureCredential), built on first use. */
+  readonly credential: TokenCredential;
   readonly log: (message: string) => void;
   readonly events: { readonly raiser: EventRaiser; readonly links: EventLinks };
   readonly telemetry: Telemetry;
@@ -119,6 +136,12 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     log,
     events: { raiser, links },
     telemetry,
+    keys: keyEncryptionKeysFromSettings(config, { credential: credentialProxy }),
+    restoreTargets: {
+      allowHttpLoopback: config.ALLOW_HTTP_LOOPBACK_URLS,
+      identityHosts: parseHostList(config.RESTORE_FILES_ALLOWED_ACCOUNTS),
+    },
+    credential: credentialProxy,
   };
 }
 
@@ -168,6 +191,16 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
       const point = await stores.recoveryPoints.get(instanceName, pointId);
       return point ? stores.blobs.getJson(point.value.manifestBlobName) : undefined;
     },
+    auditLog: stores.auditLog,
+    restoreTargets: rt.restoreTargets,
+    ...(rt.keys.current
+      ? {
+          rewrapPoint: (point) => rewrapPoint(rewrapDeps(rt), point),
+          startRewrap: async (instanceId, input) => {
+            await client.startNew(orchestrators.rewrap, { instanceId, input });
+          },
+        }
+      : {}),
     alerts: {
       ...stores.alerts,
       secrets: rt.readiness.secrets,
@@ -178,6 +211,21 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
     },
     restoreTests: restoreTestApiDeps(rt, client),
   };
+}
+
+function rewrapDeps(rt: Runtime): RewrapDeps {
+  return {
+    recoveryPoints: rt.stores.recoveryPoints,
+    jobs: rt.stores.jobs,
+    blobs: rt.stores.blobs,
+    keys: rt.keys,
+    clock: rt.clock,
+    log: rt.log,
+  };
+}
+
+export function rewrapActivities(rt: Runtime) {
+  return createRewrapActivities(rewrapDeps(rt));
 }
 
 // --- health and alerts (issue 13) ---
@@ -316,13 +364,11 @@ export function backupActivities(rt: Runtime) {
     discoverTools: rt.discoverTools,
     describeDatabase,
     clock: rt.clock,
+    keys: rt.keys,
     settings: {
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
       contentsManifest: config.CONTENTS_MANIFEST,
-      ...(config.BACKUP_ENCRYPTION_KEY
-        ? { encryption: parseEncryptionKey(config.BACKUP_ENCRYPTION_KEY, config.BACKUP_ENCRYPTION_KEY_ID || 'default') }
-        : {}),
     },
     log: rt.log,
   });
@@ -332,27 +378,19 @@ let restoreCredential: TokenCredential | undefined;
 const appCredential = (): TokenCredential => (restoreCredential ??= new DefaultAzureCredential());
 
 /**
- * The target container of a restore as files. A URL with a SAS token is used as is; a container of the vault's own
- * storage account (e.g. Azurite) goes through the vault connection; any other URL uses the app's identity (it needs
- * Storage Blob Data Contributor on the container).
+ * The target container of a restore as files (adapters/storage/restore-container.ts): a SAS URL with its SAS only,
+ * the app's identity only for RESTORE_FILES_ALLOWED_ACCOUNTS (the vault's own account through the vault connection
+ * when an operator lists it), anything else refused.
  */
-export function restoreContainerClient(rt: Runtime, url: string): ContainerClient {
-  const parsed = new URL(url);
-  if (parsed.searchParams.has('sig')) return new ContainerClient(url);
-  const cs = vaultConnectionString(rt.config);
-  if (cs !== undefined) {
-    const service = BlobServiceClient.fromConnectionString(cs);
-    const base = service.url.endsWith('/') ? service.url : `${service.url}/`;
-    const name = decodeURIComponent(parsed.pathname.split('/').filter(Boolean).pop() ?? '');
-    if (`${parsed.origin}${parsed.pathname}`.startsWith(base) && name !== '') return service.getContainerClient(name);
-  }
-  return new ContainerClient(url, appCredential());
-}
-
-function vaultConnectionString(config: Config): string | undefined {
-  if (config.VAULT_STORAGE !== '') return config.VAULT_STORAGE;
-  if (config.VAULT_STORAGE__accountName === '' && config.AzureWebJobsStorage !== '') return config.AzureWebJobsStorage;
-  return undefined;
+export function restoreContainerClient(rt: Runtime): (url: string) => ContainerClient {
+  const vault = vaultConnection(rt.config);
+  return restoreContainerFactory({
+    settings: rt.restoreTargets,
+    credential: rt.credential,
+    ...(vault.kind === 'connectionString'
+      ? { vaultService: BlobServiceClient.fromConnectionString(vault.connectionString) }
+      : {}),
+  });
 }
 
 let queueService: QueueServiceClient | undefined;
@@ -384,7 +422,7 @@ export function hostQueueSender(rt: Runtime): (queue: string, text: string) => P
 }
 
 export function restoreActivities(rt: Runtime) {
-  const { stores, config } = rt;
+  const { stores } = rt;
   return createRestoreActivities({
     instances: stores.instances,
     recoveryPoints: stores.recoveryPoints,
@@ -392,13 +430,11 @@ export function restoreActivities(rt: Runtime) {
     blobs: stores.blobs,
     secrets: rt.readiness.secrets,
     discoverTools: rt.discoverTools,
-    containerClient: (url) => restoreContainerClient(rt, url),
+    containerClient: restoreContainerClient(rt),
     sendQueueMessage: hostQueueSender(rt),
     clock: rt.clock,
-    settings: {
-      ...(config.BACKUP_ENCRYPTION_KEY ? { encryptionKey: config.BACKUP_ENCRYPTION_KEY } : {}),
-      ...(config.BACKUP_ENCRYPTION_KEY_ID ? { encryptionKeyId: config.BACKUP_ENCRYPTION_KEY_ID } : {}),
-    },
+    keys: rt.keys,
+    settings: {},
     log: rt.log,
   });
 }
@@ -415,6 +451,9 @@ export function restoreQueueDeps(rt: Runtime, client: DurableClient): RestoreQue
     },
     sendQueueMessage: hostQueueSender(rt),
     resultsQueue: rt.config.RESTORE_RESULTS_QUEUE,
+    restoreTargets: rt.restoreTargets,
+    auditLog: rt.stores.auditLog,
+    clock: rt.clock,
     log: rt.log,
   };
 }

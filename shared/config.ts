@@ -149,17 +149,42 @@ export const settings = {
       'extra directories (":"-separated) searched for pg_dump/pg_restore besides PATH and /usr/lib/postgresql/*/bin',
     default: '',
   }),
+  // --- keys and trust (issue 16): envelope encryption of dumps, restore targets ---
+  BACKUP_ENCRYPTION_KEY_URI: s({
+    kind: 'string',
+    description:
+      "Key Vault / Managed HSM key that wraps each backup's data key (https://<vault>.vault.azure.net/keys/<name>[/<version>]; versionless = the current version, so a new version applies to new backups at once); wins over BACKUP_KEYRING for new backups",
+    default: '',
+    pattern: /^(https:\/\/[^\s/?#]+\/keys\/[0-9A-Za-z-]{1,127}(\/[0-9A-Za-z]{1,64})?\/?)?$/,
+  }),
+  BACKUP_KEYRING: s({
+    kind: 'string',
+    secret: true,
+    description:
+      'local keyring of key-encryption keys, JSON {"current":"k2","keys":{"k1":"<base64 of 32 bytes>","k2":"…"}}: "current" wraps new backups, every entry unwraps the points that name it (in Azure, a Key Vault reference)',
+    default: '',
+  }),
   BACKUP_ENCRYPTION_KEY: s({
     kind: 'string',
     secret: true,
-    description: 'optional base64 AES-256 key for client-side encryption of dumps; empty = no client-side encryption',
+    description:
+      'legacy single base64 AES-256 key, read as a keyring of one entry named BACKUP_ENCRYPTION_KEY_ID: points written with it as their raw key keep restoring, and with no other key configured it wraps new backups',
     default: '',
     pattern: /^([A-Za-z0-9+/]{43}=)?$/,
   }),
   BACKUP_ENCRYPTION_KEY_ID: s({
     kind: 'string',
-    description: 'identifier recorded in manifests for BACKUP_ENCRYPTION_KEY (never the key itself)',
+    description:
+      'the keyring entry name of BACKUP_ENCRYPTION_KEY, recorded in manifests (never the key); empty = "default"',
     default: '',
+    pattern: /^([A-Za-z0-9._-]{1,64})?$/,
+  }),
+  RESTORE_FILES_ALLOWED_ACCOUNTS: s({
+    kind: 'string',
+    description:
+      "blob endpoint host names (comma-separated, e.g. exports.blob.core.windows.net) a restore as files may write to with the app's own identity; any other container URL must carry its own SAS. The vault's own account is not on it unless listed",
+    default: '',
+    pattern: /^[A-Za-z0-9.:,\s-]*$/,
   }),
   RESTORE_REQUESTS_QUEUE: s({ kind: 'string', description: 'queue of restore requests', default: 'restore-requests' }),
   RESTORE_RESULTS_QUEUE: s({
@@ -253,8 +278,10 @@ export const settings = {
   }),
   ALLOW_HTTP_LOOPBACK_URLS: s({
     kind: 'bool',
-    description: 'accept http:// notification endpoints on loopback (localhost, 127.0.0.1, ::1); https otherwise',
+    description:
+      'accept http:// URLs from callers (notification endpoints, restore-as-files containers) when they point at this machine (localhost, 127.0.0.1, ::1): local receivers and Azurite; off in Azure, where only https is accepted',
     default: false,
+    localValue: 'true',
   }),
   PUBLIC_BASE_URL: s({
     kind: 'string',

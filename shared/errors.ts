@@ -150,6 +150,27 @@ const registry = {
     retryable: false,
     hint: "the restored database differed from the recovery point's manifest of contents, or an assertion did not return true: the job's restoreTest lists each mismatch and assertion; keep the point and investigate it",
   },
+  // --- keys and trust (issue 16): key-encryption keys and the vault's immutability ---
+  UserErrorEncryptionKeyDisabled: {
+    status: 409,
+    retryable: false,
+    hint: 'the key version that wrapped this backup is disabled or expired: enable it again, or, if it was retired on purpose, restore a point that was rewrapped under the current version',
+  },
+  UserErrorEncryptionKeyNotFound: {
+    status: 409,
+    retryable: false,
+    hint: 'the key (or key version) that wrapped this backup no longer exists: recover it (Key Vault soft delete) or put it back in BACKUP_KEYRING; rewrap points before retiring a key',
+  },
+  UserErrorMissingPermissionsOnKey: {
+    status: 403,
+    retryable: false,
+    hint: "grant the app's managed identity the Key Vault Crypto Service Encryption User role (wrapKey, unwrapKey, get) on the key or its vault",
+  },
+  UserErrorBlobImmutable: {
+    status: 409,
+    retryable: true,
+    hint: 'the blob is protected by the container immutability policy (or a legal hold) and cannot be changed or deleted yet; it is retried on a later run',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof registry;

@@ -210,6 +210,11 @@ export interface RecoveryPointRecord {
   readonly serverVersion: string;
   readonly pgDumpVersion: string;
   readonly databaseName: string;
+  /**
+   * The full id (with version) of the KEK that wraps the dump's data key, as the manifest records it (kept in step by
+   * a rewrap); absent when the dump is not encrypted. Lets a rewrap find the points a key version still guards.
+   */
+  readonly encryptionKeyId?: string;
   readonly createdAt: string;
   /** The evidence of the latest restore test of this point (issue 17), lists capped. */
   readonly restoreTest?: import('./contracts/restore-tests').RestoreTestResult;
@@ -329,7 +334,9 @@ export interface VaultBlobInfo {
  * The vault's blob container (BACKUP_CONTAINER): dumps, manifests, rehydrated copies. Implemented in
  * adapters/storage/vault-blobs.ts.
  * Contract: names are relative to the container; getJson and info return undefined when the blob is missing; delete succeeds
- * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived.
+ * when it is absent; reading an archived blob throws PgkeepError UserErrorRecoveryPointArchived; deleting or
+ * overwriting a blob that the container's immutability policy (or a legal hold) still protects throws PgkeepError
+ * UserErrorBlobImmutable naming the blob, changing nothing.
  */
 export interface VaultBlobStore {
   /** `<instance>/<pointId>/dump.pgdump.zst` */
@@ -354,6 +361,100 @@ export interface VaultBlobStore {
   delete(name: string): Promise<void>;
   /** Every blob under `prefix` (all when omitted), for orphan detection. */
   list(prefix?: string): AsyncIterable<VaultBlobInfo>;
+}
+
+// --- keys: envelope encryption (design §14 "Trust", docs/decisions.md "Keys and trust") ---
+
+export type KeyProvider = 'keyring' | 'azureKeyVault';
+
+/**
+ * A backup's data key wrapped by a key-encryption key (KEK): what the point's manifest records, never the data key.
+ * `keyId` is the KEK's full id: a keyring entry's name, or a Key Vault key id with its version.
+ */
+export interface WrappedDataKey {
+  readonly keyProvider: KeyProvider;
+  readonly keyId: string;
+  /** JWA name of the wrapping: A256KW (keyring, Managed HSM AES keys) or RSA-OAEP-256 (Key Vault RSA keys). */
+  readonly keyWrapAlgorithm: string;
+  /** base64 of the wrapped bytes. */
+  readonly wrappedKey: string;
+}
+
+/**
+ * One source of KEKs. Implemented by adapters/crypto/keyring.ts (BACKUP_KEYRING, and the legacy
+ * BACKUP_ENCRYPTION_KEY as a keyring of one) and adapters/azure/keyvault-keys.ts (Key Vault / Managed HSM).
+ * Contract: `wrap` uses the provider's *current* KEK (version) and names it in the result; `unwrap` uses exactly the
+ * version the record names. A version that is disabled or expired throws PgkeepError UserErrorEncryptionKeyDisabled,
+ * one that does not exist UserErrorEncryptionKeyNotFound, missing access UserErrorMissingPermissionsOnKey — each
+ * naming the key and version; no error or log line ever contains key material.
+ */
+export interface KekProvider {
+  readonly provider: KeyProvider;
+  /** The current KEK's full id (for Key Vault: the current version, read now). */
+  currentKeyId(): Promise<string>;
+  wrap(dataKey: Buffer): Promise<WrappedDataKey>;
+  unwrap(wrapped: WrappedDataKey): Promise<Buffer>;
+}
+
+/**
+ * The vault's KEKs as backups and restores see them: the provider new backups use (undefined = encryption off) and
+ * the way back for any provider a manifest names. Built by adapters/crypto/envelope.ts (createKeyEncryptionKeys).
+ */
+export interface KeyEncryptionKeys {
+  /** Wraps new backups' data keys; undefined when no KEK is configured (backups are then not encrypted). */
+  readonly current: KekProvider | undefined;
+  /** Unwraps with the provider and version the record names. */
+  unwrap(wrapped: WrappedDataKey): Promise<Buffer>;
+  /**
+   * The raw key of a point written before envelope encryption (its manifest has a keyId and no wrappedKey): the
+   * keyring entry of that name. Throws UserErrorEncryptionKeyNotFound when the keyring has none.
+   */
+  rawKey(keyId: string): Promise<Buffer>;
+}
+
+// --- audit log ---
+
+/** Who made a call: an App Service Authentication principal, a function key, the restore queue, or nobody known. */
+export type AuditPrincipalKind = (typeof import('./contracts/audit').auditPrincipalKinds)[number];
+
+/**
+ * One state-changing call or restore, as the audit log keeps it. Holds no request body, query string or header value
+ * beyond those named here, so nothing secret (SAS tokens, connection strings) can reach it.
+ */
+export interface AuditEntry {
+  /** Unique; sortable newest first together with `time`. */
+  readonly id: string;
+  /** ISO UTC. */
+  readonly time: string;
+  /** The principal's name, or "function key", "queue", "anonymous". */
+  readonly principal: string;
+  readonly principalKind: AuditPrincipalKind;
+  /** The operation: the route's function name (putInstance, restoreHttp, rewrapRecoveryPoint…) or restoreQueue. */
+  readonly action: string;
+  /** e.g. POST /api/backupInstances/orders/restore (path only, never the query). */
+  readonly target: string;
+  /** The client's address from x-forwarded-for (its first hop), or "" when unknown (queue, local calls). */
+  readonly clientIp: string;
+  readonly outcome: 'Succeeded' | 'Failed';
+  /** The HTTP status answered (0 for a queue message). */
+  readonly status: number;
+  readonly errorCode?: import('./errors').ErrorCode;
+  /** The job the call started or ran, when there is one. */
+  readonly jobId?: string;
+}
+
+/**
+ * The audit log (table `auditLog`), append-only. Implemented in adapters/storage/tables/audit.ts.
+ * Contract: append never overwrites (a second entry with an existing id throws ConcurrencyError); list is newest
+ * first within [from, to) (default: the last 7 days) and filters by exact principal.
+ */
+export interface AuditLogStore {
+  append(entry: AuditEntry): Promise<void>;
+  list(filter: {
+    readonly from?: string;
+    readonly to?: string;
+    readonly principal?: string;
+  }): AsyncIterable<AuditEntry>;
 }
 
 // --- events, notification channels and health (issue 13; shared/events/) ---

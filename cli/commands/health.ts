@@ -1,20 +1,17 @@
 // `pgkeep health`: GET /api/health, the vault's health as the alerts compute it (wave 2 contract: status, time,
 // counts per status, the instances that are not Healthy, the last scheduler and expiry runs). Exit 1 when Critical.
 
+import type { HealthSummary, InstanceHealthResource } from '../../shared/contracts/health';
 import type { ApiCommandOptions, CommandGroup } from '../context';
 import { SilentExit, exitCodes } from '../exit-codes';
 import { withApiOptions } from '../options';
 import { emit, formatFields, formatTable, localTime } from '../print';
 
 /**
- * Health of one instance (`properties.health`) as the CLI reads it. Read as optional and with open status strings
- * until shared/contracts/health.ts declares the schema; unknown statuses and reason codes are shown as they are.
+ * Health of one instance (`properties.health`, shared/contracts/health.ts) as the CLI reads it: the contract's shape
+ * with an open status string, so that a status a newer API adds is shown as it is instead of failing the command.
  */
-export interface HealthView {
-  readonly status: string;
-  readonly reasons?: readonly { readonly code: string; readonly message: string }[];
-  readonly evaluatedAt?: string;
-}
+export type HealthView = Omit<InstanceHealthResource, 'status'> & { readonly status: string };
 
 /** The `properties.health` of an instance, when the API sends one. */
 export function healthOf(properties: object): HealthView | undefined {
@@ -24,15 +21,12 @@ export function healthOf(properties: object): HealthView | undefined {
     : undefined;
 }
 
-/** The body of GET /api/health; anonymous callers get only status and time. */
-interface VaultHealth {
+/** The body of GET /api/health (anonymous callers get only status and time), read with open status strings. */
+type VaultHealth = Omit<HealthSummary, 'status' | 'counts' | 'instances'> & {
   readonly status: string;
-  readonly time?: string;
   readonly counts?: Readonly<Record<string, number>>;
   readonly instances?: readonly { readonly name: string; readonly health: HealthView }[];
-  readonly lastSchedulerRun?: string | null;
-  readonly lastExpiryRun?: string | null;
-}
+};
 
 function healthText(h: VaultHealth): string {
   const counts = h.counts

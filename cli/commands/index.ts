@@ -12,6 +12,7 @@ import { pointsCommands } from './points';
 import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
 import { testsCommands } from './tests';
+import { decryptCommand } from '../decrypt';
 
 export const commandGroups: readonly CommandGroup[] = [
   instancesCommands,
@@ -24,4 +25,5 @@ export const commandGroups: readonly CommandGroup[] = [
   policiesCommands,
   healthCommand,
   policyCommands,
+  decryptCommand,
 ];

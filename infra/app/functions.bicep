@@ -42,6 +42,11 @@ param enforceCallerRoles bool = true
 @description('client id of the Entra app registration that EasyAuth validates tokens for (empty = no EasyAuth)')
 param authClientId string = ''
 
+@description('BACKUP_ENCRYPTION_KEY_URI: Key Vault key wrapping each backup\'s data key; empty = none')
+param backupEncryptionKeyUri string = ''
+@description('RESTORE_FILES_ALLOWED_ACCOUNTS: blob hosts a restore as files may write to with the app\'s identity')
+param restoreFilesAllowedAccounts string = ''
+
 var isElastic = startsWith(planSkuName, 'EP')
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -80,6 +85,10 @@ var appSettings = [
   { name: 'TABLE_PREFIX', value: tablePrefix }
   { name: 'DURABLE_TASK_HUB', value: durableTaskHub }
   { name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles ? 'true' : 'false' }
+  // Keys and trust. BACKUP_KEYRING (a secret) is never set here: point it at Key Vault with a Key Vault reference.
+  // ALLOW_HTTP_LOOPBACK_URLS stays at its default, off: only https URLs are accepted from callers in Azure.
+  { name: 'BACKUP_ENCRYPTION_KEY_URI', value: backupEncryptionKeyUri }
+  { name: 'RESTORE_FILES_ALLOWED_ACCOUNTS', value: restoreFilesAllowedAccounts }
 ]
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {

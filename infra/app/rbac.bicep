@@ -15,6 +15,8 @@ param applicationInsightsName string = ''
 param keyVaultName string = ''
 @description('existing container registry in this resource group the image is pulled from; empty = skip')
 param containerRegistryName string = ''
+@description('existing Key Vault (RBAC authorization) in this resource group holding the key-encryption key; empty = skip')
+param encryptionKeyVaultName string = ''
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -24,6 +26,7 @@ var roles = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+  keyVaultCryptoServiceEncryptionUser: 'e147488a-f6f5-4113-8e2d-b22465e65bf6'
 }
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = if (!empty(hostStorageName)) {
@@ -44,6 +47,10 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(k
 
 resource containerRegistry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = if (!empty(containerRegistryName)) {
   name: containerRegistryName
+}
+
+resource encryptionKeyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(encryptionKeyVaultName)) {
+  name: encryptionKeyVaultName
 }
 
 // Host storage — Storage Blob Data Owner: the Functions host's leases and Durable's blobs (Owner is what the host
@@ -133,5 +140,17 @@ resource registryPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if 
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+  }
+}
+
+// Key Vault (key-encryption key) — Key Vault Crypto Service Encryption User: read the key and wrap/unwrap data keys
+// with it (keys/read, wrapKey, unwrapKey). Never the key material: RSA and HSM keys do not leave the vault.
+resource kekUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(encryptionKeyVaultName)) {
+  name: guid(encryptionKeyVault.id, principalId, roles.keyVaultCryptoServiceEncryptionUser)
+  scope: encryptionKeyVault
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoServiceEncryptionUser)
   }
 }

@@ -24,10 +24,13 @@ param softDeleteRetentionDays int = 14
 @minValue(1)
 param previousVersionRetentionDays int = 30
 
-@description('0 = no immutability policy; otherwise a container-level time-based retention policy of this many days')
+@description('0 = no immutability; otherwise every blob version in the vault is immutable for this many days after it is written (version-level WORM, the account\'s default time-based retention policy). Size it to the shortest retention of the policies in this vault (infra/README.md, "Immutability")')
 @minValue(0)
 @maxValue(146000)
 param immutabilityDays int = 0
+
+@description('false = the policy is Unlocked (an administrator can still shorten or remove it); true = Locked, irreversible: the period can only grow. A policy is always created Unlocked, so lock it with a later deployment')
+param lockImmutability bool = false
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -43,6 +46,20 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     defaultToOAuthAuthentication: true
+    // Version-level immutability (not container-level WORM): a protected blob version can be neither deleted nor
+    // changed, but writing the blob again makes a new version — which is how a key rewrap replaces a manifest while
+    // the earlier manifest version stays immutable. It can only be enabled when the account is created.
+    immutableStorageWithVersioning: immutabilityDays > 0
+      ? {
+          enabled: true
+          immutabilityPolicy: {
+            immutabilityPeriodSinceCreationInDays: immutabilityDays
+            state: lockImmutability ? 'Locked' : 'Unlocked'
+            // Dumps are block blobs committed once; nothing appends.
+            allowProtectedAppendWrites: false
+          }
+        }
+      : null
   }
 }
 
@@ -62,18 +79,6 @@ resource backupContainer 'Microsoft.Storage/storageAccounts/blobServices/contain
   name: backupContainerName
   properties: {
     publicAccess: 'None'
-  }
-}
-
-// Created unlocked: ARM cannot lock it. Locking is a separate, irreversible step the operator takes deliberately
-// (infra/README.md, "Immutability"). While unlocked the period can be changed or the policy deleted.
-resource immutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (immutabilityDays > 0) {
-  parent: backupContainer
-  name: 'default'
-  properties: {
-    immutabilityPeriodSinceCreationInDays: immutabilityDays
-    // Dumps are block blobs committed once; nothing appends.
-    allowProtectedAppendWrites: false
   }
 }
 
@@ -120,7 +125,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 
 // The app creates missing tables itself; creating them here makes a fresh deployment complete before first start.
 resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
-  for table in ['backupPolicies', 'backupInstances', 'recoveryPoints', 'jobs']: {
+  for table in ['backupPolicies', 'backupInstances', 'recoveryPoints', 'jobs', 'auditLog']: {
     parent: tableService
     name: '${tablePrefix}${table}'
   }

@@ -13,6 +13,7 @@ import {
   type InstanceRecord,
   type InstanceStore,
   type JobRecord,
+  type KeyEncryptionKeys,
   type JobStore,
   type PgClientTools,
   type PgConnection,
@@ -24,8 +25,8 @@ import { blockBlobSink } from '../adapters/storage/staged-blocks';
 import { pickPgDump } from '../adapters/postgres/pg-binaries';
 import { assertReady } from '../adapters/postgres/pg-readiness';
 import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../adapters/postgres/dump-pipeline';
-import type { DumpEncryptionKey } from '../adapters/crypto/dump-encryption';
 import type { ContentsResult } from '../adapters/postgres/dump-contents';
+import { newDataKey, type EncryptionManifest } from '../adapters/crypto/envelope';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {
@@ -68,11 +69,11 @@ export interface BackupActivityDeps {
   readonly discoverTools: () => Promise<PgClientTools[]>;
   readonly describeDatabase: (conn: PgConnection) => Promise<DatabaseFacts>;
   readonly clock: Clock;
+  /** The vault's key-encryption keys; without a current KEK (or without keys) dumps are not encrypted. */
+  readonly keys?: KeyEncryptionKeys;
   readonly settings: {
     readonly zstdLevel: number;
     readonly stallTimeoutMs: number;
-    /** Client-side encryption of dumps (BACKUP_ENCRYPTION_KEY, parsed); absent = none. */
-    readonly encryption?: DumpEncryptionKey;
     /** CONTENTS_MANIFEST: compute the manifest of contents from the dump stream (default true). */
     readonly contentsManifest?: boolean;
   };
@@ -130,14 +131,14 @@ async function describeWithin(deps: BackupActivityDeps, conn: PgConnection): Pro
 const nowIso = (deps: BackupActivityDeps) => deps.clock.now().toISOString();
 
 /** What the manifest records about the dump itself (design §5.3), after what it records about the database. */
-function dumpFacts(result: DumpOutcome) {
+function dumpFacts(result: DumpOutcome, encryption: EncryptionManifest | null) {
   return {
     pgDumpVersion: result.pgDumpVersion,
     dumpFormat: 'custom',
     tocEntries: result.tocEntries,
     compression: result.compression,
-    // Algorithm, format, key id and segment size: what a restore needs to ask for the key. Never the key.
-    encryption: result.encryption,
+    // Algorithms, the wrapped data key and the full id (with version) of the KEK that wrapped it. Never the key.
+    encryption,
     uncompressedBytes: result.uncompressedBytes,
     bytes: result.bytes,
     sha256: result.sha256,
@@ -214,6 +215,8 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
   const conn = await resolveConnection(deps.readiness.secrets, instance);
   const tools = pickPgDump(input.serverMajor, await deps.discoverTools());
   const facts = await describeWithin(deps, conn);
+  // A fresh data key per backup, wrapped before the dump starts: an unusable KEK fails the job before any load.
+  const envelope = deps.keys?.current ? await newDataKey(deps.keys.current) : undefined;
   const time = nowIso(deps);
   await deps.blobs.ensureContainer();
   const blobName = deps.blobs.dumpBlobName(instance.name, input.jobId);
@@ -227,7 +230,7 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     stallTimeoutMs: deps.settings.stallTimeoutMs,
     expectedSizeBytes: facts.databaseSizeBytes,
     metadata: { jobid: input.jobId, instance: instance.name },
-    ...(deps.settings.encryption ? { encryption: deps.settings.encryption } : {}),
+    ...(envelope ? { encryption: { key: envelope.dataKey, keyId: envelope.encryption.keyId } } : {}),
     contents: deps.settings.contentsManifest !== false,
     onProgress: (_dumped, stored) => {
       // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
@@ -244,7 +247,7 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     time,
     database: conn.database,
     ...facts,
-    ...dumpFacts(result),
+    ...dumpFacts(result, envelope?.encryption ?? null),
     ...contentsFacts(result.contents, (reason) =>
       deps.log(`backup job ${input.jobId}: no manifest of contents: ${reason}`),
     ),
@@ -258,6 +261,7 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     serverVersion: typeof facts.serverVersion === 'string' ? facts.serverVersion : String(input.serverMajor),
     pgDumpVersion: result.pgDumpVersion,
     databaseName: conn.database,
+    ...(envelope ? { encryptionKeyId: envelope.encryption.keyId } : {}),
   };
 }
 
@@ -295,6 +299,7 @@ async function newRecoveryPoint(
     serverVersion: input.dump.serverVersion,
     pgDumpVersion: input.dump.pgDumpVersion,
     databaseName: input.dump.databaseName,
+    ...(input.dump.encryptionKeyId !== undefined ? { encryptionKeyId: input.dump.encryptionKeyId } : {}),
     createdAt: nowIso(deps),
   };
 }
@@ -351,8 +356,19 @@ async function failBackupJob(deps: BackupActivityDeps, input: FailBackupJobInput
     await finishSucceeded(deps, input, committed.value);
     return;
   }
-  await deps.blobs.delete(deps.blobs.dumpBlobName(input.instanceName, input.jobId));
-  await deps.blobs.delete(deps.blobs.manifestBlobName(input.instanceName, input.jobId));
+  for (const blob of [
+    deps.blobs.dumpBlobName(input.instanceName, input.jobId),
+    deps.blobs.manifestBlobName(input.instanceName, input.jobId),
+  ]) {
+    try {
+      await deps.blobs.delete(blob);
+    } catch (err) {
+      if (!(err instanceof PgkeepError && err.code === 'UserErrorBlobImmutable')) throw err;
+      // Committed before the failure and now under the immutability policy: no row names it, so expiry's orphan
+      // sweep deletes it once the policy allows.
+      deps.log(`backup job ${input.jobId}: ${err.message}; left to the orphan sweep`);
+    }
+  }
   // A scheduled run whose start step never wrote the job has no row to fail; the lock is still released.
   if (await deps.jobs.get(input.jobId)) {
     await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error: input.error });

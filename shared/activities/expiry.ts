@@ -103,6 +103,11 @@ function describe(err: unknown): { code: string; message: string } {
   return { code: 'SystemErrorInternal', message: typeof e?.name === 'string' ? e.name : 'internal error' };
 }
 
+/** The blob is protected by the container's immutability policy or a legal hold (ports.ts, VaultBlobStore). */
+function isImmutable(err: unknown): err is PgkeepError {
+  return err instanceof PgkeepError && err.code === 'UserErrorBlobImmutable';
+}
+
 async function hasAnyPoint(points: RecoveryPointStore, name: string): Promise<boolean> {
   for await (const _ of points.list(name)) return true;
   return false;
@@ -196,6 +201,15 @@ async function expireInstance(deps: ExpiryActivityDeps, input: ExpireInstanceInp
     try {
       await step();
     } catch (err) {
+      if (isImmutable(err)) {
+        // Not a failure: the immutability policy still protects the blob. The row keeps track; a later run retries.
+        warn(
+          'BlobImmutable',
+          `${what} ${pointId} is not possible yet: ${err.message}; kept, retried on a later run`,
+          pointId,
+        );
+        return;
+      }
       if (err instanceof ConcurrencyError) {
         // Someone (a restore taking its lease) changed the row since it was read: decide again next run.
         warn(
@@ -251,14 +265,28 @@ async function expireInstance(deps: ExpiryActivityDeps, input: ExpireInstanceInp
 
   async function deletePoint(row: Stored<RecoveryPointRecord>): Promise<void> {
     let value = row.value;
-    if (value.status !== 'Deleting') {
+    const marked = value.status !== 'Deleting';
+    if (marked) {
       // Mark: a restore refuses a Deleting point, and the next run finishes the delete whatever the dates say.
       value = { ...value, status: 'Deleting' };
       await write(value, row.etag);
     }
     // The point's blobs at once (a round trip each in Azure); the row goes only when all of them have.
-    const blobs = [value.blobName, value.manifestBlobName, value.rehydratedBlobName];
-    await Promise.all(blobs.filter((b) => b !== undefined).map((b) => deps.blobs.delete(b)));
+    const blobs = [value.blobName, value.manifestBlobName, value.rehydratedBlobName].filter((b) => b !== undefined);
+    const results = await Promise.allSettled(blobs.map((b) => deps.blobs.delete(b)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    const other = failures.find((e) => !isImmutable(e));
+    if (other !== undefined) throw other;
+    const immutable = failures[0];
+    if (immutable !== undefined) {
+      // Immutable: not deletable yet. When nothing was deleted the point is whole and stays restorable, so the mark
+      // is taken back; otherwise it stays Deleting and a later run finishes it. Either way the row keeps track.
+      if (marked && failures.length === blobs.length) {
+        const current = rows.get(value.id)!;
+        await write({ ...current.value, status: row.value.status }, current.etag);
+      }
+      throw immutable;
+    }
     await deps.recoveryPoints.delete(name, value.id);
     rows.delete(value.id);
     counts.deleted++;

@@ -2,11 +2,18 @@
 // with a deterministic id (a duplicate requestId starts nothing), a Failed result at once for a message that names
 // its requestId but is otherwise invalid, and a throw (retries, then the poison queue) when not even that is readable.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { PgkeepError } from '../errors';
 import { validate } from '../contracts/validation';
-import { restoreRequestSchema, toRestoreSpec } from '../contracts/restores';
+import {
+  assertRestoreTargetAllowed,
+  restoreRequestSchema,
+  toRestoreSpec,
+  type RestoreSpec,
+} from '../contracts/restores';
+import type { ContainerUrlSettings } from '../domain/outbound-urls';
+import type { AuditEntry, AuditLogStore, Clock } from '../ports';
 import { resourceNamePattern } from '../contracts/resources';
 import { restoreResultText } from './restore';
 import type { RestoreOrchestratorInput, RestoreResultMessage } from '../workflows/names';
@@ -20,6 +27,12 @@ export interface RestoreQueueDeps {
   readonly sendQueueMessage: (queue: string, text: string) => Promise<void>;
   /** RESTORE_RESULTS_QUEUE: where results go without a replyTo. */
   readonly resultsQueue: string;
+  /** Where a restore as files may write; absent = https with the caller's own SAS only. */
+  readonly restoreTargets?: ContainerUrlSettings;
+  /** Every message that names a requestId is audited as principal "queue" (absent: not recorded). */
+  readonly auditLog?: AuditLogStore;
+  readonly clock?: Clock;
+  readonly newId?: () => string;
   readonly log: (message: string) => void;
 }
 
@@ -83,8 +96,15 @@ export async function handleRestoreRequest(deps: RestoreQueueDeps, message: unkn
     typeof obj?.replyTo === 'string' && queueName.safeParse(obj.replyTo).success ? obj.replyTo : undefined;
   const reply = { requestId, queue: replyTo ?? deps.resultsQueue };
   let parsed: z.infer<typeof messageSchema>;
+  let spec: RestoreSpec;
   try {
     parsed = validate(messageSchema, obj, 'restore request message');
+    spec = toRestoreSpec(parsed.request);
+    assertRestoreTargetAllowed(
+      spec,
+      deps.restoreTargets ?? { allowHttpLoopback: false, identityHosts: [] },
+      '$.request',
+    );
   } catch (err) {
     if (!(err instanceof PgkeepError)) throw err;
     const detail = err.details.map((d) => `${d.target}: ${d.message}`).join('; ');
@@ -95,6 +115,8 @@ export async function handleRestoreRequest(deps: RestoreQueueDeps, message: unkn
     };
     await deps.sendQueueMessage(reply.queue, restoreResultText(result));
     deps.log(`restore request ${requestId} rejected: ${err.message}`);
+    const named = typeof obj?.backupInstance === 'string' && resourceNamePattern.test(obj.backupInstance);
+    await audit(deps, named ? String(obj.backupInstance) : '', { outcome: 'Failed', errorCode: err.code });
     return { kind: 'rejected', requestId };
   }
   const orchestrationId = restoreRequestOrchestrationId(requestId);
@@ -105,8 +127,37 @@ export async function handleRestoreRequest(deps: RestoreQueueDeps, message: unkn
   await deps.starter.start(orchestrationId, {
     instanceName: parsed.backupInstance,
     trigger: 'Queue',
-    request: toRestoreSpec(parsed.request),
+    request: spec,
     reply,
   });
+  await audit(deps, parsed.backupInstance, { outcome: 'Succeeded' });
   return { kind: 'started', orchestrationId };
+}
+
+/**
+ * Records a restore requested over the queue (principal "queue"): the instance it names and whether it was started.
+ * A failed write is logged, never a reason to retry the message (the restore has started already).
+ */
+async function audit(
+  deps: RestoreQueueDeps,
+  instanceName: string,
+  result: Pick<AuditEntry, 'outcome' | 'errorCode'>,
+): Promise<void> {
+  if (!deps.auditLog) return;
+  const entry: AuditEntry = {
+    id: deps.newId?.() ?? randomUUID(),
+    time: (deps.clock?.now() ?? new Date()).toISOString(),
+    principal: 'queue',
+    principalKind: 'queue',
+    action: 'restoreQueue',
+    target: `QUEUE restore-requests ${instanceName}`.trim(),
+    clientIp: '',
+    status: 0,
+    ...result,
+  };
+  try {
+    await deps.auditLog.append(entry);
+  } catch (err) {
+    deps.log(`audit log write failed for a queued restore: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -528,7 +528,7 @@ async function verifyRecoveryPoint(
     const manifest = (await deps.blobs.getJson<Record<string, unknown>>(point.manifestBlobName)) ?? {};
     const expectedSha256 = typeof manifest['sha256'] === 'string' ? manifest['sha256'] : point.sha256;
     const expectedBytes = typeof manifest['bytes'] === 'number' ? manifest['bytes'] : point.bytes;
-    const key = deps.restore.archiveKey(manifest);
+    const key = await deps.restore.archiveKey(point, manifest);
     const dumpVersion = typeof manifest['pgDumpVersion'] === 'string' ? manifest['pgDumpVersion'] : point.pgDumpVersion;
     const tools = pickPgRestore(dumpVersion, await deps.discoverTools());
     const source = await openDecompressedSource(() => deps.blobs.openRead(blob), key ? { decryptionKey: key } : {});

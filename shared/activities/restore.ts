@@ -10,6 +10,7 @@ import {
   type Clock,
   type InstanceStore,
   type JobRecord,
+  type KeyEncryptionKeys,
   type JobStore,
   type PgClientTools,
   type PgConnection,
@@ -21,6 +22,7 @@ import {
   type VaultBlobStore,
 } from '../ports';
 import { parseConnectionString, redact } from '../adapters/postgres/connection-string';
+import { dataKeyOf, encryptionOf } from '../adapters/crypto/envelope';
 import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
 import { restoreAsFiles } from '../adapters/storage/restore-files';
 import {
@@ -64,10 +66,9 @@ export interface RestoreActivityDeps {
   /** Sends one message (already the final text; the adapter encodes it as the host expects) to a queue. */
   readonly sendQueueMessage: (queue: string, text: string) => Promise<void>;
   readonly clock: Clock;
+  /** Unwraps the data keys of encrypted points (the KEK version each manifest names). */
+  readonly keys?: KeyEncryptionKeys;
   readonly settings: {
-    /** BACKUP_ENCRYPTION_KEY (base64) and its id; a manifest's encryption.keyId must name this key. */
-    readonly encryptionKey?: string;
-    readonly encryptionKeyId?: string;
     readonly tempDir?: string;
   };
   readonly log: (message: string) => void;
@@ -100,7 +101,6 @@ interface Manifest {
   readonly sha256?: string;
   readonly bytes?: number;
   readonly pgDumpVersion?: string;
-  readonly encryption?: { readonly keyId?: string } | null;
   readonly [key: string]: unknown;
 }
 
@@ -187,21 +187,29 @@ async function readManifest(deps: RestoreActivityDeps, point: RecoveryPointRecor
   }
 }
 
-/** The key that decrypts the point's dump, or undefined when it is not encrypted. */
-function decryptionKey(deps: RestoreActivityDeps, manifest: Manifest): Buffer | undefined {
-  const keyId = manifest.encryption?.keyId;
-  if (!manifest.encryption) return undefined;
-  const { encryptionKey, encryptionKeyId } = deps.settings;
-  if (!encryptionKey || (keyId !== undefined && keyId !== encryptionKeyId)) {
+/**
+ * The data key that decrypts the point's dump, unwrapped with the KEK version its manifest names, or undefined when
+ * the dump is not encrypted.
+ */
+async function decryptionKey(
+  deps: RestoreActivityDeps,
+  point: RecoveryPointRecord,
+  manifest: Manifest,
+): Promise<Buffer | undefined> {
+  const encryption = encryptionOf(manifest);
+  if (encryption === undefined) {
+    if (point.encryptionKeyId === undefined) return undefined;
     throw new PgkeepError(
-      'UserErrorInvalidRequest',
-      `the recovery point is encrypted with key '${keyId ?? '(unnamed)'}', which is not the configured BACKUP_ENCRYPTION_KEY_ID`,
-      { target: 'BACKUP_ENCRYPTION_KEY', hint: 'configure BACKUP_ENCRYPTION_KEY and _ID with the key that wrote it' },
+      'SystemErrorRestoreFailed',
+      `recovery point '${point.id}' is encrypted, and its manifest (which holds the wrapped data key) cannot be read`,
     );
   }
-  const key = Buffer.from(encryptionKey, 'base64');
-  if (key.length !== 32) throw new PgkeepError('UserErrorInvalidRequest', 'BACKUP_ENCRYPTION_KEY is not 32 bytes');
-  return key;
+  if (deps.keys === undefined) {
+    throw new PgkeepError('UserErrorEncryptionKeyNotFound', `no key is configured to unwrap key ${encryption.keyId}`, {
+      target: 'BACKUP_KEYRING',
+    });
+  }
+  return dataKeyOf(encryption, deps.keys);
 }
 
 async function targetConnection(deps: RestoreActivityDeps, spec: RestoreSpec): Promise<PgConnection> {
@@ -300,11 +308,11 @@ async function checkRestore(
     (v) => (v.rehydrate ? 'archived: the restore rehydrates it first' : 'available'),
   );
   const manifest = point ? await readManifest(deps, point.point) : undefined;
-  if (manifest) {
+  if (point && manifest) {
     await attempt(
       restoreCheckNames.key,
-      () => Promise.resolve(decryptionKey(deps, manifest)),
-      (k) => (k ? 'the configured key decrypts the dump' : 'the dump is not encrypted'),
+      () => decryptionKey(deps, point.point, manifest),
+      (k) => (k ? `key ${encryptionOf(manifest)?.keyId ?? ''} unwraps the data key` : 'the dump is not encrypted'),
     );
   } else checks.push(skipped(restoreCheckNames.key));
 
@@ -505,7 +513,7 @@ async function runRestore(
 ): Promise<RunRestoreResult> {
   const point = (await loadPoint(deps, input.instanceName, input.request.recoveryPointId)).value;
   const manifest = await readManifest(deps, point);
-  const key = decryptionKey(deps, manifest);
+  const key = await decryptionKey(deps, point, manifest);
   const expectedSha256 = manifest.sha256 ?? point.sha256;
   const expectedBytes = manifest.bytes ?? point.bytes;
   const source = () => deps.blobs.openRead(input.sourceBlobName);
@@ -609,8 +617,8 @@ export function createRestoreActivities(deps: RestoreActivityDeps) {
     checkRestore: (instanceName: string, spec: RestoreSpec) => checkRestore(deps, instanceName, spec),
     /** Not an activity: runRestore inside a restore test, with its time limit and scratch mark. */
     runRestoreWith: (input: RunRestoreInput, extras: RunRestoreExtras) => runRestore(deps, input, extras),
-    /** Not an activity: the key of a point's dump from its manifest (verify reads archives too). */
-    archiveKey: (manifest: Record<string, unknown>) => decryptionKey(deps, manifest),
+    /** Not an activity: the data key of an encrypted point's dump, unwrapped by the vault's KEKs (verify reads too). */
+    archiveKey: (point: RecoveryPointRecord, manifest: Record<string, unknown>) => decryptionKey(deps, point, manifest),
   };
 }
 

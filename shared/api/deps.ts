@@ -3,6 +3,7 @@
 import type {
   ChannelRecord,
   ChannelStore,
+  AuditLogStore,
   Clock,
   DbReadinessReport,
   HealthStore,
@@ -11,9 +12,13 @@ import type {
   JobStore,
   PolicyStore,
   OutboxStore,
+  RecoveryPointRecord,
   RecoveryPointStore,
   SecretResolver,
 } from '../ports';
+import type { ContainerUrlSettings } from '../domain/outbound-urls';
+import type { RewrapOutcome } from '../activities/rewrap';
+import type { RewrapOrchestratorInput } from '../workflows/names';
 
 export interface BackupStartInput {
   readonly jobId: string;
@@ -47,6 +52,18 @@ export interface ApiDeps {
     orchestrationId: string,
     input: import('../workflows/names').RestoreOrchestratorInput,
   ) => Promise<void>;
+  // --- keys and trust (issue 16) ---
+  /** The audit log; the route table's callers record each state-changing call in it (api/audit.ts). */
+  readonly auditLog: AuditLogStore;
+  /**
+   * Where a restore as files may write (RESTORE_FILES_ALLOWED_ACCOUNTS, ALLOW_HTTP_LOOPBACK_URLS); absent = the
+   * strictest rule (https with a SAS only).
+   */
+  readonly restoreTargets?: ContainerUrlSettings;
+  /** Rewraps one point's data key under the current KEK version (activities/rewrap.ts); absent = not available. */
+  readonly rewrapPoint?: (point: RecoveryPointRecord) => Promise<RewrapOutcome>;
+  /** Starts the bulk rewrap orchestration of one instance; resolves once it is scheduled. */
+  readonly startRewrap?: (orchestrationId: string, input: RewrapOrchestratorInput) => Promise<void>;
   readonly alerts: AlertDeps;
   /** Restore-test plans, history, and starting tests and verifies (issue 17). */
   readonly restoreTests: RestoreTestApiDeps;

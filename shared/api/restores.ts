@@ -4,7 +4,8 @@
 import { PgkeepError, type ErrorDetail } from '../errors';
 import type { JobRecord, ReadinessCheck, RecoveryPointRecord } from '../ports';
 import { describeTarget } from '../activities/restore';
-import { parseRestoreRequest, type RestoreSpec } from '../contracts/restores';
+import { assertRestoreTargetAllowed, parseRestoreRequest, type RestoreSpec } from '../contracts/restores';
+import type { ContainerUrlSettings } from '../domain/outbound-urls';
 import type { ApiDeps } from './deps';
 import { json, param, parseJsonBody } from './http';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
@@ -46,12 +47,21 @@ function preflight(point: RecoveryPointRecord | undefined, spec: RestoreSpec, no
   }
 }
 
+/** Without settings, the strictest rule: https with the caller's own SAS only. */
+const strictTargets: ContainerUrlSettings = { allowHttpLoopback: false, identityHosts: [] };
+
 export function restoreRoutes(deps: ApiDeps) {
   const nowIso = () => deps.clock.now().toISOString();
+  /** The request, parsed and checked: a container the app may not write to is a 400 before anything is sent. */
+  const parse = (req: ApiRequest): RestoreSpec => {
+    const spec = parseRestoreRequest(parseJsonBody(req));
+    assertRestoreTargetAllowed(spec, deps.restoreTargets ?? strictTargets);
+    return spec;
+  };
 
   async function validateRestore(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
-    const spec = parseRestoreRequest(parseJsonBody(req));
+    const spec = parse(req);
     await loadInstance(deps, name);
     const checks = await deps.checkRestore(name, spec);
     assertRestorable(name, checks);
@@ -60,7 +70,7 @@ export function restoreRoutes(deps: ApiDeps) {
 
   async function restore(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
-    const spec = parseRestoreRequest(parseJsonBody(req));
+    const spec = parse(req);
     await loadInstance(deps, name);
     preflight((await deps.recoveryPoints.get(name, spec.recoveryPointId))?.value, spec, nowIso());
     const jobId = deps.newId();

@@ -10,6 +10,9 @@ import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
 import { retentionPreviewRoutes } from './retention-preview';
 import { restoreRoutes } from './restores';
+import { clientPrincipal, principalRoles } from './caller';
+import { keyRoutes } from './keys';
+import { auditRoutes } from './audit';
 import { healthRoutes } from './health';
 import { notificationRoutes } from './notifications';
 import { restoreTestRoutes } from './restore-tests';
@@ -160,6 +163,22 @@ export const apiRoutes: readonly Route[] = [
     role: 'Reader',
     run: (d, r) => retentionPreviewRoutes(d).preview(r),
   },
+  // --- keys and trust (issue 16) ---
+  {
+    name: 'rewrapRecoveryPointHttp',
+    method: 'POST',
+    route: `${I}/recoveryPoints/{id}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapRecoveryPoint(r),
+  },
+  {
+    name: 'rewrapInstanceHttp',
+    method: 'POST',
+    route: `${I}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapInstance(r),
+  },
+  { name: 'listAuditLog', method: 'GET', route: 'auditLog', role: 'Admin', run: (d, r) => auditRoutes(d).list(r) },
   // --- health and alerts (issue 13) ---
   {
     name: 'healthSummary',
@@ -215,19 +234,9 @@ export const apiRoutes: readonly Route[] = [
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
 export function callerRoles(req: ApiRequest): CallerRole[] {
-  const header = req.headers.get('x-ms-client-principal');
-  if (!header) return [];
-  try {
-    const principal = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as {
-      claims?: { typ?: string; val?: string }[];
-    };
-    const roles = (principal.claims ?? [])
-      .filter((c) => c.typ === 'roles' || c.typ === 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role')
-      .map((c) => c.val);
-    return roles.filter((r): r is CallerRole => r === 'Reader' || r === 'Operator' || r === 'Admin');
-  } catch {
-    return [];
-  }
+  return principalRoles(clientPrincipal(req)).filter(
+    (r): r is CallerRole => r === 'Reader' || r === 'Operator' || r === 'Admin',
+  );
 }
 
 /** Throws 401/403 unless the caller holds `needed` or a stronger role (anyone passes for Anonymous). */

@@ -6,7 +6,7 @@ import { errorCodes } from '../errors';
 import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
-export const jobOperations = ['Backup', 'Restore', 'Rehydrate', 'Expiry', 'RestoreTest', 'Verify'] as const;
+export const jobOperations = ['Backup', 'Restore', 'Rehydrate', 'Expiry', 'RestoreTest', 'Verify', 'Rewrap'] as const;
 export type JobOperation = (typeof jobOperations)[number];
 export const jobStatuses = ['NotStarted', 'InProgress', 'Succeeded', 'Failed', 'Cancelled'] as const;
 export type JobStatus = (typeof jobStatuses)[number];

@@ -43,6 +43,8 @@ export const recoveryPointPropertiesSchema = z.object({
   ),
   /** Present when a lifecycle moves the point to ArchiveStore. */
   movesToArchiveAt: z.string().optional(),
+  /** The full id (with version) of the key-encryption key that wraps the dump's data key; absent = not encrypted. */
+  encryptionKeyId: z.string().optional(),
   /** GET of one point only: its manifest (design §5.3), null when the blob is missing. */
   manifest: z.unknown().optional(),
   /** The latest restore test of the point (issue 17). */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { PgkeepError } from '../errors';
 import type { DataStore } from '../domain/types';
+import { containerAccess, type ContainerUrlSettings } from '../domain/outbound-urls';
 import { authCredentialsSchema, postgresDatasourceType, type SecretReference } from './instances';
 import { validate } from './validation';
 
@@ -225,4 +226,24 @@ export function toRestoreSpec(body: RestoreRequestBody): RestoreSpec {
 /** Parses and validates a restore request (HTTP body or queue `request`); 400 naming every bad field. */
 export function parseRestoreRequest(value: unknown, what = 'restore request'): RestoreSpec {
   return toRestoreSpec(validate(restoreRequestSchema, value, what));
+}
+
+/** Where targetDetails.url sits in a restore request, for error details. */
+export const restoreTargetUrlPath = '$.restoreTargetInfo.targetDetails.url';
+
+/**
+ * Refuses a restore-as-files container the app may not write to (domain/outbound-urls.ts: https, and a SAS unless
+ * the account is on RESTORE_FILES_ALLOWED_ACCOUNTS) with a 400 naming the field — before any request leaves the app.
+ * `path` is where the request sits in the message (`$` over HTTP, `$.request` in a queue message).
+ */
+export function assertRestoreTargetAllowed(spec: RestoreSpec, settings: ContainerUrlSettings, path = '$'): void {
+  if (spec.target.kind !== 'files') return;
+  const access = containerAccess(spec.target.url, settings);
+  if (access.ok) return;
+  const target = restoreTargetUrlPath.replace(/^\$/, path);
+  throw new PgkeepError('UserErrorInvalidRequest', `targetDetails.url ${access.message}`, {
+    target,
+    details: [{ code: 'UserErrorInvalidRequest', message: access.message, target }],
+    hint: 'add a SAS token with create and write permissions to the container URL, or ask the operator to list the storage account in RESTORE_FILES_ALLOWED_ACCOUNTS',
+  });
 }

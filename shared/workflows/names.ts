@@ -12,6 +12,7 @@ export const orchestrators = {
   expiry: 'expiryOrchestrator',
   restoreTest: 'restoreTestOrchestrator',
   verify: 'verifyOrchestrator',
+  rewrap: 'rewrapOrchestrator',
 } as const;
 
 export const activities = {
@@ -67,6 +68,8 @@ export interface DumpResult {
   readonly serverVersion: string;
   readonly pgDumpVersion: string;
   readonly databaseName: string;
+  /** The full id (with version) of the KEK that wrapped the dump's data key; absent when not encrypted. */
+  readonly encryptionKeyId?: string;
 }
 
 export interface CommitRecoveryPointInput extends JobStepInput {
@@ -365,4 +368,24 @@ export interface VerifyResult {
   readonly status: 'Succeeded' | 'Failed';
   readonly recoveryPointId?: string;
   readonly error?: JobError;
+}
+
+// --- rewrap (issue 16, shared/activities/rewrap.ts) ---
+
+/** The rewrap activities; registered apart (functions/keys.ts). */
+export const rewrapActivities = {
+  rewrapInstance: 'rewrapInstance',
+} as const;
+
+/** Rewraps every encrypted point of one instance under the current KEK; the job was created by the starter. */
+export interface RewrapOrchestratorInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+}
+
+export interface RewrapInstanceResult {
+  readonly rewrapped: number;
+  readonly alreadyCurrent: number;
+  readonly notEncrypted: number;
+  readonly failed: number;
 }

@@ -2,10 +2,12 @@
 // Azurite, `pg_dump -Fc -Z0 | zstd -1 > /dev/null` (the floor) and `pg_dump -Fc | uploadStream` (what peers do),
 // samples the host's memory during pgkeep's backup at two database sizes, and prints ratios against the targets.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { ContainerClient } from '@azure/storage-blob';
 import { pgEnv } from '../../shared/adapters/postgres/connection-string';
 import { runDump } from '../../shared/adapters/postgres/dump-pipeline';
+import { keyEncryptionKeysFromSettings } from '../../shared/adapters/crypto/envelope';
 import type { PgClientTools, PgConnection } from '../../shared/ports';
 import { ensureDataset, type Dataset } from './dataset';
 import { createPgkeepHost, type PgkeepHost } from './pgkeep-host';
@@ -38,9 +40,11 @@ export interface BackupScenarioOptions {
   readonly repeat: number;
 }
 
-/** The design's targets (§13). */
+/** The design's targets (§13, and §14's "encryption ≤ 1.05×"). */
 export const backupTargets = {
   vsZstdFloor: 1.3,
+  /** Envelope encryption (AES-256-GCM of the compressed stream, a KEK wrap per backup) over the same backup plain. */
+  encryptionOverhead: 1.05,
   peerSlowdown: 3,
   peakBytes: 256 * MiB,
   /** "Not growing with database size": the peak at N MiB over the peak at N/4 MiB. */
@@ -56,11 +60,12 @@ const contenders = {
   pgkeep: 'pgkeep backup → Azurite',
   nocontents: 'pgkeep backup, no manifest of contents → Azurite',
   uploadFloor: 'pg_dump -Fc -Z0 | zstd -1 | uploadStream → Azurite',
+  encrypted: 'pgkeep backup, encrypted (keyring) → Azurite',
   pipeline: 'pgkeep dump pipeline → discarding sink',
   peer: 'pg_dump -Fc | uploadStream → Azurite',
 } as const;
 type Contender = keyof typeof contenders;
-const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'nocontents', 'uploadFloor', 'pipeline', 'peer'];
+const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'nocontents', 'encrypted', 'uploadFloor', 'pipeline', 'peer'];
 
 /**
  * pgkeep's dump pipeline (pg_dump → zstd → SHA-256 → staged blocks, the pg_restore --list check) into a sink that
@@ -102,7 +107,7 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   );
   out(
     'method: both databases are generated first; each is then backed up once by pgkeep untimed (warm cache, host at' +
-      ' steady state), then every repeat runs the six contenders, rotating their order per repeat.',
+      ' steady state), then every repeat runs the seven contenders, rotating their order per repeat.',
   );
 
   const host = createPgkeepHost({
@@ -113,7 +118,22 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
     storageConnectionString: ctx.storageConnectionString,
     connectionFor: (db) => ctx.server.connectionFor(db),
     contentsManifest: false,
-    instanceSuffix: '-nocontents',
+    instancePrefix: 'bench-nocontents',
+  });
+  // The same activity with a fresh random keyring KEK (A256KW): a data key per backup, AES-256-GCM segments.
+  const encryptedHost = createPgkeepHost({
+    storageConnectionString: ctx.storageConnectionString,
+    connectionFor: (db) => ctx.server.connectionFor(db),
+    instancePrefix: 'bench-enc',
+    keys: keyEncryptionKeysFromSettings(
+      {
+        BACKUP_ENCRYPTION_KEY_URI: '',
+        BACKUP_KEYRING: JSON.stringify({ current: 'bench', keys: { bench: randomBytes(32).toString('base64') } }),
+        BACKUP_ENCRYPTION_KEY: '',
+        BACKUP_ENCRYPTION_KEY_ID: '',
+      },
+      undefined,
+    ),
   });
   const sizes: SizeResult[] = [];
   // Smaller first: the host's RSS never shrinks back fully, so the larger run starts from the smaller one's level
@@ -127,27 +147,39 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
     datasets.push(dataset);
   }
   for (const dataset of datasets) {
-    sizes.push({ dataset, runs: await timeContenders(ctx, { host, bareHost }, dataset, options.repeat) });
+    sizes.push({
+      dataset,
+      runs: await timeContenders(
+        ctx,
+        { plain: host, bare: bareHost, encrypted: encryptedHost },
+        dataset,
+        options.repeat,
+      ),
+    });
   }
   printResults(out, sizes);
 }
 
 async function timeContenders(
   ctx: BenchContext,
-  { host, bareHost }: { host: PgkeepHost; bareHost: PgkeepHost },
+  hosts: { readonly plain: PgkeepHost; readonly bare: PgkeepHost; readonly encrypted: PgkeepHost },
   dataset: Dataset,
   repeat: number,
 ): Promise<Record<Contender, Run[]>> {
   const conn = ctx.server.connectionFor(dataset.database);
+  const host = hosts.plain;
   await host.protect(dataset.database);
-  await bareHost.protect(dataset.database);
+  await hosts.bare.protect(dataset.database);
+  await hosts.encrypted.protect(dataset.database);
   // Untimed: warms the OS cache with the database, and brings the host to steady state (modules loaded, clients
   // and pools created) so that the measured peaks are the backup's and not first-use costs.
   await (await host.backup(dataset.database)).cleanup();
+  await (await hosts.encrypted.backup(dataset.database)).cleanup();
   const runs: Record<Contender, Run[]> = {
     floor: [],
     pgkeep: [],
     nocontents: [],
+    encrypted: [],
     uploadFloor: [],
     pipeline: [],
     peer: [],
@@ -171,7 +203,7 @@ async function timeContenders(
         run = { ms: backup.ms, outputBytes: backup.bytes, memory: memory.stop() };
         await backup.cleanup();
       } else if (contender === 'nocontents') {
-        const backup = await bareHost.backup(dataset.database);
+        const backup = await hosts.bare.backup(dataset.database);
         run = { ms: backup.ms, outputBytes: backup.bytes };
         await backup.cleanup();
       } else if (contender === 'uploadFloor') {
@@ -179,6 +211,10 @@ async function timeContenders(
           uploadBackup(ctx, conn, blobName, `"$PG_DUMP" -Fc -Z0 --no-password | zstd -q -1`),
         );
         run = { ms, outputBytes: value };
+      } else if (contender === 'encrypted') {
+        const backup = await hosts.encrypted.backup(dataset.database);
+        run = { ms: backup.ms, outputBytes: backup.bytes };
+        await backup.cleanup();
       } else {
         const { ms, value } = await timed(() => peerBackup(ctx, conn, blobName));
         run = { ms, outputBytes: value };
@@ -302,6 +338,13 @@ function printResults(out: Out, sizes: readonly SizeResult[]): void {
       value: median(full, 'pgkeep') / median(full, 'floor'),
       op: '<=',
       target: backupTargets.vsZstdFloor,
+      unit: 'x',
+    },
+    {
+      label: `(${contenders.encrypted}) / (${contenders.pgkeep})`,
+      value: median(full, 'encrypted') / median(full, 'pgkeep'),
+      op: '<=',
+      target: backupTargets.encryptionOverhead,
       unit: 'x',
     },
     {

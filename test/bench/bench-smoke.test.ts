@@ -19,6 +19,7 @@ describe('runBench', () => {
       /^\(pg_dump -Fc \| uploadStream\) \/ pgkeep backup +[\d.]+× +target ≥ 3\.00× +(PASS|MISS)$/m,
       /^pgkeep backup \/ \(same, no manifest of contents\) +[\d.]+× +target ≤ 1\.10× +(PASS|MISS)$/m,
       /^pgkeep backup \/ \(pg_dump -Fc -Z0 \| zstd -1 \| uploadStream → Azurite\) +[\d.]+× +target ≤ 1\.15× +(PASS|MISS)$/m,
+      /^\(pgkeep backup, encrypted \(keyring\) → Azurite\) \/ \(pgkeep backup → Azurite\) +[\d.]+× +target ≤ 1\.05× +(PASS|MISS)$/m,
       /^host peak RSS, bench_8mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
       /^host peak RSS, bench_2mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
       /^host peak growth, bench_2mb → bench_8mb +[\d.]+× +target ≤ 1\.10× +(PASS|MISS)$/m,

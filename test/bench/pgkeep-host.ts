@@ -9,7 +9,7 @@ import { describeDatabase } from '../../shared/adapters/postgres/pg-manifest';
 import { createSecretResolver } from '../../shared/adapters/azure/secrets';
 import { createStores } from '../../shared/adapters/storage/stores';
 import { loadConfig } from '../../shared/config';
-import { systemClock, type PgConnection, type ReadinessCheck } from '../../shared/ports';
+import { systemClock, type KeyEncryptionKeys, type PgConnection, type ReadinessCheck } from '../../shared/ports';
 import { timed } from './support';
 
 /** The app setting the benchmark's backup instances name as their secret (design §3, `appsetting://`). */
@@ -40,14 +40,16 @@ export function createPgkeepHost(options: {
   readonly connectionFor: (database: string) => PgConnection;
   /** CONTENTS_MANIFEST (default on, as in production): off measures the backup without the manifest of contents. */
   readonly contentsManifest?: boolean;
-  /** Instance names get this suffix, so two hosts can protect the same database. */
-  readonly instanceSuffix?: string;
+  /** Envelope encryption as BACKUP_KEYRING / BACKUP_ENCRYPTION_KEY_URI configure it; absent = not encrypted. */
+  readonly keys?: KeyEncryptionKeys;
+  /** Tells two hosts' instances apart (an encrypted and a plain one back up the same database). */
+  readonly instancePrefix?: string;
 }): PgkeepHost {
   const config = loadConfig({ VAULT_STORAGE: options.storageConnectionString });
   const stores = createStores(config);
   const connections = new Map<string, PgConnection>();
   const instanceOf = (database: string): string =>
-    `bench-${database.replaceAll('_', '-')}${options.instanceSuffix ?? ''}`;
+    `${options.instancePrefix ?? 'bench'}-${database.replaceAll('_', '-')}`;
   const noIdentity: TokenCredential = {
     getToken: () => Promise.reject(new Error('the benchmark uses no Azure identity')),
   };
@@ -74,6 +76,7 @@ export function createPgkeepHost(options: {
     discoverTools,
     describeDatabase,
     clock: systemClock,
+    ...(options.keys ? { keys: options.keys } : {}),
     settings: {
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
@@ -94,7 +97,7 @@ export function createPgkeepHost(options: {
         dataSource: {
           objectType: 'Datasource',
           datasourceType: 'Microsoft.DBforPostgreSQL/servers/databases',
-          resourceID: `bench/${name}`,
+          resourceID: `${options.instancePrefix ?? 'bench'}/${database}`,
           resourceName: database,
         },
         policyName: 'bench',

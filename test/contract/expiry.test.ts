@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
 import { createTableInstanceStore } from '../../shared/adapters/storage/tables/instances';
 import { createTableJobStore } from '../../shared/adapters/storage/tables/jobs';
+import { createTableAuditLogStore } from '../../shared/adapters/storage/tables/audit';
 import { createTablePolicyStore } from '../../shared/adapters/storage/tables/policies';
 import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tables/recovery-points';
 import type { StateStores } from '../../shared/adapters/storage/stores';
@@ -105,6 +106,7 @@ describe('expireInstance', () => {
       instances: createTableInstanceStore(tables),
       recoveryPoints: createTableRecoveryPointStore(tables),
       jobs: createTableJobStore(tables, manualClock(now)),
+      auditLog: createTableAuditLogStore(tables),
     };
     const w = await world({}, stores);
     const p = await threePoints(w);

@@ -8,6 +8,7 @@ import { PgkeepError } from '../../shared/errors';
 import {
   ConcurrencyError,
   recoveryPointId,
+  type AuditEntry,
   type Clock,
   type InstanceRecord,
   type JobRecord,
@@ -591,6 +592,57 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         await inParallel([...starts.entries()], ([i, t]) => stores.jobs.create(sampleJob(id(i), t)));
         const listed = await collect(stores.jobs.list({}));
         expect(listed.map((j) => j.startTime)).toEqual(starts);
+      });
+    });
+
+    describe('AuditLogStore', () => {
+      const NOW = '2025-06-15T12:00:00.000Z';
+      const entry = (n: number, time: string, extra: Partial<AuditEntry> = {}): AuditEntry => ({
+        id: `a${n}`,
+        time,
+        principal: 'alice@example.com',
+        principalKind: 'user',
+        action: 'putPolicy',
+        target: 'PUT /api/backupPolicies/weekly',
+        clientIp: '203.0.113.7',
+        outcome: 'Succeeded',
+        status: 201,
+        ...extra,
+      });
+
+      it('returns an appended entry with every field, optional ones included', async () => {
+        const full = entry(1, NOW, { outcome: 'Failed', status: 409, errorCode: 'UserErrorPolicyInUse', jobId: 'j1' });
+        await stores.auditLog.append(full);
+        await stores.auditLog.append(entry(2, isoPlus(NOW, -HOUR), { clientIp: '' }));
+        expect(await collect(stores.auditLog.list({}))).toEqual([
+          full,
+          entry(2, isoPlus(NOW, -HOUR), { clientIp: '' }),
+        ]);
+      });
+
+      it('never overwrites: a second entry with the same id and time is refused with ConcurrencyError', async () => {
+        await stores.auditLog.append(entry(1, NOW));
+        await expect(stores.auditLog.append(entry(1, NOW, { principal: 'mallory' }))).rejects.toBeInstanceOf(
+          ConcurrencyError,
+        );
+        expect((await collect(stores.auditLog.list({}))).map((e) => e.principal)).toEqual(['alice@example.com']);
+      });
+
+      it('lists the last 7 days by default and [from, to) when given, newest first across days', async () => {
+        const times = [NOW, isoPlus(NOW, -2 * DAY), isoPlus(NOW, -6 * DAY), isoPlus(NOW, -8 * DAY)];
+        for (const [i, t] of times.entries()) await stores.auditLog.append(entry(i, t));
+        expect((await collect(stores.auditLog.list({}))).map((e) => e.time)).toEqual(times.slice(0, 3));
+        const window = { from: isoPlus(NOW, -9 * DAY), to: isoPlus(NOW, -2 * DAY) };
+        expect((await collect(stores.auditLog.list(window))).map((e) => e.time)).toEqual(times.slice(2));
+      });
+
+      it('filters by exact principal', async () => {
+        await stores.auditLog.append(entry(1, NOW));
+        await stores.auditLog.append(entry(2, isoPlus(NOW, -HOUR), { principal: 'queue', principalKind: 'queue' }));
+        await stores.auditLog.append(entry(3, isoPlus(NOW, -2 * HOUR), { principal: "o'brien" }));
+        expect((await collect(stores.auditLog.list({ principal: 'queue' }))).map((e) => e.id)).toEqual(['a2']);
+        expect((await collect(stores.auditLog.list({ principal: "o'brien" }))).map((e) => e.id)).toEqual(['a3']);
+        expect(await collect(stores.auditLog.list({ principal: 'alice' }))).toEqual([]);
       });
     });
   });

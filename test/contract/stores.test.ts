@@ -10,6 +10,7 @@ import { createStores, vaultConnection } from '../../shared/adapters/storage/sto
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
 import { createTableInstanceStore } from '../../shared/adapters/storage/tables/instances';
 import { createTableJobStore } from '../../shared/adapters/storage/tables/jobs';
+import { createTableAuditLogStore } from '../../shared/adapters/storage/tables/audit';
 import { createTablePolicyStore } from '../../shared/adapters/storage/tables/policies';
 import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tables/recovery-points';
 import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
@@ -40,6 +41,7 @@ describe('on Azurite', () => {
       instances: createTableInstanceStore(tables),
       recoveryPoints: createTableRecoveryPointStore(tables),
       jobs: createTableJobStore(tables, clock),
+      auditLog: createTableAuditLogStore(tables, clock),
     });
   });
 

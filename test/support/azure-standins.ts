@@ -1,10 +1,20 @@
-// Local stand-ins for the Azure services the secret resolver and the ARM Reader check talk to: an App Service
-// managed-identity token endpoint (plain HTTP, as in App Service), a Key Vault secrets endpoint and an ARM
-// permissions endpoint (both HTTPS with a self-signed certificate generated at start). The real SDK clients and the
-// real ManagedIdentityCredential run against them; nothing of the SDK is mocked.
+// Local stand-ins for the Azure services the secret resolver, the Key Vault KEK provider and the ARM Reader check
+// talk to: an App Service managed-identity token endpoint (plain HTTP, as in App Service), a Key Vault endpoint for
+// secrets and keys (get, wrapkey, unwrapkey with real RSA-OAEP-256 over per-version RSA keys; versions, disabled
+// versions and deleted keys behave as Key Vault documents them) and an ARM permissions endpoint (both HTTPS with a
+// self-signed certificate generated at start). The real SDK clients and the real ManagedIdentityCredential run
+// against them; nothing of the SDK is mocked.
 
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  constants as cryptoConstants,
+  generateKeyPairSync,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -119,6 +129,23 @@ export interface KeyVaultStandin {
   setSecret(name: string, value: string): string;
   /** Answers every GET of this secret with the denial. */
   deny(name: string, denial?: KeyVaultDenial): void;
+  /**
+   * Adds a new version of an RSA key (creating the key; the newest version is the current one, which an unversioned
+   * request uses) and returns its full id `${url}/keys/<name>/<version>`.
+   */
+  createKeyVersion(name: string): string;
+  /** Enables or disables one version: a disabled version still wraps and reads, but refuses unwrapKey (403 KeyDisabled). */
+  setKeyVersionEnabled(name: string, version: string, enabled: boolean): void;
+  /** Deletes a key with all its versions (every request for it answers 404 KeyNotFound). */
+  deleteKey(name: string): void;
+}
+
+interface StandinKeyVersion {
+  readonly version: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: { n?: string; e?: string };
+  enabled: boolean;
+  readonly created: number;
 }
 
 export type ArmPermission = {
@@ -185,72 +212,151 @@ function startIdentity(): { server: http.Server; identity: Omit<IdentityStandin,
   return { server, identity: { header, principalId, tenantId, tokenRequests, verify } };
 }
 
-function keyVaultHandler(
-  identity: IdentityStandin,
-  state: KeyVaultStandin & {
-    secrets: Map<string, { version: string; value: string }[]>;
-    denials: Map<string, KeyVaultDenial>;
-  },
-) {
-  const challenge = `Bearer authorization="https://login.microsoftonline.com/${identity.tenantId}", resource="${VAULT_RESOURCE}"`;
-  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const auth = identity.verify(req.headers.authorization, VAULT_RESOURCE);
-    state.requests.push({ method: req.method ?? '', path: url.pathname, auth });
-    if (!url.searchParams.has('api-version')) {
-      return sendJson(res, 400, {
-        error: { code: 'BadParameter', message: 'The api-version query parameter is missing' },
-      });
-    }
-    if (auth !== 'valid') {
-      return sendJson(
-        res,
-        401,
-        {
-          error: {
-            code: 'Unauthorized',
-            message:
-              auth === 'none' ? 'AKV10000: Request is missing a Bearer or PoP token.' : 'AKV10032: Invalid issuer.',
-          },
-        },
-        { 'www-authenticate': challenge },
-      );
-    }
-    const m = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-zA-Z]*))?\/?$/.exec(url.pathname);
-    if (req.method !== 'GET' || !m) {
-      return sendJson(res, 405, { error: { code: 'BadParameter', message: 'only GET of a secret is served here' } });
-    }
-    const name = m[1] ?? '';
-    const version = m[2] ?? '';
-    const denial = state.denials.get(name.toLowerCase());
-    if (denial) {
-      const error: Record<string, unknown> = { code: denial.code, message: denial.message };
-      if (denial.innerCode !== undefined) error.innererror = { code: denial.innerCode };
-      return sendJson(res, denial.status, { error });
-    }
-    const versions = state.secrets.get(name.toLowerCase()) ?? [];
-    const found = version === '' ? versions.at(-1) : versions.find((v) => v.version === version);
-    if (!found) {
-      return sendJson(res, 404, {
-        error: {
-          code: 'SecretNotFound',
-          message: `A secret with (name/id) ${version === '' ? name : `${name}/${version}`} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
-        },
-      });
-    }
-    const created = Math.floor(Date.now() / 1000);
-    sendJson(res, 200, {
-      value: found.value,
-      id: `${state.url}/secrets/${name}/${found.version}`,
+type KeyVaultState = Omit<KeyVaultStandin, 'url'> & {
+  url: string;
+  secrets: Map<string, { version: string; value: string }[]>;
+  denials: Map<string, KeyVaultDenial>;
+  keys: Map<string, StandinKeyVersion[]>;
+};
+
+/** GET /keys/<name>[/<version>], POST …/<version>/wrapkey and …/unwrapkey, as Key Vault answers them (API 7.x). */
+function keyRequest(
+  state: KeyVaultState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: string,
+  m: RegExpExecArray,
+): void {
+  const name = m[1] ?? '';
+  const versionAsked = m[2] ?? '';
+  const operation = m[3];
+  const versions = state.keys.get(name.toLowerCase()) ?? [];
+  const found = versionAsked === '' ? versions.at(-1) : versions.find((v) => v.version === versionAsked);
+  if (!found) {
+    return sendJson(res, 404, {
+      error: {
+        code: 'KeyNotFound',
+        message: `A key with (name/id) ${versionAsked === '' ? name : `${name}/${versionAsked}`} was not found in this key vault. If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+      },
+    });
+  }
+  const kid = `${state.url}/keys/${name}/${found.version}`;
+  if (operation === undefined) {
+    if (req.method !== 'GET') return sendJson(res, 405, { error: { code: 'BadParameter', message: 'GET a key' } });
+    return sendJson(res, 200, {
+      key: { kid, kty: 'RSA', key_ops: ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt'], ...found.publicJwk },
       attributes: {
-        enabled: true,
-        created,
-        updated: created,
+        enabled: found.enabled,
+        created: found.created,
+        updated: found.created,
         recoveryLevel: 'Recoverable+Purgeable',
         recoverableDays: 90,
       },
-      tags: {},
     });
+  }
+  let parsed: { alg?: unknown; value?: unknown };
+  try {
+    parsed = JSON.parse(body) as { alg?: unknown; value?: unknown };
+  } catch {
+    return sendJson(res, 400, { error: { code: 'BadParameter', message: 'The request body is not JSON.' } });
+  }
+  if (parsed.alg !== 'RSA-OAEP-256' || typeof parsed.value !== 'string') {
+    return sendJson(res, 400, { error: { code: 'BadParameter', message: 'Invalid algorithm or value.' } });
+  }
+  const oaep = { padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' };
+  const input = Buffer.from(parsed.value, 'base64url');
+  if (operation === 'wrapkey') {
+    // Key Vault wraps with a disabled key (only unwrap, decrypt and sign are refused).
+    const wrapped = publicEncrypt({ key: found.privateKey, ...oaep }, input);
+    return sendJson(res, 200, { kid, value: wrapped.toString('base64url') });
+  }
+  if (!found.enabled) {
+    return sendJson(res, 403, {
+      error: {
+        code: 'Forbidden',
+        message: 'Operation unwrapKey is not allowed on a disabled key.',
+        innererror: { code: 'KeyDisabled' },
+      },
+    });
+  }
+  try {
+    return sendJson(res, 200, {
+      kid,
+      value: privateDecrypt({ key: found.privateKey, ...oaep }, input).toString('base64url'),
+    });
+  } catch {
+    return sendJson(res, 400, { error: { code: 'BadParameter', message: 'Bad Request' } });
+  }
+}
+
+function keyVaultHandler(identity: IdentityStandin, state: KeyVaultState) {
+  const challenge = `Bearer authorization="https://login.microsoftonline.com/${identity.tenantId}", resource="${VAULT_RESOURCE}"`;
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Keys' wrap and unwrap carry a JSON body: read it whole first.
+    const serve = (body: string): void => {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const auth = identity.verify(req.headers.authorization, VAULT_RESOURCE);
+      state.requests.push({ method: req.method ?? '', path: url.pathname, auth });
+      if (!url.searchParams.has('api-version')) {
+        return sendJson(res, 400, {
+          error: { code: 'BadParameter', message: 'The api-version query parameter is missing' },
+        });
+      }
+      if (auth !== 'valid') {
+        return sendJson(
+          res,
+          401,
+          {
+            error: {
+              code: 'Unauthorized',
+              message:
+                auth === 'none' ? 'AKV10000: Request is missing a Bearer or PoP token.' : 'AKV10032: Invalid issuer.',
+            },
+          },
+          { 'www-authenticate': challenge },
+        );
+      }
+      const k = /^\/keys\/([0-9a-zA-Z-]+)(?:\/([0-9a-zA-Z]*))?(?:\/(wrapkey|unwrapkey))?\/?$/.exec(url.pathname);
+      if (k) return keyRequest(state, req, res, body, k);
+      const m = /^\/secrets\/([0-9a-zA-Z-]+)(?:\/([0-9a-zA-Z]*))?\/?$/.exec(url.pathname);
+      if (req.method !== 'GET' || !m) {
+        return sendJson(res, 405, { error: { code: 'BadParameter', message: 'only GET of a secret is served here' } });
+      }
+      const name = m[1] ?? '';
+      const version = m[2] ?? '';
+      const denial = state.denials.get(name.toLowerCase());
+      if (denial) {
+        const error: Record<string, unknown> = { code: denial.code, message: denial.message };
+        if (denial.innerCode !== undefined) error.innererror = { code: denial.innerCode };
+        return sendJson(res, denial.status, { error });
+      }
+      const versions = state.secrets.get(name.toLowerCase()) ?? [];
+      const found = version === '' ? versions.at(-1) : versions.find((v) => v.version === version);
+      if (!found) {
+        return sendJson(res, 404, {
+          error: {
+            code: 'SecretNotFound',
+            message: `A secret with (name/id) ${version === '' ? name : `${name}/${version}`} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+          },
+        });
+      }
+      const created = Math.floor(Date.now() / 1000);
+      sendJson(res, 200, {
+        value: found.value,
+        id: `${state.url}/secrets/${name}/${found.version}`,
+        attributes: {
+          enabled: true,
+          created,
+          updated: created,
+          recoveryLevel: 'Recoverable+Purgeable',
+          recoverableDays: 90,
+        },
+        tags: {},
+      });
+    };
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => serve(Buffer.concat(chunks).toString('utf8')));
   };
 }
 
@@ -311,11 +417,35 @@ export async function startAzureStandins(): Promise<AzureStandins> {
   const identityPort = await listen(identityServer);
   const identity: IdentityStandin = { ...partialIdentity, endpoint: `http://127.0.0.1:${identityPort}/msi/token` };
 
-  const kvState = {
+  const kvState: KeyVaultState = {
     url: '',
     requests: [] as SeenRequest[],
     secrets: new Map<string, { version: string; value: string }[]>(),
     denials: new Map<string, KeyVaultDenial>(),
+    keys: new Map<string, StandinKeyVersion[]>(),
+    createKeyVersion(name: string): string {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const jwk = publicKey.export({ format: 'jwk' });
+      const version = randomBytes(16).toString('hex');
+      const list = kvState.keys.get(name.toLowerCase()) ?? [];
+      list.push({
+        version,
+        privateKey,
+        publicJwk: { n: jwk.n, e: jwk.e },
+        enabled: true,
+        created: Math.floor(Date.now() / 1000),
+      });
+      kvState.keys.set(name.toLowerCase(), list);
+      return `${kvState.url}/keys/${name}/${version}`;
+    },
+    setKeyVersionEnabled(name: string, version: string, enabled: boolean): void {
+      const found = kvState.keys.get(name.toLowerCase())?.find((v) => v.version === version);
+      if (!found) throw new Error(`no version ${version} of key ${name}`);
+      found.enabled = enabled;
+    },
+    deleteKey(name: string): void {
+      kvState.keys.delete(name.toLowerCase());
+    },
     setSecret(name: string, value: string): string {
       const version = randomBytes(16).toString('hex');
       const list = kvState.secrets.get(name.toLowerCase()) ?? [];

@@ -18,9 +18,12 @@ import {
   smallJson,
 } from '../../shared/adapters/storage/tables/rules';
 import type { StateStores } from '../../shared/adapters/storage/stores';
+import { auditKeys } from '../../shared/adapters/storage/tables/audit';
 import {
   ConcurrencyError,
   systemClock,
+  type AuditEntry,
+  type AuditLogStore,
   type Clock,
   type InstanceRecord,
   type InstanceStore,
@@ -226,11 +229,43 @@ export function createFakeJobStore(clock: Clock = systemClock): JobStore {
   };
 }
 
+export function createFakeAuditLogStore(clock: Clock = systemClock): AuditLogStore {
+  const rows = new Map<string, AuditEntry>();
+  // The table's own order: (day partition, inverted time, id) — newest first, ties by id.
+  const key = (e: AuditEntry) => {
+    const k = auditKeys(e);
+    return `${k.partitionKey}|${k.rowKey}`;
+  };
+  return {
+    append(entry) {
+      return later(() => {
+        const k = key(entry);
+        if (rows.has(k)) throw new ConcurrencyError(`audit entry ${entry.id} already exists`);
+        rows.set(k, copy(entry));
+      });
+    },
+    list(filter) {
+      return lazily(() => {
+        const { fromMs, toMs } = jobWindow(filter, clock.now());
+        return sortedValues(rows).filter((e) => {
+          const ms = Date.parse(e.time);
+          return (
+            ms >= fromMs &&
+            (toMs === undefined || ms < toMs) &&
+            (filter.principal === undefined || e.principal === filter.principal)
+          );
+        });
+      });
+    },
+  };
+}
+
 export function createFakeStores(clock: Clock = systemClock): StateStores {
   return {
     policies: createFakePolicyStore(),
     instances: createFakeInstanceStore(),
     recoveryPoints: createFakeRecoveryPointStore(),
     jobs: createFakeJobStore(clock),
+    auditLog: createFakeAuditLogStore(clock),
   };
 }

@@ -31,6 +31,7 @@ const builtInRoles: Record<string, string> = {
   '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   '7f951dda-4ed3-4680-a7ca-43fe172d538d': 'AcrPull',
+  'e147488a-f6f5-4113-8e2d-b22465e65bf6': 'Key Vault Crypto Service Encryption User',
   'acdd72d7-3299-47b5-9f30-9e3faacdc6c3': 'Reader',
 };
 
@@ -189,7 +190,21 @@ describe('storage accounts', () => {
     const vault = read('app/storage-vault.bicep');
     expect(vault).toMatch(/isVersioningEnabled: true/);
     expect(vault).toMatch(/deleteRetentionPolicy: \{ enabled: true/);
-    expect(vault).toMatch(/immutabilityPolicies@[^']+' = if \(immutabilityDays > 0\)/);
+    expect(vault).toMatch(/immutableStorageWithVersioning: immutabilityDays > 0/);
+  });
+
+  it('make immutability version-level (a rewrap may write a manifest again), unlocked unless asked, off by default', () => {
+    const vault = read('app/storage-vault.bicep');
+    // Container-level WORM would refuse the overwrite a key rewrap makes.
+    expect(vault).not.toContain('containers/immutabilityPolicies');
+    expect(vault).toMatch(/state: lockImmutability \? 'Locked' : 'Unlocked'/);
+    expect(vault).toMatch(/param immutabilityDays int = 0/);
+    expect(vault).toMatch(/param lockImmutability bool = false/);
+    expect(read('main.bicep')).toMatch(/param lockImmutability bool = false/);
+  });
+
+  it('create the audit log table with the state tables', () => {
+    expect(read('app/storage-vault.bicep')).toMatch(/'jobs', 'auditLog'\]/);
   });
 });
 

@@ -27,3 +27,11 @@ export function isTransportError(err: unknown): boolean {
 export function isServiceUnavailable(err: unknown): boolean {
   return isRestError(err) && err.statusCode !== undefined && (err.statusCode === 429 || err.statusCode >= 500);
 }
+
+/** Key Vault's `error.innererror.code` (ForbiddenByRbac, ForbiddenByFirewall, SecretDisabled, KeyDisabled, …). */
+export function keyVaultInnerCode(err: RestErrorLike): string | undefined {
+  const error = (err.details as { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } })
+    ?.error;
+  const code = error?.innerError?.code ?? error?.innererror?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -10,7 +10,7 @@ import {
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { isReservedAppSettingName } from '../../config';
 import { PgkeepError } from '../../errors';
-import { isRestError, isServiceUnavailable, isTransportError, type RestErrorLike } from './azure-rest-errors';
+import { isRestError, isServiceUnavailable, isTransportError, keyVaultInnerCode } from './azure-rest-errors';
 import type { SecretReference, SecretResolver } from '../../ports';
 
 /** A reference taken apart: where the secret is and what it is called. */
@@ -118,14 +118,6 @@ export interface SecretResolverDeps {
   };
 }
 
-/** Key Vault's `error.innererror.code` (ForbiddenByRbac, ForbiddenByFirewall, SecretDisabled, …), if present. */
-function innerCode(err: RestErrorLike): string | undefined {
-  const error = (err.details as { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } })
-    ?.error;
-  const code = error?.innerError?.code ?? error?.innererror?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function mapKeyVaultError(err: unknown, secret: LocatedSecret & { secretStoreType: 'AzureKeyVault' }): unknown {
   const what = `secret ${secret.name} in key vault ${new URL(secret.vaultUrl).host}`;
   if (
@@ -141,7 +133,7 @@ function mapKeyVaultError(err: unknown, secret: LocatedSecret & { secretStoreTyp
   if (!isRestError(err)) return err;
   const status = err.statusCode;
   if (status === 401 || status === 403) {
-    const inner = innerCode(err);
+    const inner = keyVaultInnerCode(err);
     if (inner === 'SecretDisabled') {
       return new PgkeepError('UserErrorInvalidSecret', `the ${what} is disabled`, {
         cause: err,

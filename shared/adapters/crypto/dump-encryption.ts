@@ -6,7 +6,7 @@
 // AAD of segment i = header | i (u64 BE) | final flag (1 byte). The stream ends with one empty segment flagged final:
 // a stream cut at a segment boundary lacks it and fails. Nonces are random per segment (a key encrypts far fewer than
 // 2^32 segments of 1 MiB in ten years of backups).
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgkeepError } from '../../errors';
 
@@ -19,19 +19,10 @@ export const ENCRYPTION_SEGMENT_BYTES = 1024 * 1024;
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export interface DumpEncryptionKey {
-  /** 32 bytes. */
+  /** 32 bytes: the backup's data key (envelope.ts). */
   readonly key: Buffer;
-  /** Recorded in the manifest so a restore knows which key to ask for; never the key itself. */
+  /** The id of the key-encryption key that wrapped it, for the pipeline's record; never a key. */
   readonly keyId: string;
-}
-
-/** Decodes a base64 BACKUP_ENCRYPTION_KEY; throws UserErrorInvalidRequest when it is not 32 bytes. */
-export function parseEncryptionKey(base64: string, keyId: string): DumpEncryptionKey {
-  const key = Buffer.from(base64, 'base64');
-  if (key.length !== 32) {
-    throw new PgkeepError('UserErrorInvalidRequest', 'the backup encryption key must be 32 bytes, base64-encoded');
-  }
-  return { key, keyId };
 }
 
 function header(segmentSize: number): Buffer {
@@ -48,23 +39,39 @@ function aad(head: Buffer, index: number, final: boolean): Buffer {
   return Buffer.concat([head, tail]);
 }
 
-/** A Transform that encrypts its input into the segmented format. */
+/**
+ * A Transform that encrypts its input into the segmented format. Each chunk goes through the segment's cipher as it
+ * arrives (GCM is a stream cipher); only the ciphertext of the open segment is held until its tag is known, and it is
+ * pushed as it was produced, without copying it into one buffer (encryption is on the backup's hot path).
+ */
 export function createEncryptStream(key: Buffer, segmentSize = ENCRYPTION_SEGMENT_BYTES): Transform {
   if (key.length !== 32) throw new PgkeepError('SystemErrorInternal', 'the encryption key must be 32 bytes');
   const head = header(segmentSize);
   let index = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   let started = false;
+  // The open segment: its cipher, nonce, and the ciphertext so far (a segment's length precedes its body).
+  let cipher: CipherGCM | undefined;
+  let nonce = Buffer.alloc(0);
+  let sealed: Buffer[] = [];
+  let filled = 0;
 
-  const seal = (plain: Buffer, final: boolean): Buffer => {
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce);
-    cipher.setAAD(aad(head, index++, final));
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(body.length, 0);
-    return Buffer.concat([len, nonce, body, cipher.getAuthTag()]);
+  const open = (final: boolean): CipherGCM => {
+    nonce = randomBytes(NONCE_BYTES);
+    const c = createCipheriv('aes-256-gcm', key, nonce);
+    c.setAAD(aad(head, index++, final));
+    return c;
+  };
+  const close = (stream: Transform, c: CipherGCM, length: number): void => {
+    const last = c.final();
+    const prefix = Buffer.alloc(4 + NONCE_BYTES);
+    prefix.writeUInt32BE(length, 0);
+    nonce.copy(prefix, 4);
+    stream.push(prefix);
+    for (const part of sealed) if (part.length > 0) stream.push(part);
+    if (last.length > 0) stream.push(last);
+    stream.push(c.getAuthTag());
+    sealed = [];
+    filled = 0;
   };
   const start = (stream: Transform): void => {
     if (!started) {
@@ -76,23 +83,25 @@ export function createEncryptStream(key: Buffer, segmentSize = ENCRYPTION_SEGMEN
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       start(this);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes >= segmentSize) {
-        let all = Buffer.concat(pending);
-        while (all.length >= segmentSize) {
-          this.push(seal(all.subarray(0, segmentSize), false));
-          all = all.subarray(segmentSize);
+      let at = 0;
+      while (at < chunk.length) {
+        // Data segments are never final: the stream ends with an empty segment flagged final.
+        cipher ??= open(false);
+        const take = Math.min(segmentSize - filled, chunk.length - at);
+        sealed.push(cipher.update(chunk.subarray(at, at + take)));
+        filled += take;
+        at += take;
+        if (filled === segmentSize) {
+          close(this, cipher, segmentSize);
+          cipher = undefined;
         }
-        pending = all.length > 0 ? [Buffer.from(all)] : [];
-        pendingBytes = all.length;
       }
       done();
     },
     flush(done: TransformCallback) {
       start(this);
-      if (pendingBytes > 0) this.push(seal(Buffer.concat(pending), false));
-      this.push(seal(Buffer.alloc(0), true));
+      if (cipher !== undefined) close(this, cipher, filled);
+      close(this, open(true), 0);
       done();
     },
   });

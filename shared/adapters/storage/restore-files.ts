@@ -1,8 +1,10 @@
 // Restore as files (design §6): writes a pg_restore-ready custom-format dump (decompressed on the way), the
 // manifest and a short restore script into the caller's container, and deletes them again when the check fails.
+// An encrypted dump leaves the vault encrypted: it is delivered as stored (`.dump.enc`, proven to decrypt and
+// decompress on the way) and the script turns it into the dump with `pgkeep decrypt`, which needs the KEK.
 import type { ContainerClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { PgkeepError } from '../../errors';
 import { normalizeFilePrefix } from '../../contracts/restores';
 import { isRestError, isTransportError } from '../azure/azure-rest-errors';
@@ -26,7 +28,10 @@ export interface RestoreAsFilesOptions {
   readonly onProgress?: (bytesRead: number) => void;
   /** Default `zstd` from PATH. */
   readonly zstdPath?: string;
-  /** The key of a client-side encrypted dump (its manifest's encryption.keyId names it). */
+  /**
+   * The data key of a client-side encrypted dump. The dump is then delivered encrypted (`<point>.dump.enc`), after
+   * the whole of it was decrypted and decompressed here as a check.
+   */
   readonly decryptionKey?: Buffer;
 }
 
@@ -38,11 +43,15 @@ export interface RestoreAsFilesResult {
 /** Custom-format dumps of typical databases compress 3–10× with zstd -1..3; sizes the upload's blocks. */
 const ASSUMED_COMPRESSION_RATIO = 10;
 
-/** The blob names a restore as files writes. */
-export function restoreFileNames(prefix: string, pointId: string): { manifest: string; dump: string; script: string } {
+/** The blob names a restore as files writes; an encrypted dump is delivered as `<point>.dump.enc`. */
+export function restoreFileNames(
+  prefix: string,
+  pointId: string,
+  encrypted = false,
+): { manifest: string; dump: string; script: string } {
   return {
     manifest: `${prefix}${pointId}.manifest.json`,
-    dump: `${prefix}${pointId}.dump`,
+    dump: `${prefix}${pointId}.dump${encrypted ? '.enc' : ''}`,
     script: `${prefix}${pointId}-restore.sh`,
   };
 }
@@ -62,7 +71,8 @@ export async function restoreAsFiles(options: RestoreAsFilesOptions): Promise<Re
       target: 'pointId',
     });
   }
-  const names = restoreFileNames(prefix, options.pointId);
+  const encrypted = options.decryptionKey !== undefined;
+  const names = restoreFileNames(prefix, options.pointId, encrypted);
   const { container } = options;
   const where = `container ${container.containerName}`;
   const written: string[] = [];
@@ -121,7 +131,7 @@ export async function restoreAsFiles(options: RestoreAsFilesOptions): Promise<Re
     );
   }
 
-  const script = restoreScript(options.pointId, archive.sha256, pgDumpVersionOf(options.manifest));
+  const script = restoreScript(options.pointId, archive.sha256, pgDumpVersionOf(options.manifest), encrypted);
   try {
     written.push(names.script);
     await container.getBlockBlobClient(names.script).upload(script, Buffer.byteLength(script), {
@@ -134,13 +144,16 @@ export async function restoreAsFiles(options: RestoreAsFilesOptions): Promise<Re
   return {
     files: [
       { name: names.manifest, bytes: Buffer.byteLength(manifestText) },
-      { name: names.dump, bytes: archive.bytes },
+      { name: names.dump, bytes: encrypted ? digest.bytes : archive.bytes },
       { name: names.script, bytes: Buffer.byteLength(script) },
     ],
   };
 }
 
-/** source → digest → zstd -d → (SHA-256 of the archive) → uploadStream, with bounded buffers. */
+/**
+ * source → digest → zstd -d → (SHA-256 of the archive) → uploadStream, with bounded buffers. An encrypted dump
+ * uploads the stored bytes instead, while the archive is hashed and dropped.
+ */
 async function uploadDump(
   options: RestoreAsFilesOptions,
   name: string,
@@ -149,7 +162,7 @@ async function uploadDump(
   const source = await openDecompressedSource(options.source, {
     ...(options.onProgress === undefined ? {} : { onBytes: options.onProgress }),
     ...(options.zstdPath === undefined ? {} : { zstdPath: options.zstdPath }),
-    ...(options.decryptionKey === undefined ? {} : { decryptionKey: options.decryptionKey }),
+    ...(options.decryptionKey === undefined ? {} : { decryptionKey: options.decryptionKey, teeStored: true }),
   });
   const onAbort = (): void => source.destroy();
   options.abortSignal?.addEventListener('abort', onAbort, { once: true });
@@ -164,17 +177,32 @@ async function uploadDump(
     },
   });
   source.archive.pipe(tap);
-  const blockSize = chooseBlockSize(options.expectedBytes * ASSUMED_COMPRESSION_RATIO);
+  // What is delivered: the archive, or (encrypted) the stored bytes while the archive is only hashed.
+  let body: NodeJS.ReadableStream = tap;
+  let blockSize = chooseBlockSize(options.expectedBytes * ASSUMED_COMPRESSION_RATIO);
+  if (source.stored !== undefined) {
+    tap.resume();
+    body = source.stored;
+    blockSize = chooseBlockSize(options.expectedBytes);
+  }
   onStarted();
   try {
-    await options.container.getBlockBlobClient(name).uploadStream(tap, blockSize, chooseMaxInFlight(blockSize), {
-      abortSignal: options.abortSignal,
-      blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
-    });
+    await options.container
+      .getBlockBlobClient(name)
+      .uploadStream(body as Readable, blockSize, chooseMaxInFlight(blockSize), {
+        abortSignal: options.abortSignal,
+        blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
+      });
   } catch (err) {
     // The upload stopped reading: stop the source too, or `done` would wait on a blocked zstd forever.
     source.destroy();
-    await source.done;
+    const digest = await source.done;
+    if (digest.sourceError !== undefined) {
+      throw new PgkeepError(
+        'SystemErrorRestoreFailed',
+        `reading the recovery point failed: ${digest.sourceError.message}`,
+      );
+    }
     throw err;
   } finally {
     options.abortSignal?.removeEventListener('abort', onAbort);
@@ -215,17 +243,32 @@ function pgDumpVersionOf(manifest: unknown): string | undefined {
  * (PGHOST, PGPORT, PGUSER, PGSSLMODE, PGPASSWORD or ~/.pgpass) and holds no credentials. Same defaults as
  * restoreAsDatabase: a new database from template0, objects owned by the restoring user, no tablespaces.
  */
-export function restoreScript(pointId: string, archiveSha256: string, pgDumpVersion?: string): string {
+export function restoreScript(
+  pointId: string,
+  archiveSha256: string,
+  pgDumpVersion?: string,
+  encrypted = false,
+): string {
   const needs =
     pgDumpVersion === undefined ? '' : ` (written by pg_dump ${pgDumpVersion}: use pg_restore of that major or newer)`;
+  const decrypt = encrypted
+    ? `# The dump is encrypted (${pointId}.dump.enc): pgkeep decrypt unwraps its data key with the key named in the
+# manifest (Key Vault with your Azure login, or BACKUP_KEYRING / --keyring) and writes the plain dump. PGKEEP names
+# the command when it is not "pgkeep" on the PATH (e.g. PGKEEP="node /opt/pgkeep/dist/cli/pgkeep.js").
+if [ ! -f "$dump" ]; then
+  \${PGKEEP:-pgkeep} decrypt --in "$dir/${pointId}.dump.enc" --manifest "$dir/${pointId}.manifest.json" --out "$dump"
+fi
+`
+    : '';
   return `#!/bin/sh
 # Restores pgkeep recovery point ${pointId} into a NEW database with stock PostgreSQL tools${needs}.
 # Connection: the usual libpq variables PGHOST, PGPORT, PGUSER, PGSSLMODE, and PGPASSWORD or ~/.pgpass.
 # Usage: sh ${pointId}-restore.sh NEW_DATABASE_NAME [DUMP_FILE]
 set -eu
 db="\${1:?usage: sh $0 NEW_DATABASE_NAME [DUMP_FILE]}"
-dump="\${2:-$(dirname "$0")/${pointId}.dump}"
-if command -v sha256sum >/dev/null 2>&1; then
+dir="$(dirname "$0")"
+dump="\${2:-$dir/${pointId}.dump}"
+${decrypt}if command -v sha256sum >/dev/null 2>&1; then
   echo "${archiveSha256}  $dump" | sha256sum -c --quiet -
 fi
 createdb --template=template0 -- "$db"

@@ -2,7 +2,7 @@
 // archive. When the consumer gives up early the source is still read to its end, so a corruption is always told.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { PgkeepError } from '../../errors';
 import { createDecryptStream } from '../crypto/dump-encryption';
 
@@ -21,6 +21,11 @@ export interface SourceDigest {
 export interface DecompressedSource {
   /** The decompressed pg_dump custom-format archive (zstd's stdout). */
   readonly archive: Readable;
+  /**
+   * With `teeStored`: the stored bytes themselves, as read (an encrypted dump is delivered as it is stored). Paced
+   * with the archive: both must be consumed. Fails when the source fails.
+   */
+  readonly stored?: Readable;
   /** Settles (never rejects) once the source ended or failed and zstd exited. */
   readonly done: Promise<SourceDigest>;
   /** The consumer stopped: throw away the rest of the archive but keep reading the source into the digest. */
@@ -36,6 +41,8 @@ export interface OpenDecompressedSourceOptions {
   readonly zstdPath?: string;
   /** The key of a client-side encrypted dump (manifest `encryption.keyId` names it); decrypted after hashing. */
   readonly decryptionKey?: Buffer;
+  /** Also hand out the stored bytes (`stored`), e.g. to deliver an encrypted dump while proving it decrypts. */
+  readonly teeStored?: boolean;
 }
 
 /** Opens `source` and starts decompressing it. Throws SystemErrorRestoreFailed when the source cannot be opened. */
@@ -72,8 +79,11 @@ export async function openDecompressedSource(
     options.onBytes?.(bytes);
   });
   zstd.stdin.on('error', () => undefined);
+  const stored = options.teeStored === true ? new PassThrough() : undefined;
+  if (stored !== undefined) input.pipe(stored);
   // What feeds zstd: the stored bytes, or their decryption (the digest always covers the stored bytes).
   let feed: Readable = input;
+  let firstHop: NodeJS.WritableStream = zstd.stdin;
   if (options.decryptionKey !== undefined) {
     const decrypt = createDecryptStream(options.decryptionKey);
     decrypt.once('error', (err) => {
@@ -83,6 +93,7 @@ export async function openDecompressedSource(
     });
     input.pipe(decrypt);
     feed = decrypt;
+    firstHop = decrypt;
   }
   feed.pipe(zstd.stdin);
 
@@ -92,6 +103,7 @@ export async function openDecompressedSource(
     input.once('error', (err) => {
       sourceError = err;
       zstd.stdin.end();
+      stored?.destroy(err);
       resolve();
     });
   });
@@ -102,10 +114,11 @@ export async function openDecompressedSource(
     });
     zstd.once('close', (code) => resolve(code));
   });
-  // zstd gave up (corrupt input) before the source ended: read the rest into the digest anyway.
+  // zstd gave up (corrupt input) before the source ended: read the rest into the digest anyway (a `stored`
+  // consumer keeps the source flowing by itself).
   void zstdExited.then(() => {
-    input.unpipe();
-    input.resume();
+    input.unpipe(firstHop);
+    if (stored === undefined) input.resume();
   });
 
   const done = Promise.all([sourceEnded, zstdExited]).then(([, code]): SourceDigest => ({
@@ -117,6 +130,7 @@ export async function openDecompressedSource(
   }));
   return {
     archive: zstd.stdout,
+    ...(stored !== undefined ? { stored } : {}),
     done,
     discardArchive() {
       zstd.stdout.unpipe();
@@ -125,6 +139,7 @@ export async function openDecompressedSource(
     destroy() {
       input.unpipe();
       input.destroy();
+      stored?.destroy();
       if (zstd.exitCode === null && zstd.signalCode === null) zstd.kill('SIGKILL');
       zstd.stdout.resume();
     },

@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import { PgkeepError } from '../../errors';
 import {
   systemClock,
+  type AuditLogStore,
   type ChannelStore,
   type Clock,
   type HealthStore,
@@ -25,6 +26,7 @@ import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
 import { createTableOutboxStore } from './tables/notifications';
 import { createTableJobStore } from './tables/jobs';
+import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
 import { createTableRestoreTestPlanStore } from './tables/restore-test-plans';
@@ -36,6 +38,8 @@ export interface StateStores {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
+  /** Append-only record of state-changing calls and restores (who, what, when, from where, outcome). */
+  readonly auditLog: AuditLogStore;
 }
 
 /** The restore-test plans and history (issue 17), in the same account as the other state. */
@@ -116,6 +120,7 @@ export function createStateStores(config: TableConfig, options: CreateStoresOpti
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
     jobs: createTableJobStore(tables, options.clock ?? systemClock),
+    auditLog: createTableAuditLogStore(tables, options.clock ?? systemClock),
   };
 }
 

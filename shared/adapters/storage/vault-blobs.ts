@@ -28,6 +28,18 @@ function archived(name: string, cause: unknown): PgkeepError {
   return new PgkeepError('UserErrorRecoveryPointArchived', `blob ${name} is in the archive tier`, { cause });
 }
 
+/**
+ * Azure answers 409 BlobImmutableDueToPolicy (time-based retention) or a BlobImmutable… code for a legal hold when a
+ * protected blob would be deleted or overwritten. Azurite has no immutability; the path is tested through the real
+ * SDK against a stand-in (test/contract/vault-blobs-immutable.test.ts).
+ */
+function immutable(name: string, err: unknown): PgkeepError | undefined {
+  if (!(err instanceof RestError) || err.statusCode !== 409 || !/^BlobImmutable/.test(err.code ?? '')) return undefined;
+  return new PgkeepError('UserErrorBlobImmutable', `blob ${name} is protected by the immutability policy`, {
+    cause: err,
+  });
+}
+
 const tiers: readonly string[] = ['Hot', 'Cool', 'Cold', 'Archive'];
 const asTier = (t: string | undefined): BlobTier | undefined => (t && tiers.includes(t) ? (t as BlobTier) : undefined);
 
@@ -90,11 +102,15 @@ export function createVaultBlobStore(connection: StorageConnection, containerNam
 
     async putJson(name, value) {
       const body = Buffer.from(JSON.stringify(value, null, 2));
-      await (
-        await ready()
-      )
-        .getBlockBlobClient(name)
-        .upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/json' } });
+      try {
+        await (
+          await ready()
+        )
+          .getBlockBlobClient(name)
+          .upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/json' } });
+      } catch (err) {
+        throw immutable(name, err) ?? err;
+      }
     },
 
     async getJson<T>(name: string) {
@@ -145,7 +161,11 @@ export function createVaultBlobStore(connection: StorageConnection, containerNam
     },
 
     async delete(name) {
-      await (await ready()).getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' });
+      try {
+        await (await ready()).getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' });
+      } catch (err) {
+        throw immutable(name, err) ?? err;
+      }
     },
 
     async *list(prefix) {

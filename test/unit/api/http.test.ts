@@ -90,9 +90,13 @@ describe('requireRole', () => {
     // Health is for uptime monitors: anonymous, and the handler shows details to Readers only.
     const anonymous = apiRoutes.filter((x) => x.role === 'Anonymous').map((x) => x.route);
     expect(anonymous).toEqual(['health', 'health/live']);
-    for (const r of apiRoutes.filter((x) => x.method === 'GET' && x.role !== 'Anonymous')) {
+    // Reads are Reader's, except the audit log: who did what is for Admins (issue 16).
+    for (const r of apiRoutes.filter(
+      (x) => x.method === 'GET' && x.role !== 'Anonymous' && x.name !== 'listAuditLog',
+    )) {
       expect(r.role, r.name).toBe('Reader');
     }
+    expect(byName.listAuditLog).toBe('Admin');
     expect(byName.backupNowHttp).toBe('Operator');
     expect(byName.validateForBackupHttp).toBe('Operator');
     for (const name of [
@@ -102,6 +106,8 @@ describe('requireRole', () => {
       'deleteInstance',
       'stopProtection',
       'resumeProtection',
+      'rewrapRecoveryPointHttp',
+      'rewrapInstanceHttp',
       'putNotificationChannel',
       'deleteNotificationChannel',
     ]) {

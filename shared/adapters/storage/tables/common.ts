@@ -2,9 +2,9 @@
 // table once per process, key escaping, and the narrow mapping of expected 404/409/412 responses.
 //
 // Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts),
-// recoveryPoints (recovery-points.ts), jobs (jobs.ts); notificationChannels (channels.ts), notifications
-// (notifications.ts: the event outbox and deliveries), instanceHealth (health.ts). Each store's file starts with its
-// row layout.
+// recoveryPoints (recovery-points.ts), jobs (jobs.ts), auditLog (audit.ts); notificationChannels (channels.ts),
+// notifications (notifications.ts: the event outbox and deliveries), instanceHealth (health.ts). Each store's file
+// starts with its row layout.
 
 import type { StorageConnection } from '../connection';
 import {
@@ -20,6 +20,7 @@ export type TableName =
   | 'backupInstances'
   | 'recoveryPoints'
   | 'jobs'
+  | 'auditLog'
   | 'notificationChannels'
   | 'notifications'
   | 'instanceHealth'
@@ -185,4 +186,23 @@ export function rowKeyRangeFilter(range: { ge?: string; lt?: string }): string {
     (range.ge !== undefined ? odata` and RowKey ge ${range.ge}` : '') +
     (range.lt !== undefined ? odata` and RowKey lt ${range.lt}` : '')
   );
+}
+
+const DAY_MS = 86_400_000;
+
+/** The partition of rows kept by day, newest day first: "t:<999999 − days since epoch, 6 digits>". */
+export function dayPartition(ms: number): string {
+  return `t:${String(999_999 - Math.floor(Math.max(0, ms) / DAY_MS)).padStart(6, '0')}`;
+}
+
+/**
+ * The OData filter selecting rows keyed by (dayPartition(t), invertedMs(t)-…) with `fromMs <= t < toMs`: one range
+ * query over the day partitions of the window, newest first; undefined when nothing can match.
+ */
+export function dayRangeFilter(fromMs: number, toMs: number | undefined): string | undefined {
+  const range = invertedRange(fromMs, toMs);
+  if (range === 'empty') return undefined;
+  // Day partitions are inverted: the newest day in the window is the lowest key.
+  const newestDay = toMs === undefined ? 't:' : dayPartition(toMs - 1);
+  return odata`PartitionKey ge ${newestDay} and PartitionKey le ${dayPartition(fromMs)}` + rowKeyRangeFilter(range);
 }

@@ -29,13 +29,13 @@ import {
   type JobTrigger,
 } from '../../../ports';
 import {
+  dayPartition,
+  dayRangeFilter,
   defined,
   escapeKey,
   invertedMs,
-  invertedRange,
   optJson,
   optStr,
-  rowKeyRangeFilter,
   statusOf,
   str,
   unless404,
@@ -44,10 +44,8 @@ import {
 } from './common';
 import { boundMs, fitWarnings, guardJobPatch, jobWindow, smallJson, type JobPatch } from './rules';
 
-const DAY_MS = 86_400_000;
 const MAX_PATCH_ATTEMPTS = 20;
 
-const dayPartition = (ms: number) => `t:${String(999_999 - Math.floor(Math.max(0, ms) / DAY_MS)).padStart(6, '0')}`;
 const indexPartition = (id: string) => `id:${escapeKey(id)}`;
 
 function jobKeys(id: string, startTime: string): { partitionKey: string; rowKey: string } {
@@ -165,12 +163,9 @@ export function createTableJobStore(tables: TableProvider, clock: Clock = system
 
     async *list(filter) {
       const { fromMs, toMs } = jobWindow(filter, clock.now());
-      const range = invertedRange(fromMs, toMs);
-      if (range === 'empty') return;
-      // Day partitions are inverted: the newest day in the window is the lowest key.
-      const newestDay = toMs === undefined ? 't:' : dayPartition(toMs - 1);
-      let query =
-        odata`PartitionKey ge ${newestDay} and PartitionKey le ${dayPartition(fromMs)}` + rowKeyRangeFilter(range);
+      const window = dayRangeFilter(fromMs, toMs);
+      if (window === undefined) return;
+      let query = window;
       if (filter.backupInstance !== undefined) query += odata` and backupInstance eq ${filter.backupInstance}`;
       if (filter.operation !== undefined) query += odata` and operation eq ${filter.operation}`;
       if (filter.status !== undefined) query += odata` and status eq ${filter.status}`;

@@ -65,6 +65,7 @@ export function toEntity(p: RecoveryPointRecord): TableEntity {
       serverVersion: p.serverVersion,
       pgDumpVersion: p.pgDumpVersion,
       databaseName: p.databaseName,
+      encryptionKeyId: p.encryptionKeyId,
       createdAt: p.createdAt,
       // restore tests (issue 17): the latest test's evidence, a JSON string (lists capped by its writer)
       restoreTest: p.restoreTest === undefined ? undefined : JSON.stringify(p.restoreTest),
@@ -99,6 +100,7 @@ function toStored(row: Row): Stored<RecoveryPointRecord> {
     serverVersion: str(row, 'serverVersion'),
     pgDumpVersion: str(row, 'pgDumpVersion'),
     databaseName: str(row, 'databaseName'),
+    ...defined({ encryptionKeyId: optStr(row, 'encryptionKeyId') }),
     createdAt: str(row, 'createdAt'),
     ...defined({ restoreTest: optJson<RestoreTestResult>(row, 'restoreTest') }),
   };
