@@ -142,6 +142,8 @@ function dumpFacts(result: DumpOutcome, encryption: EncryptionManifest | null) {
     uncompressedBytes: result.uncompressedBytes,
     bytes: result.bytes,
     sha256: result.sha256,
+    // The SHA-256 is of the blob as stored (zstd, then encryption when set); `contents` covers the plain archive.
+    sha256Covers: 'StoredBlob',
     blockSize: result.blockSize,
     blockCount: result.blockCount,
   };

@@ -28,7 +28,12 @@ import {
   selectPoint,
   type PointChoice,
 } from '../domain/restore-tests';
-import { exactDurationMs, MAX_LISTED_MISMATCHES, type RestoreTestResult } from '../contracts/restore-tests';
+import {
+  exactDurationMs,
+  integrityEvidence,
+  MAX_LISTED_MISMATCHES,
+  type RestoreTestResult,
+} from '../contracts/restore-tests';
 import type { RestoreSpec } from '../contracts/restores';
 import { parseConnectionString } from '../adapters/postgres/connection-string';
 import { readRestoredContents } from '../adapters/postgres/restored-contents';
@@ -383,6 +388,11 @@ async function finishRestoreTest(
   const check = 'check' in input.outcome ? input.outcome.check : undefined;
   const error = 'error' in input.outcome ? input.outcome.error : undefined;
   const passed = check !== undefined && check.mismatchCount === 0 && check.assertions.every((a) => a.passed);
+  // A restore that returned read the whole blob and matched it against the point's SHA-256 first.
+  const point =
+    'restore' in input.outcome
+      ? (await deps.recoveryPoints.get(input.instanceName, input.request.recoveryPointId))?.value
+      : undefined;
   const result: RestoreTestResult = {
     jobId: input.jobId,
     planName: input.planName,
@@ -398,6 +408,7 @@ async function finishRestoreTest(
     assertions: check?.assertions ?? [],
     targetServerVersion: check?.targetServerVersion ?? stringOf(job?.extra?.['targetServerVersion']),
     scratchDatabase: input.scratchDatabase,
+    ...(point ? { integrity: integrityEvidence(point) } : {}),
     ...(error ? { error: { code: error.code, message: error.message } } : {}),
   };
   await updatePoint(deps, input.instanceName, input.request.recoveryPointId, (p) => {
@@ -565,7 +576,7 @@ async function verifyRecoveryPoint(
       progress: { bytes: digest.bytes, percent: 100 },
       extra: {
         ...(input.planName ? { planName: input.planName } : {}),
-        sha256: digest.sha256,
+        integrity: integrityEvidence({ ...point, sha256: digest.sha256, bytes: digest.bytes }),
         tocEntries: toc.entries,
       },
     });

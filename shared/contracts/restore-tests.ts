@@ -144,6 +144,21 @@ export const assertionResultSchema = z.object({
   message: z.string().optional(),
 });
 
+/**
+ * What a test's or verify's SHA-256 check covered. `StoredBlob`: the bytes in the vault — pg_dump's custom-format
+ * archive compressed by zstd, then encrypted (AES-256-GCM, PGKEEPE1 segments) when the point is encrypted. The
+ * manifest of contents, by contrast, covers the archive's rows before compression and encryption.
+ */
+export const integrityEvidenceSchema = z.object({
+  sha256: z.string(),
+  bytes: z.number(),
+  covers: z.literal('StoredBlob'),
+  storedAs: z.enum(['zstd', 'zstd+AES-256-GCM']),
+  /** The key (with its version) that wraps the point's data key, when the point is encrypted. */
+  encryptionKeyId: z.string().optional(),
+});
+export type IntegrityEvidence = z.infer<typeof integrityEvidenceSchema>;
+
 /** The evidence of one restore test (the point's `restoreTest`, an entry of the instance's history). */
 export const restoreTestResultSchema = z.object({
   jobId: z.string(),
@@ -162,6 +177,8 @@ export const restoreTestResultSchema = z.object({
   assertions: z.array(assertionResultSchema),
   targetServerVersion: z.string().nullable(),
   scratchDatabase: z.string(),
+  /** The SHA-256 the restore matched before pg_restore read a byte; absent when the restore did not get that far. */
+  integrity: integrityEvidenceSchema.optional(),
   /** Why the test could not compare: the restore failed (integrity, pg_restore…), or its time limit passed. */
   error: z.object({ code: z.enum(errorCodes), message: z.string() }).optional(),
 });
@@ -170,6 +187,21 @@ export type RestoreTestResult = z.infer<typeof restoreTestResultSchema>;
 export const restoreTestResourceSchema = resourceSchema(restoreTestType, restoreTestResultSchema);
 export type RestoreTestResource = z.infer<typeof restoreTestResourceSchema>;
 export const restoreTestListSchema = listSchema(restoreTestResourceSchema);
+
+/** The integrity evidence of a point whose stored bytes matched its recorded SHA-256. */
+export function integrityEvidence(point: {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly encryptionKeyId?: string;
+}): IntegrityEvidence {
+  return {
+    sha256: point.sha256,
+    bytes: point.bytes,
+    covers: 'StoredBlob',
+    storedAs: point.encryptionKeyId === undefined ? 'zstd' : 'zstd+AES-256-GCM',
+    ...(point.encryptionKeyId === undefined ? {} : { encryptionKeyId: point.encryptionKeyId }),
+  };
+}
 
 /** Caps of what a point row carries (Table Storage properties hold 64 KiB); the history row and job hold the same. */
 export const MAX_LISTED_MISMATCHES = 50;
