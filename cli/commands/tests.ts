@@ -76,6 +76,11 @@ function testFields(t: RestoreTestResult): string {
   return formatFields([
     ['restore test', t.jobId],
     ['result', restoreTestSummary(t)],
+    [
+      'integrity',
+      t.integrity &&
+        `SHA-256 ${t.integrity.sha256} of the ${t.integrity.bytes.toLocaleString('en-US')} stored bytes (${t.integrity.storedAs}${t.integrity.encryptionKeyId ? `, key ${t.integrity.encryptionKeyId}` : ''})`,
+    ],
     ...t.mismatches.map(
       (m, i) =>
         [`mismatch ${i + 1}`, `${m.object}: ${m.kind} (expected ${m.expected}, got ${m.actual ?? 'nothing'})`] as const,

@@ -61,8 +61,15 @@ const job = (name: string, status: string) => ({
 });
 
 describe('pgkeep tests history', () => {
-  it('lists the tests of an instance, and with --last shows every mismatch and assertion of the newest', async () => {
-    const body = { value: [{ id: 'x', name: 't1', type: 'x', properties: test() }] };
+  it('lists the tests of an instance, and with --last shows the integrity checked, every mismatch and assertion', async () => {
+    const integrity = {
+      sha256: 'ab'.repeat(32),
+      bytes: 123456,
+      covers: 'StoredBlob' as const,
+      storedAs: 'zstd+AES-256-GCM' as const,
+      encryptionKeyId: 'k1',
+    };
+    const body = { value: [{ id: 'x', name: 't1', type: 'x', properties: test({ integrity }) }] };
     const table = await pgkeep(() => ({ status: 200, body }), 'tests', 'history', 'orders');
     expect(table.code).toBe(0);
     expect(api!.seen[0]!.url.pathname).toBe('/api/backupInstances/orders/restoreTests');
@@ -70,6 +77,9 @@ describe('pgkeep tests history', () => {
     await api!.close();
     const last = await pgkeep(() => ({ status: 200, body }), 'tests', 'history', 'orders', '--last');
     expect(last.stdout).toMatch(/^mismatch 1: +public\.customers: Checksum \(expected 0123, got 4567\)$/m);
+    expect(last.stdout).toMatch(
+      /^integrity: +SHA-256 (ab){32} of the 123,456 stored bytes \(zstd\+AES-256-GCM, key k1\)$/m,
+    );
     expect(last.stdout).toMatch(/^assertion 1: +FAILED: returned false {2}SELECT count\(\*\) > 0 FROM events$/m);
   });
 });
