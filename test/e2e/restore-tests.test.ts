@@ -58,6 +58,14 @@ describe('a restore-test plan over two instances', () => {
       expect(test.tables).toBe(4);
       expect(test.rowsCompared).toBeGreaterThan(instance === 'orders' ? 20_000 : 2_000);
       expect(test.durationMs).toBeGreaterThan(0);
+      // The SHA-256 the restore matched, of the stored blob (not encrypted here: zstd only).
+      const point = (await pointOf(instance, points[instance]!)).properties;
+      expect(test.integrity).toEqual({
+        sha256: point.sha256,
+        bytes: point.sizeInBytes,
+        covers: 'StoredBlob',
+        storedAs: 'zstd',
+      });
     }
     const orders = (await pointOf('orders', points.orders!)).properties.restoreTest;
     expect(orders.assertions).toEqual([{ sql: 'SELECT count(*) > 0 FROM events', passed: true }]);
@@ -224,6 +232,7 @@ describe('a tampered dump', () => {
     expect(job.properties.error.code).toBe('SystemErrorIntegrityCheckFailed');
     const test = (await pointOf('inventory', tampered)).properties.restoreTest;
     expect(test).toMatchObject({ status: 'Failed', error: { code: 'SystemErrorIntegrityCheckFailed' } });
+    expect(test.integrity).toBeUndefined();
     expect(await env.scratchDatabases()).toEqual([]);
 
     const v = await env.api.call('POST', `backupInstances/inventory/recoveryPoints/${tampered}/verify`);
