@@ -1,7 +1,8 @@
 // Restore tests and verify of an envelope-encrypted point under devhost (issues 16 and 17): the manifest of contents
 // is computed on the plain pg_dump stream before zstd and encryption, a restore test decrypts through the vault's
 // keyring and compares table by table, verify decrypts to read the archive's TOC, and the integrity evidence says
-// that its SHA-256 covers the stored (compressed, then encrypted) bytes.
+// that its SHA-256 covers the stored (compressed, then encrypted) bytes; a point whose key left the keyring fails both
+// with the key's error and leaves no scratch database.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument -- response bodies are checked by the assertions, not by types */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,5 +88,33 @@ describe('an encrypted recovery point', () => {
       storedAs: 'zstd+AES-256-GCM',
       encryptionKeyId: 'k1',
     });
+  });
+
+  it('fails the test and verify with UserErrorEncryptionKeyNotFound when its key left the keyring, leaving nothing', async () => {
+    const point = await pointOf(pointId);
+    const manifestBlob = env.blobs.getBlockBlobClient(`orders/${point.manifest.jobId}/manifest.json`);
+    const original = (await manifestBlob.downloadToBuffer()).toString('utf8');
+    // As if the entry that wrapped its data key had been retired without a rewrap.
+    const retired = JSON.parse(original);
+    retired.encryption.keyId = 'k0';
+    await manifestBlob.upload(JSON.stringify(retired), Buffer.byteLength(JSON.stringify(retired)));
+    try {
+      const [job] = await env.run('encrypted');
+      expect(job.properties.status).toBe('Failed');
+      expect(job.properties.error.code).toBe('UserErrorEncryptionKeyNotFound');
+      expect(job.properties.error.message).toContain('k0');
+      expect((await pointOf(pointId)).restoreTest).toMatchObject({
+        status: 'Failed',
+        error: { code: 'UserErrorEncryptionKeyNotFound' },
+      });
+      expect(await env.scratchDatabases()).toEqual([]);
+      const r = await env.api.call('POST', `backupInstances/orders/recoveryPoints/${pointId}/verify`);
+      const verified = (await jobEnded(env.api, r.body.name as string)).body;
+      expect(verified.properties.status).toBe('Failed');
+      expect(verified.properties.error.code).toBe('UserErrorEncryptionKeyNotFound');
+      expect(JSON.stringify(verified)).not.toContain(keyring.keys.k1);
+    } finally {
+      await manifestBlob.upload(original, Buffer.byteLength(original));
+    }
   });
 });
