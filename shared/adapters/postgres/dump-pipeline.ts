@@ -33,7 +33,8 @@ export interface RunDumpOptions {
   readonly zstdPath?: string;
   /** Client-side AES-256-GCM after compression (dump-encryption.ts); the SHA-256 covers the encrypted bytes. */
   readonly encryption?: DumpEncryptionKey;
-  /** Computes the manifest of contents from the archive as it passes (dump-contents.ts); default true. */
+  /** Computes the manifest of contents from pg_dump's plain archive as it passes, before zstd and encryption
+   *  (dump-contents.ts); default true. */
   readonly contents?: boolean;
 }
 
