@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, isDevelopmentStorage, startAzurite, type AzuritePorts, type RunningAzurite } from './azurite';
 import { installCoreShim, type FunctionRegistry, type RegisteredFunction } from './core-shim';
 import { HttpServer, generateKey, type DurableHttpHandler } from './http/server';
+import { matchRoute } from './http/routes';
 import { checkCapabilities, loadAppFiles, resolveAppFiles, triggerOf, validateRegistrations } from './loader';
 import { httpPortInUse, portFree, PortInUseError } from './ports';
 import type { HostRuntime } from './run';
@@ -312,6 +313,8 @@ function printSummary(s: {
         : `  auth: on; local keys for this run: master ${s.keys.master}, function ${s.keys.function}`,
     );
   }
+  const root = s.server.routes.find((r) => matchRoute(r, '/') && (r.target.methods ?? ['GET']).includes('GET'));
+  if (root) lines.push(`Console: ${base}/ (served by ${root.target.fn.name})`);
   lines.push(`Host ready on ${base} (Ctrl+C to stop)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

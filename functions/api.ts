@@ -1,15 +1,14 @@
-// Registration of the HTTP API (design §3): one function per route of shared/api/routes.ts, plus a catch-all
-// that answers unknown routes with the Azure error body.
+// Registration of the HTTP API (design §3): one function per route of shared/api/routes.ts, under /api (host.json's
+// routePrefix is "" so that the console can live at the root; functions/console.ts answers every other route).
 
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { getConfig } from '../shared/config';
 import { apiDeps, getRuntime } from '../shared/composition';
-import { PgkeepError } from '../shared/errors';
+import { getConfig } from '../shared/config';
 import { runHandler } from '../shared/api/http';
 import { recordCall } from '../shared/api/audit';
 import type { ApiRequest } from '../shared/contracts/http';
-import { apiRoutes, requireRole, type Route } from '../shared/api/routes';
+import { apiAuthLevel, apiRoutes, requireRole, type Route } from '../shared/api/routes';
 import { toApiRequest, toHttpResponse } from '../shared/adapters/functions/functions-http';
 
 async function serve(route: Route, req: HttpRequest, context: InvocationContext) {
@@ -38,24 +37,16 @@ async function serve(route: Route, req: HttpRequest, context: InvocationContext)
   return toHttpResponse(response);
 }
 
+// Read once at load: with caller roles enforced, App Service Authentication is the gate (no function key in the
+// browser); without, function keys are. A setting that cannot be read keeps the keys.
+const authLevel = apiAuthLevel(() => getConfig().ENFORCE_CALLER_ROLES);
+
 for (const route of apiRoutes) {
   app.http(route.name, {
     methods: [route.method],
-    route: route.route,
-    authLevel: route.role === 'Anonymous' ? 'anonymous' : 'function',
+    route: `api/${route.route}`,
+    authLevel: route.role === 'Anonymous' ? 'anonymous' : authLevel,
     extraInputs: [df.input.durableClient()],
     handler: (req, context) => serve(route, req, context),
   });
 }
-
-app.http('notFound', {
-  methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'],
-  route: '{*path}',
-  authLevel: 'anonymous',
-  handler: (req) => {
-    const e = new PgkeepError('UserErrorNotFound', `no route ${req.method} ${new URL(req.url).pathname}`, {
-      hint: 'see the API routes in the README',
-    });
-    return Promise.resolve({ status: 404, jsonBody: e.toBody() });
-  },
-});

@@ -138,6 +138,7 @@ module auth './app/auth.bicep' = if (enableCallerRoles) {
   params: {
     uniqueName: 'pgkeep-${environmentName}-${resourceToken}'
     displayName: 'pgkeep (${environmentName})'
+    redirectUris: ['https://${functionAppName}.azurewebsites.net/.auth/login/aad/callback']
     readerPrincipalIds: readerPrincipalIds
     operatorPrincipalIds: operatorPrincipalIds
     adminPrincipalIds: adminPrincipalIds
@@ -236,6 +237,7 @@ module alerts './app/alerts.bicep' = if (!empty(alertEmail)) {
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.name
 output PGKEEP_URL string = 'https://${functions.outputs.defaultHostName}/api'
+output PGKEEP_CONSOLE_URL string = 'https://${functions.outputs.defaultHostName}/'
 output IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output VAULT_STORAGE_ACCOUNT string = vaultStorage.outputs.name

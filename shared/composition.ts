@@ -175,6 +175,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
   const starter = orchestrationStarter(client);
   return {
     vaultId: rt.config.VAULT_RESOURCE_ID,
+    enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
     policies: stores.policies,
     instances: stores.instances,
     recoveryPoints: stores.recoveryPoints,
@@ -207,7 +208,6 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
       sendTest: (channel) => sendTestNotification(rt, channel),
       missedSlotGraceMs: rt.config.MISSED_SLOT_GRACE_MINUTES * 60_000,
       allowHttpLoopback: rt.config.ALLOW_HTTP_LOOPBACK_URLS,
-      enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
     },
     restoreTests: restoreTestApiDeps(rt, client),
   };

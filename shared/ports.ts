@@ -242,12 +242,25 @@ export function recoveryPointIdTime(id: string): number | undefined {
   return m ? MAX_ID_MS - Number(m[1]) : undefined;
 }
 
+export interface RecoveryPointListOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly afterId?: string;
+  readonly limit?: number;
+}
+
 export interface RecoveryPointStore {
   /** The completion marker of a backup: written only after the blob is committed and checked. */
   create(point: RecoveryPointRecord): Promise<void>;
   get(instanceName: string, id: string): Promise<Stored<RecoveryPointRecord> | undefined>;
-  /** Newest first; `from`/`to` bound `time` (inclusive from, exclusive to). */
-  list(instanceName: string, options?: { from?: string; to?: string }): AsyncIterable<Stored<RecoveryPointRecord>>;
+  /**
+   * Newest first; `from`/`to` bound `time` (inclusive from, exclusive to); `afterId` continues a listing after that
+   * point (ids sort newest first, so: only points older than it); `limit` yields at most that many (and reads no
+   * more rows than that from storage).
+   */
+  list(instanceName: string, options?: RecoveryPointListOptions): AsyncIterable<Stored<RecoveryPointRecord>>;
+  /** Every point of every instance, in no particular order: one scan, for totals over the whole vault. */
+  listAll(): AsyncIterable<Stored<RecoveryPointRecord>>;
   update(point: RecoveryPointRecord, etag: string): Promise<string>;
   delete(instanceName: string, id: string): Promise<void>;
   /** The newest point (with that status, when given), reading one row: health and listings call it per instance. */

@@ -169,10 +169,6 @@ export class HttpServer {
     const durable = this.opts.durable();
     if (durable && (await durable.handleHttp(req, res, url))) return;
 
-    if (url.pathname === '/' && (method === 'GET' || method === 'HEAD')) {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      return void res.end(method === 'HEAD' ? undefined : 'devhost: the Functions host is running\n');
-    }
     const admin = /^\/admin\/functions\/([^/]+)\/?$/.exec(url.pathname);
     if (admin && method === 'POST') return this.adminRun(req, res, decodeURIComponent(admin[1]!));
 
@@ -182,6 +178,11 @@ export class HttpServer {
       if (params) candidates.push([route, params]);
     }
     const hit = candidates.find(([r]) => !r.target.methods || r.target.methods.includes(method));
+    if (!hit && url.pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+      // The host's own root page, unless a function serves the root (routePrefix "" and a route matching "/").
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(method === 'HEAD' ? undefined : 'devhost: the Functions host is running\n');
+    }
     if (!hit) return sendEmpty(res, 404);
     const [route, params] = hit;
     if (!this.authorised(req, url, route.target.authLevel)) return sendEmpty(res, 401);

@@ -11,6 +11,9 @@ extension 'br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0'
 param uniqueName string
 param displayName string
 
+@description('sign-in redirect URIs of the web console: https://<app host>/.auth/login/aad/callback')
+param redirectUris array = []
+
 @description('object ids (users, groups, service principals) given each role')
 param readerPrincipalIds array = []
 param operatorPrincipalIds array = []
@@ -30,6 +33,12 @@ resource application 'Microsoft.Graph/applications@v1.0' = {
   api: {
     // v2 tokens: the audience is the client id, so no identifier URI (which tenant policy may restrict) is needed.
     requestedAccessTokenVersion: 2
+  }
+  // The console's sign-in: App Service Authentication without a client secret uses the OpenID Connect form-post flow,
+  // which needs ID tokens; a user's app roles arrive in the ID token's roles claim.
+  web: {
+    redirectUris: redirectUris
+    implicitGrantSettings: { enableIdTokenIssuance: true }
   }
   appRoles: [
     {

@@ -85,6 +85,8 @@ var appSettings = [
   { name: 'TABLE_PREFIX', value: tablePrefix }
   { name: 'DURABLE_TASK_HUB', value: durableTaskHub }
   { name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles ? 'true' : 'false' }
+  // The web console answers the site root (functions/console.ts); the host's own landing page must not.
+  { name: 'AzureWebJobsDisableHomepage', value: 'true' }
   // Keys and trust. BACKUP_KEYRING (a secret) is never set here: point it at Key Vault with a Key Vault reference.
   // ALLOW_HTTP_LOOPBACK_URLS stays at its default, off: only https URLs are accepted from callers in Azure.
   { name: 'BACKUP_ENCRYPTION_KEY_URI', value: backupEncryptionKeyUri }
@@ -121,8 +123,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// App Service authentication validates Entra tokens and hands the app x-ms-client-principal with the caller's app
-// roles (Reader/Operator/Admin); pgkeep enforces them per route (ENFORCE_CALLER_ROLES). Function keys still apply.
+// App Service authentication signs people in to the web console with Entra ID (a session cookie) and validates the
+// bearer tokens of machine callers; either way it hands the app x-ms-client-principal with the caller's app roles
+// (Reader/Operator/Admin), which pgkeep enforces per route (ENFORCE_CALLER_ROLES). With roles enforced the API routes
+// need no function key (authLevel anonymous, see shared/api/routes.ts apiAuthLevel): the sign-in is the way in.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
   parent: site
   name: 'authsettingsV2'
@@ -130,10 +134,15 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)
     platform: { enabled: true }
     globalValidation: {
       requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
-      // The liveness probe stays reachable without a token.
-      excludedPaths: ['/api/health']
+      // Browsers are sent to the Entra sign-in page; requests with X-Requested-With: XMLHttpRequest (the console's
+      // API calls) get 401 instead, and so does any call that carries an invalid bearer token.
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      // Health for probes and uptime monitors stays reachable without a token (the app shows details only to a caller
+      // whose principal carries a role; docs/decisions.md).
+      excludedPaths: ['/api/health', '/api/health/live']
     }
+    httpSettings: { requireHttps: true }
     identityProviders: {
       azureActiveDirectory: {
         enabled: true

@@ -1,10 +1,12 @@
 // Health of many backup instances at once (issue 13): the API's instance list and get, GET /api/health and the
 // watchdog all call assessInstances. It reads the jobs ONCE for all instances (one range query over the window
-// health needs), and the newest point of each instance (one row each), never a full scan per instance.
+// health needs). The newest available point of a protected instance comes from that same listing when a backup
+// succeeded in the last 7 days (its job names the point, its tag and size); only the other instances read their
+// newest point (one row each), never a full scan per instance.
 
 import { parsePolicy } from '../domain/policy';
 import { evaluateHealth, healthWindowStart, type HealthJob, type InstanceHealth } from '../domain/health';
-import type { Schedule } from '../domain/types';
+import { tagNames, type Schedule, type TagName } from '../domain/types';
 import type {
   InstanceRecord,
   JobRecord,
@@ -13,6 +15,7 @@ import type {
   RecoveryPointRecord,
   RecoveryPointStore,
 } from '../ports';
+import { recoveryPointIdTime } from '../ports';
 
 export interface HealthReadDeps {
   readonly policies: PolicyStore;
@@ -22,12 +25,17 @@ export interface HealthReadDeps {
   readonly graceMs: number;
 }
 
+/** The newest Available point, as far as health and the instance resource need it. */
+export type LastPoint = Pick<RecoveryPointRecord, 'id' | 'time' | 'tag' | 'bytes' | 'dataStore'>;
+
 export interface InstanceAssessment {
   readonly health: InstanceHealth;
   /** The newest job (any operation) of the window read: at least the last 7 days. */
   readonly lastJob?: JobRecord;
-  /** The newest recovery point, whatever its status. */
-  readonly lastRecoveryPoint?: RecoveryPointRecord;
+  /** The newest Backup job of that window. */
+  readonly lastBackupJob?: JobRecord;
+  /** The newest Available recovery point: the last successful backup. */
+  readonly lastRecoveryPoint?: LastPoint;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -62,14 +70,46 @@ function healthJob(j: JobRecord): HealthJob {
   };
 }
 
-async function newestPoints(
+/**
+ * The point a succeeded backup job committed, from the job alone: finishSucceeded (activities/backup.ts) records its
+ * id (which encodes its time), size and tag. Trusted only while the point cannot have gone: younger than the shortest
+ * retention (7 days, so in VaultStore and not expired) and taken since protection last started (stopProtection with
+ * deleteBackupData deletes points; resuming sets protectedSince).
+ */
+export function pointOfJob(job: JobRecord, notBefore: string, nowUtc: string): LastPoint | undefined {
+  if (job.operation !== 'Backup' || job.status !== 'Succeeded' || job.recoveryPointId === undefined) return undefined;
+  const ms = recoveryPointIdTime(job.recoveryPointId);
+  const tag = job.extra?.['retentionTag'];
+  if (ms === undefined || typeof tag !== 'string' || !(tagNames as readonly string[]).includes(tag)) return undefined;
+  if (ms < Date.parse(nowUtc) - WEEK_MS || ms < Date.parse(notBefore)) return undefined;
+  return {
+    id: job.recoveryPointId,
+    time: new Date(ms).toISOString(),
+    tag: tag as TagName,
+    bytes: job.progress.bytes,
+    dataStore: 'VaultStore',
+  };
+}
+
+function asLastPoint(p: RecoveryPointRecord): LastPoint {
+  return { id: p.id, time: p.time, tag: p.tag, bytes: p.bytes, dataStore: p.dataStore };
+}
+
+/** The newest Available point: from the newest succeeded backup job when it can be trusted, else one row read. */
+async function newestAvailablePoint(
   points: RecoveryPointStore,
-  name: string,
-): Promise<{ newest?: RecoveryPointRecord; available?: RecoveryPointRecord }> {
-  const newest = await points.newest(name);
-  if (!newest || newest.status === 'Available') return { ...(newest ? { newest, available: newest } : {}) };
-  const available = await points.newest(name, { status: 'Available' });
-  return { newest, ...(available ? { available } : {}) };
+  instance: InstanceRecord,
+  jobs: readonly JobRecord[],
+  nowUtc: string,
+): Promise<LastPoint | undefined> {
+  if (instance.protectionState === 'ProtectionConfigured' && instance.deletedAt === undefined) {
+    const since = instance.protectedSince ?? instance.createdAt;
+    const newestBackup = jobs.find((j) => j.operation === 'Backup' && j.status === 'Succeeded');
+    const fromJob = newestBackup && pointOfJob(newestBackup, since, nowUtc);
+    if (fromJob) return fromJob;
+  }
+  const available = await points.newest(instance.name, { status: 'Available' });
+  return available && asLastPoint(available);
 }
 
 /** Each instance's health, last job and last point at `nowUtc`. */
@@ -101,8 +141,8 @@ export async function assessInstances(
   const lane = async () => {
     while (next < instances.length) {
       const instance = instances[next++]!;
-      const { newest, available } = await newestPoints(deps.recoveryPoints, instance.name);
       const jobs = byInstance.get(instance.name) ?? [];
+      const available = await newestAvailablePoint(deps.recoveryPoints, instance, jobs, nowUtc);
       const health = evaluateHealth({
         nowUtc,
         protection:
@@ -116,10 +156,12 @@ export async function assessInstances(
         graceMs: deps.graceMs,
       });
       const lastJob = jobs[0];
+      const lastBackupJob = jobs.find((j) => j.operation === 'Backup');
       out.set(instance.name, {
         health,
         ...(lastJob ? { lastJob } : {}),
-        ...(newest ? { lastRecoveryPoint: newest } : {}),
+        ...(lastBackupJob ? { lastBackupJob } : {}),
+        ...(available ? { lastRecoveryPoint: available } : {}),
       });
     }
   };

@@ -2,6 +2,7 @@
 // and stripped from incoming requests, so it cannot be forged from outside), else a function key, else nobody known;
 // and from where (the first hop of x-forwarded-for). Read by the role check and the audit log alike.
 
+import { roleNames, type CallerRole } from '../contracts/caller';
 import type { ApiRequest } from '../contracts/http';
 import type { AuditPrincipalKind } from '../ports';
 
@@ -81,4 +82,28 @@ export function callerAddress(req: ApiRequest): string {
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$/.exec(first);
   if (v4) return v4[1]!;
   return /^[0-9A-Fa-f:.]+$/.test(first) ? first : '';
+}
+
+/** The caller's pgkeep roles among its role claims (Reader, Operator, Admin); other role values are ignored. */
+export function callerRoles(req: ApiRequest): CallerRole[] {
+  const roles = new Set(principalRoles(clientPrincipal(req)));
+  return roleNames.filter((r) => roles.has(r));
+}
+
+export interface SignedInCaller {
+  /** The principal's name as the audit log records it; null without a readable App Service principal. */
+  readonly principal: string | null;
+  readonly roles: CallerRole[];
+  /** Whether the platform vouched for a principal (x-ms-client-principal present and readable). */
+  readonly authenticated: boolean;
+}
+
+/** The caller as GET /api/me describes it: the same parsing as the role check and the audit log. */
+export function signedInCaller(req: ApiRequest): SignedInCaller {
+  const who = callerPrincipal(req);
+  return {
+    principal: who.kind === 'user' ? who.principal : null,
+    roles: callerRoles(req),
+    authenticated: clientPrincipal(req) !== undefined,
+  };
 }

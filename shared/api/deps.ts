@@ -30,6 +30,11 @@ export interface BackupStartInput {
 
 export interface ApiDeps {
   readonly vaultId: string;
+  /**
+   * ENFORCE_CALLER_ROLES: the API checks caller roles (GET /me reports the roles granted). Off, every caller holds
+   * every role and reads everything (GET /health's details included), as locally.
+   */
+  readonly enforceCallerRoles: boolean;
   readonly policies: PolicyStore;
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
@@ -82,8 +87,6 @@ export interface AlertDeps {
   readonly missedSlotGraceMs: number;
   /** ALLOW_HTTP_LOOPBACK_URLS. */
   readonly allowHttpLoopback: boolean;
-  /** ENFORCE_CALLER_ROLES: off, every caller reads everything (as locally every caller is Admin). */
-  readonly enforceCallerRoles: boolean;
 }
 
 export interface RestoreTestApiDeps {

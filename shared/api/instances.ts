@@ -6,7 +6,6 @@ import { parsePolicy } from '../domain/policy';
 import type { Policy } from '../domain/types';
 import type { DbReadinessReport, InstanceRecord, Stored } from '../ports';
 import { acquireBackupLock, releaseBackupLock } from '../activities/backup-lock';
-import { assessInstances } from '../activities/health';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
 import { validate } from '../contracts/validation';
@@ -17,7 +16,11 @@ import {
   backupNowBodySchema,
   policyNameFromId,
   stopProtectionBodySchema,
+  validateForBackupRequestSchema,
+  type BackupInstanceBody,
+  type ValidateForBackupResult,
 } from '../contracts/instances';
+import { summarize, summaryOf } from './instance-summary';
 import { validName } from '../contracts/resources';
 
 /** The instance, or 404; a deleted one (awaiting expiry of its points) only when asked for. */
@@ -64,17 +67,47 @@ export function assertReady(name: string, report: DbReadinessReport): void {
   );
 }
 
-/** Last point, last job and health of each instance: one jobs query for all of them (activities/health.ts). */
-function summariesOf(deps: ApiDeps, instances: readonly InstanceRecord[]) {
-  return assessInstances(
-    { ...deps, graceMs: deps.alerts.missedSlotGraceMs },
-    instances,
-    deps.clock.now().toISOString(),
-  );
+/** The record a PUT body describes (and validateForBackup checks), on top of the existing one if any. */
+function instanceRecordOf(
+  name: string,
+  props: BackupInstanceBody['properties'],
+  now: string,
+  existing?: InstanceRecord,
+): InstanceRecord {
+  return {
+    ...(existing ?? {
+      protectionState: 'ProtectionConfigured' as const,
+      createdAt: now,
+      // Slots before the instance existed are not owed a backup.
+      lastScheduledSlot: now,
+      protectedSince: now,
+    }),
+    name,
+    friendlyName: props.friendlyName ?? props.dataSourceInfo.resourceName,
+    dataSource: {
+      objectType: props.dataSourceInfo.objectType,
+      datasourceType: props.dataSourceInfo.datasourceType,
+      resourceID: props.dataSourceInfo.resourceID,
+      resourceName: props.dataSourceInfo.resourceName,
+      ...(props.dataSourceInfo.resourceLocation ? { resourceLocation: props.dataSourceInfo.resourceLocation } : {}),
+    },
+    policyName: policyNameFromId(props.policyInfo.policyId),
+    secret: props.datasourceAuthCredentials.secretStoreResource,
+    updatedAt: now,
+  };
 }
 
-async function summaryOf(deps: ApiDeps, instance: InstanceRecord) {
-  return (await summariesOf(deps, [instance])).get(instance.name) ?? {};
+async function requirePolicy(deps: ApiDeps, policyId: string, target: string): Promise<void> {
+  const policyName = policyNameFromId(policyId);
+  if (!(await deps.policies.get(policyName))) {
+    throw new PgkeepError('UserErrorNotFound', `backup policy '${policyName}' was not found`, { target });
+  }
+}
+
+/** The readiness report as both validateForBackup routes answer it. */
+function readinessResult(report: DbReadinessReport): ValidateForBackupResult {
+  const failed = report.checks.some((c) => c.status === 'Failed');
+  return { objectType: 'ValidateForBackupResult', status: failed ? 'Failed' : 'Succeeded', ...report };
 }
 
 export function instanceRoutes(deps: ApiDeps) {
@@ -89,12 +122,7 @@ export function instanceRoutes(deps: ApiDeps) {
     }
     const body = validate(backupInstanceBodySchema, parseJsonBody(req), 'backup instance');
     const props = body.properties;
-    const policyName = policyNameFromId(props.policyInfo.policyId);
-    if (!(await deps.policies.get(policyName))) {
-      throw new PgkeepError('UserErrorNotFound', `backup policy '${policyName}' was not found`, {
-        target: '$.properties.policyInfo.policyId',
-      });
-    }
+    await requirePolicy(deps, props.policyInfo.policyId, '$.properties.policyInfo.policyId');
     const existing = await deps.instances.get(name);
     if (existing?.value.deletedAt !== undefined) {
       throw new PgkeepError(
@@ -110,28 +138,7 @@ export function instanceRoutes(deps: ApiDeps) {
         { target: '$.properties.dataSourceInfo.resourceID' },
       );
     }
-    const now = nowIso();
-    const record: InstanceRecord = {
-      ...(existing?.value ?? {
-        protectionState: 'ProtectionConfigured' as const,
-        createdAt: now,
-        // Slots before the instance existed are not owed a backup.
-        lastScheduledSlot: now,
-        protectedSince: now,
-      }),
-      name,
-      friendlyName: props.friendlyName ?? props.dataSourceInfo.resourceName,
-      dataSource: {
-        objectType: props.dataSourceInfo.objectType,
-        datasourceType: props.dataSourceInfo.datasourceType,
-        resourceID: props.dataSourceInfo.resourceID,
-        resourceName: props.dataSourceInfo.resourceName,
-        ...(props.dataSourceInfo.resourceLocation ? { resourceLocation: props.dataSourceInfo.resourceLocation } : {}),
-      },
-      policyName,
-      secret: props.datasourceAuthCredentials.secretStoreResource,
-      updatedAt: now,
-    };
+    const record = instanceRecordOf(name, props, nowIso(), existing?.value);
     assertReady(name, await deps.checkReadiness(record));
     if (existing) {
       await deps.instances.update(record, existing.etag);
@@ -148,18 +155,25 @@ export function instanceRoutes(deps: ApiDeps) {
   }
 
   async function list(): Promise<ApiResponse> {
-    const live: InstanceRecord[] = [];
-    for await (const { value: inst } of deps.instances.list()) if (inst.deletedAt === undefined) live.push(inst);
-    const summaries = await summariesOf(deps, live);
-    return json(200, listOf(live.map((i) => toInstanceResource(deps.vaultId, i, summaries.get(i.name)))));
+    const instances: InstanceRecord[] = [];
+    for await (const { value } of deps.instances.list()) if (value.deletedAt === undefined) instances.push(value);
+    const summaries = await summarize(deps, instances);
+    return json(200, listOf(instances.map((i) => toInstanceResource(deps.vaultId, i, summaries.get(i.name)))));
   }
 
   async function validateForBackup(req: ApiRequest): Promise<ApiResponse> {
     const name = param(req, 'name');
     const { value } = await loadInstance(deps, name);
-    const report = await deps.checkReadiness(value);
-    const failed = report.checks.some((c) => c.status === 'Failed');
-    return json(200, { objectType: 'ValidateForBackupResult', status: failed ? 'Failed' : 'Succeeded', ...report });
+    return json(200, readinessResult(await deps.checkReadiness(value)));
+  }
+
+  /** POST /validateForBackup: the readiness report of an instance as a PUT would configure it, before it exists. */
+  async function validateNewForBackup(req: ApiRequest): Promise<ApiResponse> {
+    const body = validate(validateForBackupRequestSchema, parseJsonBody(req), 'validateForBackup request');
+    const props = body.backupInstance;
+    await requirePolicy(deps, props.policyInfo.policyId, '$.backupInstance.policyInfo.policyId');
+    const name = props.friendlyName ?? props.dataSourceInfo.resourceName;
+    return json(200, readinessResult(await deps.checkReadiness(instanceRecordOf(name, props, nowIso()))));
   }
 
   async function backupNow(req: ApiRequest): Promise<ApiResponse> {
@@ -266,5 +280,15 @@ export function instanceRoutes(deps: ApiDeps) {
     return { status: 200 };
   }
 
-  return { put, get, list, validateForBackup, backupNow, stopProtection, resumeProtection, remove };
+  return {
+    put,
+    get,
+    list,
+    validateForBackup,
+    validateNewForBackup,
+    backupNow,
+    stopProtection,
+    resumeProtection,
+    remove,
+  };
 }

@@ -2,13 +2,34 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { PgkeepError } from '../errors';
+import { parsePolicy } from '../domain/policy';
+import { summarizePolicy } from '../domain/describe';
+import { simulateRetentionOverTime } from '../domain/simulation';
+import { validate } from '../contracts/validation';
 import type { PolicyRecord } from '../ports';
 import type { ApiDeps } from './deps';
 import { json, notFound, param, parseJsonBody } from './http';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toPolicyResource } from './resources';
 import { validName } from '../contracts/resources';
-import { parsePolicyBody } from '../contracts/policies';
+import {
+  parsePolicyBody,
+  policyQuerySchema,
+  policySimulationRequestSchema,
+  type PolicySimulation,
+} from '../contracts/policies';
+
+/** The resource, with the policy in words next to its properties when the query asks for $expand=summary. */
+function resourceOf(deps: ApiDeps, record: PolicyRecord, req: ApiRequest) {
+  const q = validate(policyQuerySchema, { $expand: req.query.get('$expand') ?? undefined }, 'query');
+  const resource = toPolicyResource(deps.vaultId, record);
+  if (q.$expand !== 'summary') return resource;
+  const parsed = parsePolicy(record.document, { name: record.name });
+  // A stored policy was valid when accepted; one the validator grew stricter against is listed without words.
+  return parsed.ok ? { ...resource, summary: summarizePolicy(parsed.value) } : resource;
+}
+
+const simulationMonths = (years: number) => years * 12;
 
 export async function instancesUsingPolicy(deps: ApiDeps, policyName: string): Promise<string[]> {
   const users: string[] = [];
@@ -55,13 +76,50 @@ export function policyRoutes(deps: ApiDeps) {
     const name = param(req, 'name');
     const p = await deps.policies.get(name);
     if (!p) throw notFound('backup policy', name);
-    return json(200, toPolicyResource(deps.vaultId, p));
+    return json(200, resourceOf(deps, p, req));
   }
 
-  async function list(): Promise<ApiResponse> {
+  async function list(req: ApiRequest): Promise<ApiResponse> {
     const value = [];
-    for await (const p of deps.policies.list()) value.push(toPolicyResource(deps.vaultId, p));
+    for await (const p of deps.policies.list()) value.push(resourceOf(deps, p, req));
     return json(200, listOf(value));
+  }
+
+  /**
+   * POST /backupPolicies/simulate: a policy (saved or not) in words and, month by month over `years` (default 10),
+   * how many points of each tag each tier would hold if every scheduled backup succeeded (domain/simulation.ts, the
+   * planner `pgkeep policy simulate` runs).
+   */
+  function simulate(req: ApiRequest): Promise<ApiResponse> {
+    // Pure computation: a thrown validation error becomes the rejection runHandler answers with.
+    return new Promise((resolve) => resolve(json(200, simulation(req))));
+  }
+
+  function simulation(req: ApiRequest): PolicySimulation {
+    const body = validate(policySimulationRequestSchema, parseJsonBody(req), 'simulation request');
+    const named = typeof body.policy.name === 'string' && body.policy.name.trim() !== '' ? body.policy.name : 'draft';
+    const { policy } = parsePolicyBody(body.policy, named, '.policy');
+    const from = new Date(body.from ?? deps.clock.now().toISOString());
+    const months = simulationMonths(body.years ?? 10);
+    const at = (m: number) =>
+      new Date(
+        Date.UTC(
+          from.getUTCFullYear(),
+          from.getUTCMonth() + m,
+          from.getUTCDate(),
+          from.getUTCHours(),
+          from.getUTCMinutes(),
+        ),
+      ).toISOString();
+    const sampleTimes = Array.from({ length: months }, (_, i) => at(i + 1));
+    const fromIso = from.toISOString();
+    const to = sampleTimes.at(-1)!;
+    return {
+      summary: summarizePolicy(policy),
+      from: fromIso,
+      to,
+      samples: simulateRetentionOverTime(policy, fromIso, to, sampleTimes),
+    };
   }
 
   async function remove(req: ApiRequest): Promise<ApiResponse> {
@@ -79,5 +137,5 @@ export function policyRoutes(deps: ApiDeps) {
     return { status: existed ? 200 : 204 };
   }
 
-  return { put, get, list, remove };
+  return { put, get, list, remove, simulate };
 }

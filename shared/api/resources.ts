@@ -24,9 +24,13 @@ export function toPolicyResource(vaultId: string, p: PolicyRecord): PolicyResour
   return { id: policyId(vaultId, p.name), name: p.name, type: resourceTypes.policy, properties: p.document };
 }
 
+export type { LastPoint } from '../activities/health';
+
 export interface InstanceSummary {
-  lastRecoveryPoint?: RecoveryPointRecord;
+  lastRecoveryPoint?: import('../activities/health').LastPoint;
   lastJob?: JobRecord;
+  nextScheduledBackup?: string;
+  readiness?: BackupInstanceResource['properties']['readiness'];
   health?: import('../domain/health').InstanceHealth;
 }
 
@@ -51,12 +55,20 @@ export function toInstanceResource(
   if (i.protectionState === 'ProtectionStopped') properties.deleteBackupDataOnStop = i.deleteBackupDataOnStop ?? false;
   if (summary.lastRecoveryPoint) {
     const rp = summary.lastRecoveryPoint;
-    properties.lastRecoveryPoint = { recoveryPointId: rp.id, recoveryPointTime: rp.time, retentionTagName: rp.tag };
+    properties.lastRecoveryPoint = {
+      recoveryPointId: rp.id,
+      recoveryPointTime: rp.time,
+      retentionTagName: rp.tag,
+      sizeInBytes: rp.bytes,
+      dataStore: rp.dataStore,
+    };
   }
   if (summary.lastJob) {
     const j = summary.lastJob;
     properties.lastJob = { jobId: j.id, operation: j.operation, status: j.status, startTime: j.startTime };
   }
+  if (summary.nextScheduledBackup) properties.nextScheduledBackup = summary.nextScheduledBackup;
+  if (summary.readiness) properties.readiness = summary.readiness;
   if (summary.health) properties.health = summary.health;
   return { id: instanceId(vaultId, i.name), name: i.name, type: resourceTypes.instance, properties };
 }

@@ -1,7 +1,9 @@
 // The API's route table (design §3): one entry per method and route, with the caller role it needs (design §12).
-// functions/http.ts registers each entry with the Functions runtime; tests call the handlers directly.
+// functions/api.ts registers each entry with the Functions runtime under /api; tests call the handlers directly.
 
 import { PgkeepError } from '../errors';
+import { hasRole, type CallerRole } from '../contracts/caller';
+import { callerRoles as callerRolesOf } from './caller';
 import type { ApiDeps } from './deps';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { instanceRoutes } from './instances';
@@ -10,15 +12,15 @@ import { policyRoutes } from './policies';
 import { recoveryPointRoutes } from './recovery-points';
 import { retentionPreviewRoutes } from './retention-preview';
 import { restoreRoutes } from './restores';
-import { clientPrincipal, principalRoles } from './caller';
+import { meRoutes } from './me';
+import { overviewRoutes } from './overview';
 import { keyRoutes } from './keys';
 import { auditRoutes } from './audit';
 import { healthRoutes } from './health';
 import { notificationRoutes } from './notifications';
 import { restoreTestRoutes } from './restore-tests';
 
-export type CallerRole = 'Reader' | 'Operator' | 'Admin';
-const rank: Record<CallerRole, number> = { Reader: 1, Operator: 2, Admin: 3 };
+export type { CallerRole };
 
 export interface Route {
   /** Function name (unique across the app). */
@@ -26,7 +28,7 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** Route template under /api, in the Functions host's syntax. */
   readonly route: string;
-  /** Anonymous: no function key, no role (health for uptime monitors); the handler decides what it shows. */
+  /** Anonymous: no function key, no role check; the handler decides what it shows (health, /me). */
   readonly role: CallerRole | 'Anonymous';
   /** Dependencies arrive per invocation (the durable client is bound to the invocation). */
   readonly run: (deps: ApiDeps, req: ApiRequest) => Promise<ApiResponse>;
@@ -40,7 +42,7 @@ const R = recoveryPointRoutes;
 
 /** Every API route; literal segments beat parameters in the host's matcher, as in Azure. */
 export const apiRoutes: readonly Route[] = [
-  { name: 'listPolicies', method: 'GET', route: 'backupPolicies', role: 'Reader', run: (d) => P(d).list() },
+  { name: 'listPolicies', method: 'GET', route: 'backupPolicies', role: 'Reader', run: (d, r) => P(d).list(r) },
   { name: 'getPolicy', method: 'GET', route: 'backupPolicies/{name}', role: 'Reader', run: (d, r) => P(d).get(r) },
   { name: 'putPolicy', method: 'PUT', route: 'backupPolicies/{name}', role: 'Admin', run: (d, r) => P(d).put(r) },
   {
@@ -163,6 +165,38 @@ export const apiRoutes: readonly Route[] = [
     role: 'Reader',
     run: (d, r) => retentionPreviewRoutes(d).preview(r),
   },
+  // --- what the console needs beyond Azure's API (issue 12) ---
+  { name: 'me', method: 'GET', route: 'me', role: 'Anonymous', run: (d, r) => meRoutes(d).me(r) },
+  { name: 'overview', method: 'GET', route: 'overview', role: 'Reader', run: (d, r) => overviewRoutes(d).overview(r) },
+  {
+    name: 'storageOverview',
+    method: 'GET',
+    route: 'overview/storage',
+    role: 'Reader',
+    run: (d, r) => overviewRoutes(d).storage(r),
+  },
+  {
+    name: 'recoveryPointTimeline',
+    method: 'GET',
+    route: `${I}/recoveryPointTimeline`,
+    role: 'Reader',
+    run: (d, r) => R(d).timeline(r),
+  },
+  {
+    name: 'simulatePolicy',
+    method: 'POST',
+    route: 'backupPolicies/simulate',
+    role: 'Reader',
+    run: (d, r) => P(d).simulate(r),
+  },
+  {
+    // Azure's vault-level ValidateForBackup: configuring means choosing a secret the app will read, hence Admin.
+    name: 'validateNewForBackup',
+    method: 'POST',
+    route: 'validateForBackup',
+    role: 'Admin',
+    run: (d, r) => N(d).validateNewForBackup(r),
+  },
   // --- keys and trust (issue 16) ---
   {
     name: 'rewrapRecoveryPointHttp',
@@ -185,7 +219,7 @@ export const apiRoutes: readonly Route[] = [
     method: 'GET',
     route: 'health',
     role: 'Anonymous',
-    run: (d, r) => healthRoutes(d).summary(!d.alerts.enforceCallerRoles || callerRoles(r).length > 0),
+    run: (d, r) => healthRoutes(d).summary(!d.enforceCallerRoles || callerRoles(r).length > 0),
   },
   { name: 'healthLive', method: 'GET', route: 'health/live', role: 'Anonymous', run: (d) => healthRoutes(d).live() },
   {
@@ -234,16 +268,14 @@ export const apiRoutes: readonly Route[] = [
 
 /** Roles of the caller from the platform's `x-ms-client-principal` header (App Service authentication). */
 export function callerRoles(req: ApiRequest): CallerRole[] {
-  return principalRoles(clientPrincipal(req)).filter(
-    (r): r is CallerRole => r === 'Reader' || r === 'Operator' || r === 'Admin',
-  );
+  return callerRolesOf(req);
 }
 
 /** Throws 401/403 unless the caller holds `needed` or a stronger role (anyone passes for Anonymous). */
 export function requireRole(req: ApiRequest, needed: CallerRole | 'Anonymous'): void {
   if (needed === 'Anonymous') return;
   const roles = callerRoles(req);
-  if (roles.some((r) => rank[r] >= rank[needed])) return;
+  if (hasRole(roles, needed)) return;
   throw new PgkeepError(
     'UserErrorInvalidRequest',
     roles.length === 0
@@ -252,3 +284,23 @@ export function requireRole(req: ApiRequest, needed: CallerRole | 'Anonymous'): 
     { status: roles.length === 0 ? 401 : 403, hint: 'assign the caller the Reader, Operator or Admin app role' },
   );
 }
+
+/**
+ * The Functions-level auth of the API routes: `anonymous` when caller roles are enforced (App Service Authentication
+ * admits the caller, the app checks the role; the console can call the API without a function key), `function` (a
+ * key) otherwise. Unreadable settings keep the keys.
+ */
+export function apiAuthLevel(enforceCallerRoles: () => boolean): 'anonymous' | 'function' {
+  try {
+    return enforceCallerRoles() ? 'anonymous' : 'function';
+  } catch {
+    return 'function';
+  }
+}
+
+/**
+ * The name of the catch-all function (functions/console.ts). The real Functions host tries HTTP routes in the order
+ * of their function names, compared case-insensitively (ordinal), not by how specific the route is; a catch-all
+ * named before another function would swallow that function's requests. This name sorts after every other one.
+ */
+export const catchAllFunctionName = 'zzConsoleAndNotFound';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { healthStatuses, type InstanceHealth } from '../domain/health';
 
+export { healthStatuses };
 export const healthStatusSchema = z.enum(healthStatuses);
 
 export const healthReasonSchema = z.object({ code: z.string(), message: z.string() });

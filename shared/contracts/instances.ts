@@ -3,7 +3,8 @@
 // the paths into `$.properties.…` JSON paths.
 
 import { z } from 'zod';
-import { tagNames } from '../domain/types';
+import { dataStores, tagNames } from '../domain/types';
+import { errorCodes, type ErrorCode } from '../errors';
 import { instanceHealthSchema } from './health';
 import { jobOperations, jobStatuses } from './jobs';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
@@ -94,6 +95,29 @@ export function policyNameFromId(policyId: string): string {
   return m?.[1] ?? policyId;
 }
 
+/** Error codes of failed readiness checks (design §8): a backup failing with one says the database is not ready. */
+export const readinessErrorCodes: readonly ErrorCode[] = [
+  'UserErrorMSIMissingPermissions',
+  'UserErrorMissingPermissionsOnSecretStore',
+  'UserErrorInvalidSecret',
+  'UserErrorSecretValueInUnsupportedFormat',
+  'UserErrorMissingNetworkSecurityPermissions',
+  'UserErrorDBUserAuthFailed',
+  'UserErrorMissingDBPermissions',
+  'UserErrorPgDumpVersionMismatch',
+];
+
+/**
+ * `properties.readiness` of an instance: the readiness last observed, from the newest backup job (each backup runs
+ * the checks first) or, before any, from the checks that configuring the instance passed.
+ */
+export const readinessSummarySchema = z.object({
+  status: z.enum(['Ready', 'NotReady']),
+  checkedAt: z.string(),
+  code: z.enum(errorCodes).optional(),
+  message: z.string().optional(),
+});
+
 export const protectionStates = ['ProtectionConfigured', 'ProtectionStopped'] as const;
 export type ProtectionState = (typeof protectionStates)[number];
 
@@ -114,8 +138,15 @@ export const backupInstancePropertiesSchema = z.object({
   provisioningState: z.literal('Succeeded'),
   /** Present once protection is stopped: whether the expiry run deletes every point. */
   deleteBackupDataOnStop: z.boolean().optional(),
+  /** The newest Available point: the last successful backup. */
   lastRecoveryPoint: z
-    .object({ recoveryPointId: z.string(), recoveryPointTime: z.string(), retentionTagName: tagNameSchema })
+    .object({
+      recoveryPointId: z.string(),
+      recoveryPointTime: z.string(),
+      retentionTagName: tagNameSchema,
+      sizeInBytes: z.number(),
+      dataStore: z.enum(dataStores),
+    })
     .optional(),
   lastJob: z
     .object({
@@ -125,6 +156,9 @@ export const backupInstancePropertiesSchema = z.object({
       startTime: z.string(),
     })
     .optional(),
+  /** The next slot of the policy's schedule (ISO UTC), while protection is configured. */
+  nextScheduledBackup: z.string().optional(),
+  readiness: readinessSummarySchema.optional(),
   /** Computed at read time (domain/health.ts); absent only from the answers of PUT and stop/resume. */
   health: instanceHealthSchema.optional(),
 });
@@ -132,3 +166,37 @@ export const backupInstancePropertiesSchema = z.object({
 export const backupInstanceResourceSchema = resourceSchema(resourceTypes.instance, backupInstancePropertiesSchema);
 export type BackupInstanceResource = z.infer<typeof backupInstanceResourceSchema>;
 export const backupInstanceListSchema = listSchema(backupInstanceResourceSchema);
+
+// --- readiness (design §8) as the API reports it -----------------------------------------------------------------
+
+export const readinessStatuses = ['Succeeded', 'Failed', 'NotApplicable'] as const;
+
+/** One readiness check (ports.ts ReadinessCheck), with the ARM template that fixes a missing role when there is one. */
+export const readinessCheckSchema = z.object({
+  name: z.string(),
+  status: z.enum(readinessStatuses),
+  code: z.enum(errorCodes).optional(),
+  message: z.string(),
+  remediation: z.string().optional(),
+  remediationTemplate: z.record(z.string(), z.unknown()).optional(),
+  details: z
+    .array(z.object({ code: z.enum(errorCodes), message: z.string(), target: z.string() }))
+    .readonly()
+    .optional(),
+});
+
+/** The answer of both validateForBackup routes. */
+export const validateForBackupResultSchema = z.object({
+  objectType: z.literal('ValidateForBackupResult'),
+  status: z.enum(['Succeeded', 'Failed']),
+  checks: z.array(readinessCheckSchema).readonly(),
+  serverVersion: z.string().optional(),
+  serverMajor: z.number().optional(),
+});
+export type ValidateForBackupResult = z.infer<typeof validateForBackupResultSchema>;
+
+/** POST /api/validateForBackup (Azure's vault-level ValidateForBackupRequest): checks an instance before it exists. */
+export const validateForBackupRequestSchema = z.object({
+  backupInstance: backupInstanceBodySchema.shape.properties,
+});
+export type ValidateForBackupRequest = z.infer<typeof validateForBackupRequestSchema>;

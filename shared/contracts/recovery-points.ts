@@ -13,6 +13,27 @@ export type RecoveryPointTrigger = (typeof recoveryPointTriggers)[number];
 /** GET …/recoveryPoints?from=&to= */
 export const recoveryPointRangeSchema = z.object({ from: isoInstant().optional(), to: isoInstant().optional() });
 
+/** Largest page of GET …/recoveryPoints?$top= */
+export const maxRecoveryPointPage = 1000;
+
+/**
+ * GET …/recoveryPoints?from=&to=&$top=&$skipToken=: without $top every point in one answer (as before); with it at
+ * most $top points and a `nextLink` carrying the $skipToken of the next page while there may be more.
+ */
+export const recoveryPointListQuerySchema = recoveryPointRangeSchema.extend({
+  $top: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(maxRecoveryPointPage, `must be at most ${maxRecoveryPointPage}`)
+    .optional(),
+  $skipToken: z
+    .string()
+    .regex(/^\d{13}-[A-Za-z0-9]{1,32}$/, 'must be the $skipToken of a nextLink')
+    .optional(),
+});
+export type RecoveryPointListQuery = z.infer<typeof recoveryPointListQuerySchema>;
+
 /** GET …/retentionPreview?asOf= */
 export const retentionPreviewQuerySchema = z.object({ asOf: isoInstant().optional() });
 
@@ -54,3 +75,23 @@ export const recoveryPointPropertiesSchema = z.object({
 export const recoveryPointResourceSchema = resourceSchema(resourceTypes.recoveryPoint, recoveryPointPropertiesSchema);
 export type RecoveryPointResource = z.infer<typeof recoveryPointResourceSchema>;
 export const recoveryPointListSchema = listSchema(recoveryPointResourceSchema);
+
+// --- the timeline of an instance's points (the console's chart) --------------------------------------------------
+
+export const timelineBuckets = ['day', 'week', 'month'] as const;
+
+const perStore = z.object({ VaultStore: z.number(), ArchiveStore: z.number() });
+
+/**
+ * GET …/recoveryPointTimeline: the instance's Available points counted per tier in consecutive UTC buckets from the
+ * oldest point (or 14 buckets back, whichever is earlier) to now — days up to two months of history, ISO weeks up to
+ * two years, months beyond — and the totals.
+ */
+export const recoveryPointTimelineSchema = z.object({
+  bucket: z.enum(timelineBuckets),
+  value: z.array(z.object({ start: z.string(), points: perStore, bytes: perStore })),
+  totals: z.object({ points: perStore, bytes: perStore }),
+  oldest: z.string().optional(),
+  newest: z.string().optional(),
+});
+export type RecoveryPointTimeline = z.infer<typeof recoveryPointTimelineSchema>;

@@ -69,10 +69,12 @@ export function normalizeFilePrefix(filePrefix: unknown): string {
 }
 
 const MAX_NAME_BYTES = 63;
+/** UTF-8 length (PostgreSQL's limits are in bytes), with TextEncoder so that the browser console validates alike. */
+const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;
 const pgName = z
   .string()
   .min(1, 'is required')
-  .refine((n) => Buffer.byteLength(n) <= MAX_NAME_BYTES, { message: 'PostgreSQL names are at most 63 bytes' })
+  .refine((n) => utf8Bytes(n) <= MAX_NAME_BYTES, { message: 'PostgreSQL names are at most 63 bytes' })
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   .refine((n) => !/[\0-\x1f\x7f]/.test(n), { message: 'must not contain control characters' });
 
@@ -173,7 +175,7 @@ export const restoreRequestSchema = z
       });
     }
     const owner = r.options?.owner;
-    if (typeof owner === 'string' && !['none', 'keep'].includes(owner) && Buffer.byteLength(owner) > MAX_NAME_BYTES) {
+    if (typeof owner === 'string' && !['none', 'keep'].includes(owner) && utf8Bytes(owner) > MAX_NAME_BYTES) {
       ctx.addIssue({ code: 'custom', path: ['options', 'owner'], message: 'PostgreSQL names are at most 63 bytes' });
     }
   });
@@ -217,6 +219,55 @@ export function toRestoreSpec(body: RestoreRequestBody): RestoreSpec {
                     owner === 'none' || owner === 'keep' ? owner : typeof owner === 'string' ? { role: owner } : owner,
                 }),
             ...(o.jobs ? { jobs: o.jobs } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The Azure request body of a RestoreSpec: toRestoreSpec's inverse (a valid spec round-trips exactly), for clients
+ * that gather what to restore in their own words (the console's wizard) and send Azure's shape. It does not validate:
+ * send it through restoreRequestSchema, which names what is wrong.
+ */
+export function toRestoreRequest(spec: RestoreSpec): z.input<typeof restoreRequestSchema> {
+  const t = spec.target;
+  const o = spec.options;
+  return {
+    ...(spec.rehydration
+      ? {
+          objectType: 'AzureBackupRestoreWithRehydrationRequest' as const,
+          rehydrationPriority: spec.rehydration.priority,
+          rehydrationRetentionDuration: `P${spec.rehydration.retentionDays}D`,
+        }
+      : { objectType: 'AzureBackupRecoveryPointBasedRestoreRequest' as const }),
+    recoveryPointId: spec.recoveryPointId,
+    sourceDataStoreType: spec.sourceDataStoreType,
+    restoreTargetInfo:
+      t.kind === 'database'
+        ? {
+            objectType: 'RestoreTargetInfo',
+            recoveryOption: 'FailIfExists',
+            datasourceInfo: {
+              objectType: 'Datasource',
+              datasourceType: postgresDatasourceType,
+              resourceName: t.databaseName,
+              ...(t.resourceID ? { resourceID: t.resourceID } : {}),
+            },
+            datasourceAuthCredentials: { objectType: 'SecretStoreBasedAuthCredentials', secretStoreResource: t.secret },
+          }
+        : {
+            objectType: 'RestoreFilesTargetInfo',
+            recoveryOption: 'FailIfExists',
+            targetDetails: { url: t.url, filePrefix: t.filePrefix, restoreTargetLocationType: 'AzureBlobs' },
+          },
+    ...(o
+      ? {
+          options: {
+            ...(o.schemas ? { schemas: [...o.schemas] } : {}),
+            ...(o.tables ? { tables: [...o.tables] } : {}),
+            ...(o.owner !== undefined ? { owner: typeof o.owner === 'string' ? o.owner : { role: o.owner.role } } : {}),
+            ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
           },
         }
       : {}),

@@ -17,7 +17,7 @@ import { addResult, emptyTotals } from '../../shared/workflows/expiry';
 import { startAzurite } from '../support/azurite';
 import { committedPoint } from '../support/recovery-points';
 import { startBenchMariaDb } from './mariadb';
-import { formatMs, formatTable, ratioLines, timed, type Out } from './support';
+import { formatMs, formatTable, ratioLines, timed, pool, type Out } from './support';
 import { weeklyDefaultPolicy } from '../support/policies';
 
 export interface ExpiryBenchOptions {
@@ -47,15 +47,6 @@ const now = '2030-06-01T02:30:00.000Z';
 
 /** Weekly on Sundays, Default kept two years in the vault: at `now` only the points placed past that are due. */
 const policyDocument = weeklyDefaultPolicy({ name: 'bench', start: '2024-01-07T01:30:00+00:00', deleteAfter: 'P2Y' });
-
-/** Runs `fn` over `items` with at most `width` at once. */
-async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
 
 /**
  * `cleanups` is where the run registers what stops its servers, so that the bench's Ctrl-C handler stops them too;

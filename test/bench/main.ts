@@ -10,10 +10,11 @@ import { startAzurite } from '../support/azurite';
 import { runBackupScenario, type BenchContext } from './backup';
 import { defaultExpiryBenchOptions, runExpiryScenario } from './expiry';
 import { runRestoreScenario } from './restore';
+import { runConsoleScenario } from './console';
 import { startBenchPostgres } from './server';
 import { describeMachine, formatMs, timed, type Out } from './support';
 
-export const scenarioNames = ['backup', 'restore', 'expiry', 'all'] as const;
+export const scenarioNames = ['backup', 'restore', 'expiry', 'console', 'all'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface BenchArgs {
@@ -28,12 +29,14 @@ export interface BenchArgs {
   readonly blobMetadata: 'loki' | 'mariadb';
 }
 
-export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|all] [--size-mb N] [--repeat N] [--keep]
+export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|console|all] [--size-mb N] [--repeat N] [--keep]
                       [--points N] [--instances N] [--many-due] [--blob-metadata loki|mariadb]
 
   --scenario   which benchmark to run (default all: backup, then restore); expiry runs only when named:
                its data set (a row and two tiny blobs per point) takes Azurite over 15 minutes to
                take in at the design's 100,000 points, and it needs no PostgreSQL
+               console: the web console's bundle size and page load times with 500 instances and an
+               instance of 5,000 recovery points, in Chromium against devhost (needs no PostgreSQL)
   --points     expiry: recovery points (default 100000)
   --instances  expiry: backup instances they are spread over (default 1000)
   --many-due   expiry: also time a run a year later, when about half of the points are due (informational)
@@ -132,7 +135,11 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
     `pgkeep bench — scenario ${args.scenario}, --size-mb ${args.sizeMb}, --repeat ${args.repeat}${args.keep ? ', --keep' : ''}`,
   );
   for (const line of await describeMachine(tools.pgDump)) out(line);
-  // Expiry brings its own Azurite and needs no PostgreSQL.
+  // Console and expiry bring their own Azurite and need no PostgreSQL.
+  if (args.scenario === 'console') {
+    await runConsoleScenario(out, { instances: 500, points: 5_000, repeat: Math.max(args.repeat, 3) }, cleanups);
+    return;
+  }
   if (args.scenario === 'expiry') {
     await runExpiryScenario(
       out,

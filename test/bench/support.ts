@@ -158,3 +158,12 @@ export async function describeMachine(pgDump: string): Promise<string[]> {
     `tools: node ${process.version}; ${await firstLine(pgDump, ['--version'])}; ${await firstLine('zstd', ['--version'])}`,
   ];
 }
+
+/** Runs `fn` over `items` with at most `width` at once. */
+export async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}

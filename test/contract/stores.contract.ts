@@ -429,6 +429,40 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         expect(listed).toHaveLength(1_100);
         expect(listed.map((p) => p.value.time)).toEqual([...times].reverse());
       });
+
+      it('lists every point of every instance once with listAll', async () => {
+        const made = [
+          samplePoint('a', T0, 'p1'),
+          samplePoint('a', isoPlus(T0, DAY), 'p2'),
+          samplePoint(ODD, T0, 'p3', { status: 'Deleting' }),
+        ];
+        for (const p of made) await stores.recoveryPoints.create(p);
+        const all = await collect(stores.recoveryPoints.listAll());
+        expect(all.map((s) => `${s.value.instanceName}/${s.value.id}`).sort()).toEqual(
+          made.map((p) => `${p.instanceName}/${p.id}`).sort(),
+        );
+        expect(all.every((s) => typeof s.etag === 'string')).toBe(true);
+      });
+
+      it('pages a listing: limit yields at most that many, afterId continues after the last one seen', async () => {
+        const times = Array.from({ length: 7 }, (_, i) => isoPlus(T0, i * DAY));
+        for (const t of times) await stores.recoveryPoints.create(samplePoint('paged', t));
+        const newestFirst = [...times].reverse();
+        const pages: string[][] = [];
+        let afterId: string | undefined;
+        for (;;) {
+          const page = await collect(stores.recoveryPoints.list('paged', { limit: 3, ...(afterId && { afterId }) }));
+          if (page.length === 0) break;
+          pages.push(page.map((p) => p.value.time));
+          afterId = page.at(-1)?.value.id;
+        }
+        expect(pages).toEqual([newestFirst.slice(0, 3), newestFirst.slice(3, 6), newestFirst.slice(6)]);
+        const bounded = await collect(
+          stores.recoveryPoints.list('paged', { afterId: recoveryPointId(times[5]!, 'a1'), to: times[2]!, limit: 9 }),
+        );
+        expect(bounded.map((p) => p.value.time)).toEqual([times[1], times[0]]);
+        expect(await collect(stores.recoveryPoints.list('paged', { limit: 0 }))).toEqual([]);
+      });
     });
 
     describe('JobStore', () => {

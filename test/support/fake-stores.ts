@@ -148,13 +148,20 @@ export function createFakeRecoveryPointStore(): RecoveryPointStore {
       return lazily(() => {
         const fromMs = boundMs(options.from, 'from');
         const toMs = boundMs(options.to, 'to');
-        return sortedValues(partitions.get(instanceName) ?? new Map<string, Stored<RecoveryPointRecord>>()).filter(
-          (row) => {
+        return sortedValues(partitions.get(instanceName) ?? new Map<string, Stored<RecoveryPointRecord>>())
+          .filter((row) => {
             const ms = Date.parse(row.value.time);
-            return (fromMs === undefined || ms >= fromMs) && (toMs === undefined || ms < toMs);
-          },
-        );
+            return (
+              (fromMs === undefined || ms >= fromMs) &&
+              (toMs === undefined || ms < toMs) &&
+              (options.afterId === undefined || escapeKey(row.value.id) > escapeKey(options.afterId))
+            );
+          })
+          .slice(0, options.limit);
       });
+    },
+    listAll() {
+      return lazily(() => [...partitions.values()].flatMap((p) => sortedValues(p)));
     },
     update(point, etag) {
       return later(() => {

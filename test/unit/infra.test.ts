@@ -20,6 +20,7 @@ const platformSettings = new Set([
   'AZURE_CLIENT_ID',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'AzureWebJobsDisableHomepage',
 ]);
 
 // Built-in Azure role definition ids and their names, as the comments in the Bicep must name them.
@@ -233,10 +234,32 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ENV AzureWebJobsScriptRoot=\/home\/site\/wwwroot/m);
   });
 
+  it('builds the web console and ships its static files where functions/console.ts serves them from', () => {
+    expect(dockerfile).toContain('node dist/scripts/build-console.js');
+    expect(dockerfile).toContain('COPY --from=build /src/dist/console ./dist/console');
+  });
+
   it('copies the entry points package.json names', () => {
     const main = (JSON.parse(readFileSync(path.resolve(infra, '../package.json'), 'utf8')) as { main: string }).main;
     expect(main.startsWith('dist/functions/')).toBe(true);
     expect(dockerfile).toContain('COPY --from=build /src/dist/functions ./dist/functions');
+  });
+});
+
+describe('sign-in for the console (App Service Authentication)', () => {
+  const functions = read('app/functions.bicep');
+  const auth = read('app/auth.bicep');
+
+  it('sends browsers to the Entra sign-in page and keeps only the liveness probe open', () => {
+    expect(functions).toContain("unauthenticatedClientAction: 'RedirectToLoginPage'");
+    expect(functions).toContain("excludedPaths: ['/api/health', '/api/health/live']");
+    expect(functions).toMatch(/name: 'ENFORCE_CALLER_ROLES', value: enforceCallerRoles/);
+  });
+
+  it('lets the app registration sign users in at the site: callback URI and ID tokens carrying their app roles', () => {
+    expect(auth).toContain('redirectUris: redirectUris');
+    expect(auth).toContain('enableIdTokenIssuance: true');
+    expect(read('main.bicep')).toContain("/.auth/login/aad/callback'");
   });
 });
 

@@ -29,7 +29,7 @@ export const ready: DbReadinessReport = {
   serverVersion: '15.8',
 };
 
-export function createApi() {
+export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
   const stores = createFakeStores({ now: () => new Date(NOW) });
   const started: { id: string; input: BackupStartInput }[] = [];
   let ids = 0;
@@ -47,12 +47,15 @@ export function createApi() {
     manifests: new Map<string, unknown>(),
     settings: {},
     tested: [],
-    enforceCallerRoles: false,
+    enforceCallerRoles: options.enforceCallerRoles ?? false,
   };
   const restoreTests = fakeRestoreTestApiDeps();
   const alertStores = createFakeAlertStores();
   const deps: ApiDeps = {
     vaultId: VAULT,
+    get enforceCallerRoles() {
+      return state.enforceCallerRoles;
+    },
     ...stores,
     clock: { now: () => new Date(NOW) },
     newId: () => `job${++ids}`,
@@ -89,9 +92,6 @@ export function createApi() {
       },
       missedSlotGraceMs: 30 * 60_000,
       allowHttpLoopback: false,
-      get enforceCallerRoles() {
-        return state.enforceCallerRoles;
-      },
     },
   };
   const errors: string[] = [];

@@ -6,7 +6,15 @@ import { toApiRequest } from '../../../shared/adapters/functions/functions-http'
 import { runHandler } from '../../../shared/api/http';
 import { jsonPath } from '../../../shared/contracts/validation';
 import type { ApiRequest } from '../../../shared/contracts/http';
-import { apiRoutes, callerRoles, requireRole, type CallerRole } from '../../../shared/api/routes';
+import {
+  apiAuthLevel,
+  apiRoutes,
+  callerRoles,
+  catchAllFunctionName,
+  requireRole,
+  type CallerRole,
+} from '../../../shared/api/routes';
+import { callerPrincipal, signedInCaller } from '../../../shared/api/caller';
 import { PgkeepError } from '../../../shared/errors';
 
 function request(headers: Record<string, string> = {}): ApiRequest {
@@ -87,9 +95,10 @@ describe('requireRole', () => {
 
   it('gives each route the role of design §12: Reader reads, Operator backs up, Admin configures', () => {
     const byName = Object.fromEntries(apiRoutes.map((r) => [r.name, r.role])) as Record<string, CallerRole>;
-    // Health is for uptime monitors: anonymous, and the handler shows details to Readers only.
+    // Health is for uptime monitors and /me for the console to learn who it is: no key, no role; the handlers decide
+    // what they show.
     const anonymous = apiRoutes.filter((x) => x.role === 'Anonymous').map((x) => x.route);
-    expect(anonymous).toEqual(['health', 'health/live']);
+    expect(anonymous.sort()).toEqual(['health', 'health/live', 'me']);
     // Reads are Reader's, except the audit log: who did what is for Admins (issue 16).
     for (const r of apiRoutes.filter(
       (x) => x.method === 'GET' && x.role !== 'Anonymous' && x.name !== 'listAuditLog',
@@ -97,6 +106,8 @@ describe('requireRole', () => {
       expect(r.role, r.name).toBe('Reader');
     }
     expect(byName.listAuditLog).toBe('Admin');
+    expect(byName.simulatePolicy).toBe('Reader');
+    expect(byName.validateNewForBackup).toBe('Admin');
     expect(byName.backupNowHttp).toBe('Operator');
     expect(byName.validateForBackupHttp).toBe('Operator');
     for (const name of [
@@ -113,6 +124,81 @@ describe('requireRole', () => {
     ]) {
       expect(byName[name], name).toBe('Admin');
     }
+  });
+});
+
+describe('signedInCaller (GET /api/me)', () => {
+  const header = (p: object) => ({ 'x-ms-client-principal': Buffer.from(JSON.stringify(p)).toString('base64') });
+
+  it('reads the name claim the principal names and the roles of its role claim type', () => {
+    const caller = signedInCaller(
+      request(
+        header({
+          auth_typ: 'aad',
+          name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+          role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+          claims: [
+            { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', val: 'ops@example.com' },
+            { typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', val: 'Operator' },
+            { typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role', val: 'Unrelated' },
+            { typ: 'roles', val: 'Operator' },
+          ],
+        }),
+      ),
+    );
+    expect(caller).toEqual({ principal: 'ops@example.com', roles: ['Operator'], authenticated: true });
+  });
+
+  it('names a service principal by its app id when it has no name claim', () => {
+    const caller = signedInCaller(
+      request(
+        header({
+          claims: [
+            { typ: 'appid', val: 'a1b2' },
+            { typ: 'roles', val: 'Reader' },
+          ],
+        }),
+      ),
+    );
+    expect(caller).toEqual({ principal: 'a1b2', roles: ['Reader'], authenticated: true });
+    // The audit log names the same caller the same way: one parsing (shared/api/caller.ts).
+    expect(signedInCaller(request(header({ claims: [{ typ: 'appid', val: 'a1b2' }] }))).principal).toBe(
+      callerPrincipal(request(header({ claims: [{ typ: 'appid', val: 'a1b2' }] }))).principal,
+    );
+  });
+
+  it('treats a missing or unreadable header as an unauthenticated caller without roles', () => {
+    expect(signedInCaller(request())).toEqual({ principal: null, roles: [], authenticated: false });
+    expect(signedInCaller(request({ 'x-ms-client-principal': '%%%' }))).toEqual({
+      principal: null,
+      roles: [],
+      authenticated: false,
+    });
+  });
+});
+
+describe('apiAuthLevel', () => {
+  it('needs no function key when caller roles are enforced, a key otherwise or when the setting cannot be read', () => {
+    expect(apiAuthLevel(() => true)).toBe('anonymous');
+    expect(apiAuthLevel(() => false)).toBe('function');
+    expect(
+      apiAuthLevel(() => {
+        throw new Error('ENFORCE_CALLER_ROLES must be true or false');
+      }),
+    ).toBe('function');
+  });
+});
+
+describe('catchAllFunctionName', () => {
+  // The Functions host orders HTTP routes by function name (OrdinalIgnoreCase) and takes the first match.
+  const ordinalIgnoreCase = (a: string, b: string) => {
+    const [x, y] = [a.toUpperCase(), b.toUpperCase()];
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+
+  it('sorts after every other HTTP function, so that the catch-all never swallows their routes in Azure', () => {
+    const others = [...apiRoutes.map((r) => r.name), 'health'];
+    for (const name of others) expect(ordinalIgnoreCase(name, catchAllFunctionName), name).toBe(-1);
   });
 });
 

@@ -2,10 +2,20 @@
 // return parses with its schema and loses nothing (a field a builder adds without declaring it would be stripped).
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { backupInstanceListSchema, backupInstanceResourceSchema } from '../../../shared/contracts/instances';
+import {
+  backupInstanceListSchema,
+  backupInstanceResourceSchema,
+  validateForBackupResultSchema,
+} from '../../../shared/contracts/instances';
+import { meSchema } from '../../../shared/contracts/caller';
+import { overviewSchema, storageSummarySchema } from '../../../shared/contracts/overview';
 import { jobListSchema, jobResourceSchema } from '../../../shared/contracts/jobs';
-import { policyListSchema, policyResourceSchema } from '../../../shared/contracts/policies';
-import { recoveryPointListSchema, recoveryPointResourceSchema } from '../../../shared/contracts/recovery-points';
+import { policyListSchema, policyResourceSchema, policySimulationSchema } from '../../../shared/contracts/policies';
+import {
+  recoveryPointListSchema,
+  recoveryPointResourceSchema,
+  recoveryPointTimelineSchema,
+} from '../../../shared/contracts/recovery-points';
 import { errorBodySchema } from '../../../shared/contracts/resources';
 import { healthSummarySchema } from '../../../shared/contracts/health';
 import {
@@ -15,7 +25,7 @@ import {
   notificationListSchema,
 } from '../../../shared/contracts/notifications';
 import { sampleJob, samplePoint } from '../../contract/stores.contract';
-import { apiWithInstance, NOW } from '../api/api-support';
+import { apiWithInstance, fixture, instanceBody, NOW } from '../api/api-support';
 
 /** Parses with the schema and expects the result to be the body itself: nothing undeclared, nothing missing. */
 function expectExactly(schema: z.ZodType, body: unknown): void {
@@ -54,6 +64,29 @@ describe('response schemas', () => {
     const { api } = await apiWithHistory();
     expectExactly(policyResourceSchema, (await api.call('GET', 'backupPolicies/weekly')).jsonBody);
     expectExactly(policyListSchema, (await api.call('GET', 'backupPolicies')).jsonBody);
+  });
+
+  it('describe the console routes exactly: overview, storage, timeline, paged points, me, summaries, simulation', async () => {
+    const { api } = await apiWithHistory();
+    expectExactly(overviewSchema, (await api.call('GET', 'overview')).jsonBody);
+    expectExactly(storageSummarySchema, (await api.call('GET', 'overview/storage')).jsonBody);
+    expectExactly(
+      recoveryPointTimelineSchema,
+      (await api.call('GET', 'backupInstances/orders/recoveryPointTimeline')).jsonBody,
+    );
+    expectExactly(
+      recoveryPointListSchema,
+      (await api.call('GET', 'backupInstances/orders/recoveryPoints?$top=1')).jsonBody,
+    );
+    expectExactly(meSchema, (await api.call('GET', 'me')).jsonBody);
+    expectExactly(policyListSchema, (await api.call('GET', 'backupPolicies?$expand=summary')).jsonBody);
+    const simulation = await api.call('POST', 'backupPolicies/simulate', {
+      policy: fixture('gfs-ten-years.json'),
+      years: 2,
+    });
+    expectExactly(policySimulationSchema, simulation.jsonBody);
+    const report = await api.call('POST', 'validateForBackup', { backupInstance: instanceBody().properties });
+    expectExactly(validateForBackupResultSchema, report.jsonBody);
   });
 
   it('describe every backup instance resource and list exactly, with and without last point and job', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRestoreRequest } from '../../../shared/contracts/restores';
+import { parseRestoreRequest, toRestoreRequest, type RestoreSpec } from '../../../shared/contracts/restores';
 import { handleRestoreRequest, restoreRequestOrchestrationId } from '../../../shared/activities/restore-queue';
 import { PgkeepError } from '../../../shared/errors';
 import type { RestoreOrchestratorInput } from '../../../shared/workflows/names';
@@ -77,6 +77,49 @@ describe('parseRestoreRequest', () => {
         .details.map((d) => d.target)
         .sort(),
     ).toEqual(['$.restoreTargetInfo.datasourceInfo.resourceName', '$.restoreTargetInfo.recoveryOption']);
+  });
+});
+
+describe('toRestoreRequest', () => {
+  const specs: RestoreSpec[] = [
+    {
+      recoveryPointId: 'p1',
+      sourceDataStoreType: 'VaultStore',
+      target: {
+        kind: 'database',
+        databaseName: 'copy',
+        secret: { secretStoreType: 'AppSetting', uri: 'appsetting://T' },
+      },
+    },
+    {
+      recoveryPointId: 'p2',
+      sourceDataStoreType: 'ArchiveStore',
+      rehydration: { priority: 'High', retentionDays: 20 },
+      target: {
+        kind: 'database',
+        databaseName: 'copy',
+        resourceID: 'local/copy',
+        secret: { secretStoreType: 'AzureKeyVault', uri: 'https://v.vault.azure.net/secrets/t' },
+      },
+      options: { schemas: ['sales'], tables: ['sales.orders'], owner: { role: 'keep' }, jobs: 4 },
+    },
+    {
+      recoveryPointId: 'p3',
+      sourceDataStoreType: 'VaultStore',
+      target: { kind: 'files', url: 'https://a.example/c', filePrefix: 'x/' },
+    },
+  ];
+
+  it.each(specs.map((s) => [s.recoveryPointId, s] as const))(
+    'writes the request that parses back to the same spec (%s)',
+    (_, spec) => {
+      expect(parseRestoreRequest(toRestoreRequest(spec))).toEqual(spec);
+    },
+  );
+
+  it('writes what the schema then refuses, naming the field, when the spec is out of range', () => {
+    const spec = { ...specs[0]!, options: { jobs: 0 } };
+    expect(refusal(toRestoreRequest(spec)).details.map((d) => d.target)).toEqual(['$.options.jobs']);
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../../shared/domain/policy';
 import { planRetention } from '../../../shared/domain/retention';
 import { occurrences } from '../../../shared/domain/schedule';
-import { simulateRetention } from '../../../shared/domain/simulation';
+import { emptyCounts, simulateRetention, simulateRetentionOverTime } from '../../../shared/domain/simulation';
 import { tagForBackup, type TaggedPoint } from '../../../shared/domain/tagging';
 import type { Policy, PointView } from '../../../shared/domain/types';
 
@@ -52,5 +52,40 @@ describe('simulateRetention', () => {
   it('returns nothing when no backup is scheduled in the window', () => {
     const policy = fixture('default-weekly.json');
     expect(simulateRetention(policy, '2021-08-23T00:00:00.000Z', '2021-08-28T00:00:00.000Z')).toEqual([]);
+  });
+});
+
+describe('simulateRetentionOverTime', () => {
+  const countsOf = (
+    points: { tag: keyof ReturnType<typeof emptyCounts>; dataStore: 'VaultStore' | 'ArchiveStore' }[],
+  ) => {
+    const counts = emptyCounts();
+    for (const p of points) counts[p.tag][p.dataStore]++;
+    return counts;
+  };
+
+  it.each(['gfs-ten-years.json', 'three-days-monthly-archive.json', 'default-weekly.json'])(
+    'counts at each sample what simulateRetention keeps at that instant (%s)',
+    (name) => {
+      const policy = fixture(name);
+      const from = '2024-01-01T00:00:00.000Z';
+      const to = '2034-01-01T00:00:00.000Z';
+      const samples = ['2024-01-20T00:00:00.000Z', '2024-06-30T12:00:00.000Z', '2026-02-01T00:00:00.000Z', to];
+      const overTime = simulateRetentionOverTime(policy, from, to, samples);
+      expect(overTime.map((s) => s.at)).toEqual(samples);
+      for (const sample of overTime) {
+        expect(sample.counts, sample.at).toEqual(countsOf(simulateRetention(policy, from, sample.at)));
+      }
+    },
+  );
+
+  it('counts nothing before the first scheduled backup', () => {
+    const [sample] = simulateRetentionOverTime(
+      fixture('gfs-ten-years.json'),
+      '2024-01-01T00:00:00.000Z',
+      '2024-02-01T00:00:00.000Z',
+      ['2024-01-02T00:00:00.000Z'],
+    );
+    expect(sample!.counts).toEqual(emptyCounts());
   });
 });

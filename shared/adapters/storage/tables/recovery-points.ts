@@ -3,8 +3,9 @@
 // Table `${prefix}recoveryPoints`:
 //   PartitionKey = escapeKey(instanceName)   all points of an instance in one partition (expiry reads them together)
 //   RowKey       = the point's id = recoveryPointId(time, suffix) = `<13-digit inverted epoch ms>-<suffix>`
-// The id encodes the time inverted, so get is a point read, list comes back newest first without sorting, and
-// from/to become RowKey range bounds. create refuses an id that does not encode the record's own time. All fields
+// The id encodes the time inverted, so get is a point read, list comes back newest first without sorting, from/to
+// become RowKey range bounds and afterId (a listing's continuation) a RowKey lower bound. create refuses an id that
+// does not encode the record's own time. All fields
 // are flat properties (Table has no nested objects); optional ones are omitted when absent; bytes is Int64.
 
 import { odata, type TableEntity } from '@azure/data-tables';
@@ -130,12 +131,27 @@ export function createTableRecoveryPointStore(tables: TableProvider): RecoveryPo
 
     async *list(instanceName, options = {}) {
       const range = invertedRange(boundMs(options.from, 'from'), boundMs(options.to, 'to'));
-      if (range === 'empty') return;
+      if (range === 'empty' || options.limit === 0) return;
       const c = await client();
-      const filter = odata`PartitionKey eq ${escapeKey(instanceName)}` + rowKeyRangeFilter(range);
-      for await (const row of c.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-        yield toStored(row);
+      const filter =
+        odata`PartitionKey eq ${escapeKey(instanceName)}` +
+        rowKeyRangeFilter(range) +
+        (options.afterId === undefined ? '' : odata` and RowKey gt ${escapeKey(options.afterId)}`);
+      const rows = c.listEntities<Record<string, unknown>>({ queryOptions: { filter } });
+      let left = options.limit ?? Infinity;
+      // A limit is also the page size, so a caller that wants the newest point reads one row, not a page of 1,000.
+      const pages = options.limit === undefined ? rows.byPage() : rows.byPage({ maxPageSize: options.limit });
+      for await (const page of pages) {
+        for (const row of page) {
+          yield toStored(row);
+          if (--left <= 0) return;
+        }
       }
+    },
+
+    async *listAll() {
+      // One query without a filter: the table's pages in key order, instance after instance.
+      for await (const row of (await client()).listEntities<Record<string, unknown>>()) yield toStored(row);
     },
 
     async update(point, etag) {
