@@ -35,6 +35,10 @@ app.timer('backupScheduler', {
       clock: runtime.clock,
       starter: orchestrationStarter(df.getClient(context)),
       log: (m) => context.log(m),
+      settings: {
+        jitterSeconds: runtime.config.BACKUP_JITTER_SECONDS,
+        slotPollSeconds: runtime.config.BACKUP_SLOT_POLL_SECONDS,
+      },
     });
     if (result.failed.length > 0) {
       context.warn(`scheduler: ${result.failed.length} instance(s) could not be scheduled`);

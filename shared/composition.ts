@@ -15,7 +15,11 @@ import {
   type ReadinessCheck,
 } from './ports';
 import type { ApiDeps } from './api/deps';
-import { checkReaderOnServer, ARM_CHECK_NAME } from './adapters/azure/arm-access';
+import { checkReaderOnServer, ARM_CHECK_NAME, objectIdFromToken } from './adapters/azure/arm-access';
+import { assignRole } from './adapters/azure/role-assignments';
+import { dumpGlobals, listDatabases } from './adapters/postgres/discovery';
+import type { FleetDeps } from './activities/discovery';
+import type { AssignRolesDeps } from './activities/assign-roles';
 import { discoverPgTools, parsePgBinDirs } from './adapters/postgres/pg-binaries';
 import { createSecretResolver } from './adapters/azure/secrets';
 import { createStores, type Stores } from './adapters/storage/stores';
@@ -58,6 +62,8 @@ import { startAzureMonitor } from './adapters/telemetry/azure-monitor';
 
 export interface Runtime {
   readonly config: Config;
+  /** The app's own identity (managed identity in Azure), built on first use. */
+  readonly credential: TokenCredential;
   /** `jobs` raises the events of every job outcome into the outbox before it writes the outcome (events/). */
   readonly stores: Stores;
   readonly clock: Clock;
@@ -67,8 +73,6 @@ export interface Runtime {
   readonly keys: KeyEncryptionKeys;
   /** Where restores as files may write (no confused deputy). */
   readonly restoreTargets: ContainerUrlSettings;
-  /** The app's identity (DefaultAzureCredential), built on first use. */
-  readonly credential: TokenCredential;
   readonly log: (message: string) => void;
   readonly events: { readonly raiser: EventRaiser; readonly links: EventLinks };
   readonly telemetry: Telemetry;
@@ -129,6 +133,7 @@ export function createRuntime(config: Config, log: (message: string) => void = (
   });
   return {
     config,
+    credential: credentialProxy,
     stores: { ...raw, jobs },
     clock,
     readiness,
@@ -141,7 +146,6 @@ export function createRuntime(config: Config, log: (message: string) => void = (
       allowHttpLoopback: config.ALLOW_HTTP_LOOPBACK_URLS,
       identityHosts: parseHostList(config.RESTORE_FILES_ALLOWED_ACCOUNTS),
     },
-    credential: credentialProxy,
   };
 }
 
@@ -170,12 +174,59 @@ export function orchestrationStarter(client: DurableClient): OrchestrationStarte
   };
 }
 
+/** Discovery, bulk protect and globals (issue 15) over the runtime's stores, secrets and PostgreSQL tools. */
+export function fleetDeps(rt: Runtime): FleetDeps {
+  const { stores, config } = rt;
+  return {
+    servers: stores.servers,
+    instances: stores.instances,
+    jobs: stores.jobs,
+    blobs: stores.blobs,
+    keys: rt.keys,
+    secrets: rt.readiness.secrets,
+    checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
+    listDatabases,
+    dumpGlobals: async (conn) => {
+      // The newest installed client: pg_dumpall refuses a server newer than itself, never an older one.
+      const tools = [...(await rt.discoverTools())].sort((a, b) => b.major - a.major)[0];
+      if (!tools) throw new PgkeepError('UserErrorPgDumpVersionMismatch', 'no PostgreSQL client tools are installed');
+      return dumpGlobals(conn, tools);
+    },
+    clock: rt.clock,
+    newId: () => randomUUID(),
+    settings: {
+      globalsBackupHours: config.GLOBALS_BACKUP_HOURS,
+      globalsKeep: config.GLOBALS_KEEP,
+      zstdLevel: config.ZSTD_LEVEL,
+    },
+    log: rt.log,
+  };
+}
+
+/** Assign missing roles: the app's object id from its own ARM token; assignments with the caller's token. */
+export function assignRolesDeps(rt: Runtime): AssignRolesDeps {
+  const endpoint = rt.config.ARM_ENDPOINT;
+  return {
+    checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
+    appPrincipalId: async () => {
+      const token = await rt.credential.getToken(`${endpoint}/.default`).catch(() => null);
+      return token ? objectIdFromToken(token.token) : undefined;
+    },
+    assignRole: (o) => assignRole({ ...o, endpoint }),
+  };
+}
+
 export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
   const { stores } = rt;
   const starter = orchestrationStarter(client);
   return {
     vaultId: rt.config.VAULT_RESOURCE_ID,
     enforceCallerRoles: rt.config.ENFORCE_CALLER_ROLES,
+    servers: stores.servers,
+    slots: stores.slots,
+    fleet: fleetDeps(rt),
+    assignRoles: assignRolesDeps(rt),
+    settings: { serverMaxConcurrentBackups: rt.config.SERVER_MAX_CONCURRENT_BACKUPS },
     policies: stores.policies,
     instances: stores.instances,
     recoveryPoints: stores.recoveryPoints,
@@ -183,7 +234,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
     clock: rt.clock,
     newId: () => randomUUID(),
     checkReadiness: (instance) => checkInstanceReadiness(rt.readiness, instance),
-    startBackup: (id, input) => starter.start(id, input),
+    startBackup: (id, input) => starter.start(id, { ...input, slotPollSeconds: rt.config.BACKUP_SLOT_POLL_SECONDS }),
     checkRestore: (instanceName, request) => restoreActivities(rt).checkRestore(instanceName, request),
     startRestore: async (instanceId, input) => {
       await client.startNew(orchestrators.restore, { instanceId, input });
@@ -364,8 +415,12 @@ export function backupActivities(rt: Runtime) {
     discoverTools: rt.discoverTools,
     describeDatabase,
     clock: rt.clock,
+    slots: stores.slots,
     keys: rt.keys,
     settings: {
+      serverMaxConcurrentBackups: config.SERVER_MAX_CONCURRENT_BACKUPS,
+      hostMaxConcurrentBackups: config.HOST_MAX_CONCURRENT_BACKUPS,
+      slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
       contentsManifest: config.CONTENTS_MANIFEST,
@@ -425,6 +480,7 @@ export function restoreActivities(rt: Runtime) {
   const { stores } = rt;
   return createRestoreActivities({
     instances: stores.instances,
+    servers: stores.servers,
     recoveryPoints: stores.recoveryPoints,
     jobs: stores.jobs,
     blobs: stores.blobs,

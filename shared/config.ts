@@ -204,6 +204,56 @@ export const settings = {
     description: 'require Reader/Operator/Admin roles from x-ms-client-principal (on in Azure, off locally)',
     default: false,
   }),
+  // --- fleets (issue 15): servers, discovery, backup slots ---
+  SERVER_MAX_CONCURRENT_BACKUPS: s({
+    kind: 'int',
+    description:
+      "backups of one server's databases running at once (scheduled and on demand); a server's maxConcurrentBackups overrides it",
+    default: 2,
+    min: 1,
+    max: 64,
+  }),
+  HOST_MAX_CONCURRENT_BACKUPS: s({
+    kind: 'int',
+    description: 'backups running at once across every server, on all workers of the function app',
+    default: 8,
+    min: 1,
+    max: 512,
+  }),
+  BACKUP_SLOT_POLL_SECONDS: s({
+    kind: 'int',
+    description: 'how often a Queued backup asks again for its slot (a durable timer)',
+    default: 30,
+    min: 1,
+    max: 600,
+  }),
+  BACKUP_JITTER_SECONDS: s({
+    kind: 'int',
+    description:
+      'scheduled backups start up to this many seconds after their slot, spread by instance name (0 = at the slot)',
+    default: 0,
+    min: 0,
+    max: 6 * 3600,
+  }),
+  DISCOVERY_SCHEDULE: s({
+    kind: 'string',
+    description: 'NCRONTAB (6 fields) of the discovery timer: auto-protect, missing databases, globals backups',
+    default: '0 */15 * * * *',
+  }),
+  GLOBALS_BACKUP_HOURS: s({
+    kind: 'int',
+    description: "how often discovery backs up a server's globals (pg_dumpall --globals-only); 0 = never",
+    default: 24,
+    min: 0,
+    max: 24 * 365,
+  }),
+  GLOBALS_KEEP: s({
+    kind: 'int',
+    description: 'globals recovery points kept per server (the oldest beyond this are deleted)',
+    default: 30,
+    min: 1,
+    max: 1000,
+  }),
   LOG_LEVEL: s({
     kind: 'string',
     description: 'least severe log level written',

@@ -163,6 +163,13 @@ export interface InstanceRecord {
   readonly deletedAt?: string;
   /** When protection last started (creation or resumeProtection): slots before it are not owed (health, watchdog). */
   readonly protectedSince?: string;
+  /** The server resource (servers/{name}) the instance was protected from, by bulk or auto-protect (issue 15). */
+  readonly serverName?: string;
+  /**
+   * Set by a discovery run that no longer finds the database on its server (cleared when it is back): health reports
+   * DatasourceMissing. Nothing is deleted.
+   */
+  readonly datasourceMissingSince?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -361,6 +368,8 @@ export interface VaultBlobStore {
   /** Creates the container if missing (once per process); every other method does it by itself. */
   ensureContainer(): Promise<void>;
   putJson(name: string, value: unknown): Promise<void>;
+  /** A small blob written whole in one request (a globals script); same immutability rule as putJson. */
+  putBytes(name: string, body: Buffer, contentType: string): Promise<void>;
   getJson<T>(name: string): Promise<T | undefined>;
   info(name: string): Promise<VaultBlobInfo | undefined>;
   setTier(name: string, tier: BlobTier): Promise<void>;
@@ -623,4 +632,80 @@ export interface RestoreTestHistoryStore {
   put(instanceName: string, result: import('./contracts/restore-tests').RestoreTestResult): Promise<void>;
   /** Newest first. */
   list(instanceName: string): AsyncIterable<import('./contracts/restore-tests').RestoreTestResult>;
+}
+
+// --- fleets: servers, discovery and backup slots (issue 15) ---
+// Implemented in adapters/storage/tables/servers.ts and tables/backup-slots.ts; fakes in test/support/fake-stores.ts.
+
+/** Auto-protect rule of a server: every discovered database matching include and not exclude is protected. */
+export interface AutoProtectRule {
+  readonly policyName: string;
+  /** Globs (`*`, `?`) on the database name; empty or absent = every protectable database. */
+  readonly include?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+/** A PostgreSQL server pgkeep discovers databases on (servers/{name}). */
+export interface ServerRecord {
+  readonly name: string;
+  /** The flexible server's ARM id, or any stable id outside Azure; its databases get `<resourceID>/databases/<db>`. */
+  readonly resourceID: string;
+  /** A login that can list databases; the connection string's database is where discovery connects. */
+  readonly secret: SecretReference;
+  /** Backups of this server's databases running at once; absent = SERVER_MAX_CONCURRENT_BACKUPS. */
+  readonly maxConcurrentBackups?: number;
+  readonly autoProtect?: AutoProtectRule;
+  /** How often discovery backs up the server's globals (roles); absent = GLOBALS_BACKUP_HOURS, 0 = never. */
+  readonly globalsEveryHours?: number;
+  /** `host:port` of the connection string when the server was last saved: the key its backups queue under. */
+  readonly slotKey?: string;
+  readonly lastDiscoveryAt?: string;
+  readonly lastGlobalsAt?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Same verbs and etag rules as InstanceStore (create: ConcurrencyError if the name exists). */
+export interface ServerStore {
+  create(server: ServerRecord): Promise<void>;
+  get(name: string): Promise<Stored<ServerRecord> | undefined>;
+  list(): AsyncIterable<Stored<ServerRecord>>;
+  update(server: ServerRecord, etag: string): Promise<string>;
+  delete(name: string): Promise<void>;
+}
+
+/** One backup holding or waiting for a slot. */
+export interface SlotEntry {
+  readonly jobId: string;
+  /** When it took the slot or joined the queue: the queue's order. */
+  readonly since: string;
+  /** On the host row: the server key the backup belongs to. */
+  readonly server?: string;
+  /** A waiter's last attempt (see domain/fleet.ts silentWaiters). */
+  readonly seen?: string;
+}
+
+/** A semaphore: the backups holding a slot and those waiting, in order. */
+export interface SlotRow {
+  readonly holders: readonly SlotEntry[];
+  readonly queue: readonly SlotEntry[];
+  /** A server's own limit (its servers/{name} maxConcurrentBackups); absent = the setting. */
+  readonly limit?: number;
+}
+
+/**
+ * The durable semaphores of backups (table backupSlots): one row per server key and one for the host, in one
+ * partition so that a slot of both is taken in ONE transaction. Contract: `read` returns each row with its etag
+ * (undefined when never written); `write` replaces both rows if their etags still match (creates a row whose etag
+ * is undefined) and throws ConcurrencyError otherwise, writing nothing.
+ */
+export interface SlotStore {
+  read(serverKey: string): Promise<{ server?: Stored<SlotRow>; host?: Stored<SlotRow> }>;
+  write(
+    serverKey: string,
+    server: { row: SlotRow; etag?: string },
+    host: { row: SlotRow; etag?: string },
+  ): Promise<void>;
+  /** Sets (or with undefined clears) a server key's own limit, keeping its holders and queue. */
+  setLimit(serverKey: string, limit: number | undefined): Promise<void>;
 }

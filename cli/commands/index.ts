@@ -12,6 +12,7 @@ import { pointsCommands } from './points';
 import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
 import { testsCommands } from './tests';
+import { serversCommands } from './servers';
 import { decryptCommand } from '../decrypt';
 
 export const commandGroups: readonly CommandGroup[] = [
@@ -22,6 +23,7 @@ export const commandGroups: readonly CommandGroup[] = [
   pointsCommands,
   restoreCommand,
   testsCommands,
+  serversCommands,
   policiesCommands,
   healthCommand,
   policyCommands,

@@ -20,6 +20,7 @@ import {
   type PolicyStore,
   type RecoveryPointRecord,
   type RecoveryPointStore,
+  type SlotStore,
 } from '../ports';
 import { blockBlobSink } from '../adapters/storage/staged-blocks';
 import { pickPgDump } from '../adapters/postgres/pg-binaries';
@@ -28,6 +29,7 @@ import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../a
 import type { ContentsResult } from '../adapters/postgres/dump-contents';
 import { newDataKey, type EncryptionManifest } from '../adapters/crypto/envelope';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
+import { acquireBackupSlot, releaseBackupSlot } from './backup-slots';
 import { checkInstanceReadiness, resolveConnection, type ReadinessDeps } from './readiness';
 import type {
   CommitRecoveryPointInput,
@@ -69,9 +71,14 @@ export interface BackupActivityDeps {
   readonly discoverTools: () => Promise<PgClientTools[]>;
   readonly describeDatabase: (conn: PgConnection) => Promise<DatabaseFacts>;
   readonly clock: Clock;
+  /** The durable semaphores of backups (issue 15) and their limits. */
+  readonly slots: SlotStore;
   /** The vault's key-encryption keys; without a current KEK (or without keys) dumps are not encrypted. */
   readonly keys?: KeyEncryptionKeys;
   readonly settings: {
+    readonly serverMaxConcurrentBackups: number;
+    readonly hostMaxConcurrentBackups: number;
+    readonly slotPollSeconds: number;
     readonly zstdLevel: number;
     readonly stallTimeoutMs: number;
     /** CONTENTS_MANIFEST: compute the manifest of contents from the dump stream (default true). */
@@ -183,7 +190,7 @@ async function startBackupJob(deps: BackupActivityDeps, input: StartBackupJobInp
       ...(input.scheduledSlot ? { extra: { scheduledSlot: input.scheduledSlot } } : {}),
     };
     await deps.jobs.create(job);
-  } else if (existing.status !== 'NotStarted' && existing.status !== 'InProgress') {
+  } else if (!['NotStarted', 'Queued', 'InProgress'].includes(existing.status)) {
     // A replayed start of a job that already ended: report what happened, do nothing again.
     return existing.error ? { started: false, error: existing.error } : { started: true };
   }
@@ -343,6 +350,7 @@ async function finishSucceeded(
     progress: { bytes: point.bytes, percent: 100 },
     extra: { ...job?.extra, retentionTag: point.tag },
   });
+  await releaseBackupSlot(deps, input.jobId);
   await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
 }
 
@@ -375,6 +383,7 @@ async function failBackupJob(deps: BackupActivityDeps, input: FailBackupJobInput
   if (await deps.jobs.get(input.jobId)) {
     await deps.jobs.patch(input.jobId, { status: 'Failed', endTime: nowIso(deps), error: input.error });
   }
+  await releaseBackupSlot(deps, input.jobId);
   await releaseBackupLock(lockDepsOf(deps), input.instanceName, input.jobId);
 }
 
@@ -386,6 +395,16 @@ export function createBackupActivities(deps: BackupActivityDeps) {
     runDump: (input: RunDumpInput) => runDump(deps, input),
     commitRecoveryPoint: (input: CommitRecoveryPointInput) => commitRecoveryPoint(deps, input),
     failBackupJob: (input: FailBackupJobInput) => failBackupJob(deps, input),
+    acquireBackupSlot: (input: JobStepInput) =>
+      acquireBackupSlot(
+        {
+          ...deps,
+          secrets: deps.readiness.secrets,
+          limits: { server: deps.settings.serverMaxConcurrentBackups, host: deps.settings.hostMaxConcurrentBackups },
+          silentAfterMs: Math.max(10 * 60_000, 20 * deps.settings.slotPollSeconds * 1000),
+        },
+        input,
+      ),
   };
 }
 

@@ -154,6 +154,9 @@ export async function assessInstances(
         newestAvailablePoint: available ? { id: available.id, time: available.time } : undefined,
         jobs: jobs.map(healthJob),
         graceMs: deps.graceMs,
+        ...(instance.datasourceMissingSince !== undefined
+          ? { datasourceMissingSince: instance.datasourceMissingSince }
+          : {}),
       });
       const lastJob = jobs[0];
       const lastBackupJob = jobs.find((j) => j.operation === 'Backup');

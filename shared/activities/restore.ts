@@ -18,11 +18,14 @@ import {
   type RecoveryPointRecord,
   type RecoveryPointStore,
   type SecretResolver,
+  type ServerStore,
   type Stored,
   type VaultBlobStore,
 } from '../ports';
+import { createMissingRoles } from '../adapters/postgres/discovery';
+import { globalsFor, serverOfInstance, type GlobalsPoint } from './discovery';
 import { parseConnectionString, redact } from '../adapters/postgres/connection-string';
-import { dataKeyOf, encryptionOf } from '../adapters/crypto/envelope';
+import { encryptionOf, requireDataKey } from '../adapters/crypto/envelope';
 import { pickPgRestore } from '../adapters/postgres/pg-restore-tools';
 import { restoreAsFiles } from '../adapters/storage/restore-files';
 import {
@@ -58,7 +61,9 @@ export interface RestoreActivityDeps {
   readonly instances: InstanceStore;
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
-  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'info' | 'openRead' | 'startRehydrateCopy'>;
+  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'info' | 'openRead' | 'startRehydrateCopy' | 'list'>;
+  /** Servers (issue 15): a restore's roles come from the globals point of the instance's server. */
+  readonly servers?: ServerStore;
   readonly secrets: SecretResolver;
   readonly discoverTools: () => Promise<PgClientTools[]>;
   /** The target container of a restore as files, from targetDetails.url (a SAS URL as is, else the app's identity). */
@@ -204,12 +209,7 @@ async function decryptionKey(
       `recovery point '${point.id}' is encrypted, and its manifest (which holds the wrapped data key) cannot be read`,
     );
   }
-  if (deps.keys === undefined) {
-    throw new PgkeepError('UserErrorEncryptionKeyNotFound', `no key is configured to unwrap key ${encryption.keyId}`, {
-      target: 'BACKUP_KEYRING',
-    });
-  }
-  return dataKeyOf(encryption, deps.keys);
+  return requireDataKey(encryption, deps.keys);
 }
 
 async function targetConnection(deps: RestoreActivityDeps, spec: RestoreSpec): Promise<PgConnection> {
@@ -535,19 +535,28 @@ async function runRestore(
   try {
     if (input.request.target.kind === 'files') {
       const target = input.request.target;
+      const container = deps.containerClient(target.url);
       const written = await restoreAsFiles({
         ...common,
         manifest: Object.keys(manifest).length > 0 ? manifest : summaryManifest(point),
-        container: deps.containerClient(target.url),
+        container,
         filePrefix: target.filePrefix,
         pointId: point.id,
       });
-      return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files: written.files };
+      const globals = await globalsOf(deps, input.instanceName, point);
+      const files = globals
+        ? [...written.files, ...(await writeGlobalsFiles(container, target.filePrefix, point.id, globals))]
+        : written.files;
+      return { status: 'Succeeded', warnings: [], bytesRead: expectedBytes, files };
     }
     const conn = await targetConnection(deps, input.request);
     const probe = await probeServer(deps, conn);
     if (probe.exists) await dropOwnLeftover(deps, input.jobId, conn);
     const tools = pickPgRestore(manifest.pgDumpVersion ?? point.pgDumpVersion, await deps.discoverTools(), probe.major);
+    const roleWarnings =
+      input.request.options?.roles === 'create-missing'
+        ? await createRolesFromGlobals(deps, input.instanceName, point, conn, manifest)
+        : [];
     // Recorded before the database exists: a run of this activity cut off by a stop or a crash is run again after
     // the restart (Durable replays it), and must know that the database it then finds is its own.
     const job = await deps.jobs.get(input.jobId);
@@ -560,9 +569,88 @@ async function runRestore(
       ...(deps.settings.tempDir ? { tempDir: deps.settings.tempDir } : {}),
       ...extras,
     });
-    return { status: result.status, warnings: result.warnings, bytesRead: result.bytesRead };
+    const warnings = [...roleWarnings, ...result.warnings];
+    const status = warnings.length > 0 ? 'SucceededWithWarnings' : result.status;
+    return { status, warnings, bytesRead: result.bytesRead };
   } finally {
     await lastWrite;
+  }
+}
+
+/** The globals point of the instance's server for this recovery point, or undefined without a server or point. */
+async function globalsOf(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  point: RecoveryPointRecord,
+): Promise<GlobalsPoint | undefined> {
+  const instance = deps.servers && (await deps.instances.get(instanceName));
+  const server =
+    instance && deps.servers ? await serverOfInstance({ servers: deps.servers }, instance.value) : undefined;
+  return server && globalsFor(deps, server.name, point.time);
+}
+
+/**
+ * The roles script beside the dump, for `psql -f` before pg_restore: `<prefix><pointId>-globals.sql`; or, like the
+ * dump, an encrypted point as stored (`-globals.sql.enc`) with its manifest (`-globals.manifest.json`) for
+ * `pgkeep decrypt`. Written after the dump's files; readGlobalsPoint proved it decrypts.
+ */
+async function writeGlobalsFiles(
+  container: ContainerClient,
+  filePrefix: string,
+  pointId: string,
+  globals: GlobalsPoint,
+): Promise<{ name: string; bytes: number }[]> {
+  const base = `${normalizeFilePrefix(filePrefix)}${pointId}-globals`;
+  const put = async (name: string, body: Buffer, contentType: string) => {
+    await container.getBlockBlobClient(name).upload(body, body.length, {
+      blobHTTPHeaders: { blobContentType: contentType },
+    });
+    return { name, bytes: body.length };
+  };
+  const { document } = globals;
+  if (document.encryption) {
+    const manifest = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
+    return [
+      await put(`${base}.manifest.json`, manifest, 'application/json'),
+      await put(`${base}.sql.enc`, globals.stored, 'application/octet-stream'),
+    ];
+  }
+  const header = `-- roles of server ${document.server} at ${document.time} (pg_dumpall --globals-only --no-role-passwords)\n`;
+  return [await put(`${base}.sql`, Buffer.from(header + globals.script), 'application/sql')];
+}
+
+/**
+ * options.roles create-missing: creates on the target the roles the dump names (manifest rolesReferenced; all of
+ * the globals' when the manifest lacks the list) from the server's globals point. Refusals are warnings.
+ */
+async function createRolesFromGlobals(
+  deps: RestoreActivityDeps,
+  instanceName: string,
+  point: RecoveryPointRecord,
+  target: PgConnection,
+  manifest: Manifest,
+): Promise<RunRestoreResult['warnings']> {
+  const globals = await globalsOf(deps, instanceName, point);
+  if (!globals) {
+    throw new PgkeepError(
+      'UserErrorNotFound',
+      `no globals recovery point is known for the server of backup instance '${instanceName}'`,
+      {
+        target: '$.options.roles',
+        hint: 'register the server (PUT servers/{name}) and take its globals (POST servers/{name}/discover {"globals": true}), or restore without options.roles',
+      },
+    );
+  }
+  const client = await connectMaintenance(target);
+  try {
+    const needed = Array.isArray(manifest.rolesReferenced) ? (manifest.rolesReferenced as string[]) : undefined;
+    const applied = await createMissingRoles(client, globals.script, needed);
+    if (applied.created.length > 0) {
+      deps.log(`restore: created roles ${applied.created.join(', ')} from globals ${globals.document.recoveryPointId}`);
+    }
+    return applied.warnings;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

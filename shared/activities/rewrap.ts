@@ -14,11 +14,12 @@ import {
   type VaultBlobStore,
 } from '../ports';
 import type { RewrapInstanceResult, RewrapOrchestratorInput } from '../workflows/names';
+import { listGlobalsPoints } from './discovery';
 
 export interface RewrapDeps {
   readonly recoveryPoints: RecoveryPointStore;
   readonly jobs: JobStore;
-  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'putJson'>;
+  readonly blobs: Pick<VaultBlobStore, 'getJson' | 'putJson' | 'list'>;
   readonly keys: KeyEncryptionKeys | undefined;
   readonly clock: Clock;
   readonly log: (message: string) => void;
@@ -57,34 +58,61 @@ async function recordKeyId(deps: RewrapDeps, point: RecoveryPointRecord, keyId: 
   }
 }
 
-/** Rewraps one point's data key under the current KEK version (manifest first, then the row). Idempotent. */
-export async function rewrapPoint(deps: RewrapDeps, point: RecoveryPointRecord): Promise<RewrapOutcome> {
+/**
+ * Rewraps the data key a manifest blob holds (a dump's or a globals point's) under the current KEK version: one blob
+ * write replaces the manifest whole, so a restore reads either the old or the new wrapping, both valid. Idempotent.
+ */
+export async function rewrapManifest(deps: RewrapDeps, manifestBlobName: string, what: string): Promise<RewrapOutcome> {
   const keys = keysOf(deps);
-  const manifest = await deps.blobs.getJson<Record<string, unknown>>(point.manifestBlobName);
+  const manifest = await deps.blobs.getJson<Record<string, unknown>>(manifestBlobName);
   if (manifest === undefined) {
     throw new PgkeepError(
       'SystemErrorRestoreFailed',
-      `the manifest of recovery point '${point.id}' is missing: its data key cannot be rewrapped`,
+      `the manifest of ${what} is missing: its data key cannot be rewrapped`,
     );
   }
   const encryption = encryptionOf(manifest);
   if (encryption === undefined) return { result: 'notEncrypted' };
   const next = await rewrapEncryption(encryption, keys, nowIso(deps));
-  if (next === undefined) {
-    await recordKeyId(deps, point, encryption.keyId);
-    return { result: 'alreadyCurrent', keyId: encryption.keyId };
-  }
-  // One blob write replaces the manifest whole: a restore reads either the old or the new wrapping, both valid.
-  await deps.blobs.putJson(point.manifestBlobName, { ...manifest, encryption: next });
-  await recordKeyId(deps, point, next.keyId);
-  deps.log(`rewrapped the data key of ${point.instanceName}/${point.id} from ${encryption.keyId} to ${next.keyId}`);
+  if (next === undefined) return { result: 'alreadyCurrent', keyId: encryption.keyId };
+  await deps.blobs.putJson(manifestBlobName, { ...manifest, encryption: next });
+  deps.log(`rewrapped the data key of ${what} from ${encryption.keyId} to ${next.keyId}`);
   return { result: 'rewrapped', fromKeyId: encryption.keyId, toKeyId: next.keyId };
 }
 
+/** Rewraps one point's data key under the current KEK version (manifest first, then the row). Idempotent. */
+export async function rewrapPoint(deps: RewrapDeps, point: RecoveryPointRecord): Promise<RewrapOutcome> {
+  const outcome = await rewrapManifest(deps, point.manifestBlobName, `recovery point '${point.id}'`);
+  if (outcome.result === 'alreadyCurrent') await recordKeyId(deps, point, outcome.keyId);
+  if (outcome.result === 'rewrapped') await recordKeyId(deps, point, outcome.toKeyId);
+  return outcome;
+}
+
+/** What a bulk rewrap goes through: each item's label (for its warning) and how to rewrap it. */
+interface RewrapItem {
+  readonly label: string;
+  readonly rewrap: () => Promise<RewrapOutcome>;
+}
+
+async function* instancePoints(deps: RewrapDeps, instanceName: string): AsyncGenerator<RewrapItem> {
+  for await (const { value: point } of deps.recoveryPoints.list(instanceName)) {
+    if (point.status === 'Available') yield { label: point.id, rewrap: () => rewrapPoint(deps, point) };
+  }
+}
+
+/** A server's globals points (issue 15): kept like dumps, their manifests rewrapped the same way. */
+async function* serverGlobalsPoints(deps: RewrapDeps, serverName: string): AsyncGenerator<RewrapItem> {
+  for (const p of await listGlobalsPoints(deps, serverName)) {
+    const label = `globals ${p.recoveryPointId}`;
+    yield { label, rewrap: () => rewrapManifest(deps, p.blobName, `${label} of server '${serverName}'`) };
+  }
+}
+
 /**
- * The bulk rewrap of one instance (the rewrapOrchestrator's one activity): every point goes on its own, a failing
- * point is listed on the job and the others go on; the job ends Succeeded, or Failed with the first failure's code
- * and the count. A retried run finds the points already done (alreadyCurrent).
+ * The bulk rewrap (the rewrapOrchestrator's one activity) of every point of an instance, or of every globals point
+ * of a server: every point goes on its own, a failing point is listed on the job and the others go on; the job ends
+ * Succeeded, or Failed with the first failure's code and the count. A retried run finds the points already done
+ * (alreadyCurrent).
  */
 export async function rewrapInstance(deps: RewrapDeps, input: RewrapOrchestratorInput): Promise<RewrapInstanceResult> {
   const counts = { rewrapped: 0, alreadyCurrent: 0, notEncrypted: 0, failed: 0 };
@@ -93,15 +121,18 @@ export async function rewrapInstance(deps: RewrapDeps, input: RewrapOrchestrator
   try {
     const toKeyId = await keysOf(deps).current?.currentKeyId();
     await deps.jobs.patch(input.jobId, { status: 'InProgress', extra: { toKeyId } });
-    for await (const { value: point } of deps.recoveryPoints.list(input.instanceName)) {
-      if (point.status !== 'Available') continue;
+    const items =
+      input.serverName !== undefined
+        ? serverGlobalsPoints(deps, input.serverName)
+        : instancePoints(deps, input.instanceName ?? '');
+    for await (const item of items) {
       try {
-        counts[(await rewrapPoint(deps, point)).result]++;
+        counts[(await item.rewrap()).result]++;
       } catch (err) {
         const e = toPgkeepError(err);
         counts.failed++;
         firstError ??= e;
-        if (warnings.length < MAX_WARNINGS) warnings.push({ code: e.code, message: `${point.id}: ${e.message}` });
+        if (warnings.length < MAX_WARNINGS) warnings.push({ code: e.code, message: `${item.label}: ${e.message}` });
       }
     }
     const failed = counts.failed > 0;

@@ -2,10 +2,19 @@
 // Slot ids are deterministic, so a second start of the same slot is a no-op even if bookkeeping failed; a host that
 // was down catches up with the latest missed slot only.
 
+import { jitterSeconds, policyJitterWindow } from '../domain/fleet';
+import { mapLimited } from './limited';
 import { parsePolicy } from '../domain/policy';
 import { lastOccurrenceAtOrBefore } from '../domain/schedule';
 import type { Policy } from '../domain/types';
-import { ConcurrencyError, type Clock, type InstanceRecord, type InstanceStore, type PolicyStore } from '../ports';
+import {
+  ConcurrencyError,
+  type Clock,
+  type InstanceRecord,
+  type InstanceStore,
+  type PolicyStore,
+  type Stored,
+} from '../ports';
 import type { BackupOrchestratorInput } from '../workflows/names';
 
 export interface OrchestrationStarter {
@@ -20,6 +29,8 @@ export interface SchedulerDeps {
   readonly clock: Clock;
   readonly starter: OrchestrationStarter;
   readonly log: (message: string) => void;
+  /** BACKUP_JITTER_SECONDS and BACKUP_SLOT_POLL_SECONDS (issue 15); absent = no jitter, the orchestration's poll. */
+  readonly settings?: { readonly jitterSeconds?: number; readonly slotPollSeconds?: number };
 }
 
 export interface SchedulerResult {
@@ -33,9 +44,14 @@ export function scheduledOrchestrationId(instanceName: string, slotUtc: string):
 }
 
 /** The slot owed to an instance at `now`, or undefined if its latest slot was already started. */
-export function dueSlot(instance: InstanceRecord, policy: Policy, nowUtc: string): string | undefined {
+export function dueSlot(
+  instance: InstanceRecord,
+  policy: Policy,
+  nowUtc: string,
+  latest: (policy: Policy) => string | undefined = (p) => lastOccurrenceAtOrBefore(p.schedule, nowUtc),
+): string | undefined {
   if (instance.protectionState !== 'ProtectionConfigured') return undefined;
-  const slot = lastOccurrenceAtOrBefore(policy.schedule, nowUtc);
+  const slot = latest(policy);
   if (slot === undefined) return undefined;
   if (instance.lastScheduledSlot !== undefined && Date.parse(slot) <= Date.parse(instance.lastScheduledSlot)) {
     return undefined;
@@ -43,14 +59,20 @@ export function dueSlot(instance: InstanceRecord, policy: Policy, nowUtc: string
   return slot;
 }
 
-/** Records `slot` as the instance's latest scheduled slot unless a later one is (the scheduler and the watchdog). */
+/**
+ * Records `slot` as the instance's latest scheduled slot unless a later one is (the scheduler and the watchdog).
+ * Given the row as listed, the first attempt writes with its etag (one write per due instance); it re-reads only
+ * when the row changed meanwhile.
+ */
 export async function recordSlot(
   deps: Pick<SchedulerDeps, 'instances' | 'clock'>,
   name: string,
   slot: string,
+  listed?: Stored<InstanceRecord>,
 ): Promise<void> {
+  let stored: Stored<InstanceRecord> | undefined = listed;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const stored = await deps.instances.get(name);
+    if (attempt > 0 || stored === undefined) stored = await deps.instances.get(name);
     if (!stored) return;
     const last = stored.value.lastScheduledSlot;
     if (last !== undefined && Date.parse(last) >= Date.parse(slot)) return;
@@ -66,11 +88,37 @@ export async function recordSlot(
   }
 }
 
+/** Due instances started at once: each start is a few storage round trips, which a sequential tick would add up. */
+export const SCHEDULER_START_CONCURRENCY = 16;
+
 export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult> {
   const now = deps.clock.now().toISOString();
   const policies = new Map<string, Policy | undefined>();
+  // The latest occurrence at `now` is the same for every instance of a policy: expand each schedule once per tick.
+  const latestByPolicy = new Map<Policy, string | undefined>();
+  const latest = (p: Policy) => {
+    if (!latestByPolicy.has(p)) latestByPolicy.set(p, lastOccurrenceAtOrBefore(p.schedule, now));
+    return latestByPolicy.get(p);
+  };
+  const jitter = deps.settings?.jitterSeconds ?? 0;
+  // The window a policy allows: BACKUP_JITTER_SECONDS, at most half the time from this slot to its next one.
+  const windowByPolicy = new Map<Policy, number>();
+  const jitterWindow = (p: Policy, slot: string) => {
+    if (!windowByPolicy.has(p)) windowByPolicy.set(p, policyJitterWindow(p, slot, jitter));
+    return windowByPolicy.get(p) ?? 0;
+  };
+  const poll = deps.settings?.slotPollSeconds;
   const result: SchedulerResult = { started: [], failed: [] };
-  for await (const { value: instance } of deps.instances.list()) {
+  const fail = (name: string, err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    result.failed.push({ instance: name, message });
+    deps.log(`scheduler: instance ${name} skipped: ${message}`);
+  };
+
+  // Decide first (one pass over the rows, no I/O per instance but the policy reads), then start the due ones.
+  const due: { stored: Stored<InstanceRecord>; slot: string; window: number }[] = [];
+  for await (const stored of deps.instances.list()) {
+    const instance = stored.value;
     try {
       if (!policies.has(instance.policyName)) {
         const record = await deps.policies.get(instance.policyName);
@@ -79,20 +127,37 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
       }
       const policy = policies.get(instance.policyName);
       if (!policy) throw new Error(`policy '${instance.policyName}' is missing or invalid`);
-      const slot = dueSlot(instance, policy, now);
-      if (slot === undefined) continue;
-      const id = scheduledOrchestrationId(instance.name, slot);
+      const slot = dueSlot(instance, policy, now, latest);
+      if (slot !== undefined) due.push({ stored, slot, window: jitterWindow(policy, slot) });
+    } catch (err) {
+      fail(instance.name, err);
+    }
+  }
+
+  const startOne = async ({ stored, slot, window }: (typeof due)[number]) => {
+    const name = stored.value.name;
+    try {
+      const id = scheduledOrchestrationId(name, slot);
       if (!(await deps.starter.exists(id))) {
-        await deps.starter.start(id, { instanceName: instance.name, trigger: 'Scheduled', scheduledSlot: slot });
+        const delay = jitterSeconds(name, window);
+        await deps.starter.start(id, {
+          instanceName: name,
+          trigger: 'Scheduled',
+          scheduledSlot: slot,
+          ...(delay > 0 ? { notBefore: new Date(Date.parse(slot) + delay * 1000).toISOString() } : {}),
+          ...(poll !== undefined ? { slotPollSeconds: poll } : {}),
+        });
         result.started.push(id);
         deps.log(`scheduler: started ${id}`);
       }
-      await recordSlot(deps, instance.name, slot);
+      await recordSlot(deps, name, slot, stored);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      result.failed.push({ instance: instance.name, message });
-      deps.log(`scheduler: instance ${instance.name} skipped: ${message}`);
+      fail(name, err);
     }
-  }
+  };
+  await mapLimited(due, SCHEDULER_START_CONCURRENCY, startOne);
+  // Started in parallel: report in the rows' order, as a sequential tick would.
+  const order = new Map(due.map((d, i) => [scheduledOrchestrationId(d.stored.value.name, d.slot), i]));
+  result.started.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
   return result;
 }

@@ -15,7 +15,11 @@ import type {
   RecoveryPointRecord,
   RecoveryPointStore,
   SecretResolver,
+  ServerStore,
+  SlotStore,
 } from '../ports';
+import type { FleetDeps } from '../activities/discovery';
+import type { AssignRolesDeps } from '../activities/assign-roles';
 import type { ContainerUrlSettings } from '../domain/outbound-urls';
 import type { RewrapOutcome } from '../activities/rewrap';
 import type { RewrapOrchestratorInput } from '../workflows/names';
@@ -52,6 +56,13 @@ export interface ApiDeps {
     instanceName: string,
     request: import('../contracts/restores').RestoreSpec,
   ) => Promise<import('../ports').ReadinessCheck[]>;
+  // --- fleets (issue 15) ---
+  readonly servers: ServerStore;
+  readonly slots: SlotStore;
+  /** Discovery, bulk protect and globals over the stores, PostgreSQL and the secrets. */
+  readonly fleet: FleetDeps;
+  readonly assignRoles: AssignRolesDeps;
+  readonly settings: { readonly serverMaxConcurrentBackups: number };
   /** Starts the restore orchestration; resolves once it is scheduled. */
   readonly startRestore: (
     orchestrationId: string,

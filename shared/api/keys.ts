@@ -1,5 +1,6 @@
 // Key rotation routes (issue 16): rewrap one recovery point's data key under the current KEK version (done in the
-// call, recorded as a Rewrap job) or every point of an instance (a Rewrap job run by the rewrap orchestration).
+// call, recorded as a Rewrap job) or every point of an instance (a Rewrap job run by the rewrap orchestration); and
+// every globals point of a server (issue 15), by the same orchestration.
 
 import { PgkeepError, toPgkeepError } from '../errors';
 import type { JobRecord } from '../ports';
@@ -8,6 +9,8 @@ import { json, notFound, param } from './http';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { loadInstance } from './instances';
 import { toJobResource } from './resources';
+import { loadServer, serverJobSubject } from '../activities/discovery';
+import type { RewrapOrchestratorInput } from '../workflows/names';
 
 const unavailable = () =>
   new PgkeepError('UserErrorInvalidRequest', 'rewrapping is not available in this deployment', {
@@ -59,16 +62,18 @@ export function keyRoutes(deps: ApiDeps) {
     return json(200, toJobResource(deps.vaultId, done, nowIso()), { Location: `/api/backupJobs/${job.id}` });
   }
 
-  /** POST backupInstances/{name}/rewrap: 202 with the Rewrap job; the orchestration rewraps every point. */
-  async function rewrapInstance(req: ApiRequest): Promise<ApiResponse> {
-    const name = param(req, 'name');
-    await loadInstance(deps, name, { includeDeleted: true });
+  /** Creates the Rewrap job of `subject` and starts the orchestration; 202 with the job. */
+  async function startRewrapJob(
+    subject: string,
+    idPrefix: string,
+    input: Omit<RewrapOrchestratorInput, 'jobId'>,
+  ): Promise<ApiResponse> {
     if (!deps.startRewrap || !deps.rewrapPoint) throw unavailable();
-    const job = newJob(name, {});
-    const orchestrationId = `rewrap-${name}-${job.id}`;
+    const job = newJob(subject, {});
+    const orchestrationId = `${idPrefix}-${job.id}`;
     await deps.jobs.create({ ...job, orchestrationId });
     try {
-      await deps.startRewrap(orchestrationId, { jobId: job.id, instanceName: name });
+      await deps.startRewrap(orchestrationId, { jobId: job.id, ...input });
     } catch (err) {
       await deps.jobs.patch(job.id, {
         status: 'Failed',
@@ -82,5 +87,19 @@ export function keyRoutes(deps: ApiDeps) {
     });
   }
 
-  return { rewrapRecoveryPoint, rewrapInstance };
+  /** POST backupInstances/{name}/rewrap: 202 with the Rewrap job; the orchestration rewraps every point. */
+  async function rewrapInstance(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    await loadInstance(deps, name, { includeDeleted: true });
+    return startRewrapJob(name, `rewrap-${name}`, { instanceName: name });
+  }
+
+  /** POST servers/{name}/rewrap (issue 15): 202 with the Rewrap job; the orchestration rewraps every globals point. */
+  async function rewrapServer(req: ApiRequest): Promise<ApiResponse> {
+    const name = param(req, 'name');
+    await loadServer(deps, name);
+    return startRewrapJob(serverJobSubject(name), `rewrap-server-${name}`, { serverName: name });
+  }
+
+  return { rewrapRecoveryPoint, rewrapInstance, rewrapServer };
 }

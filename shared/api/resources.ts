@@ -53,6 +53,8 @@ export function toInstanceResource(
     provisioningState: 'Succeeded',
   };
   if (i.protectionState === 'ProtectionStopped') properties.deleteBackupDataOnStop = i.deleteBackupDataOnStop ?? false;
+  if (i.serverName !== undefined) properties.serverName = i.serverName;
+  if (i.datasourceMissingSince !== undefined) properties.datasourceMissingSince = i.datasourceMissingSince;
   if (summary.lastRecoveryPoint) {
     const rp = summary.lastRecoveryPoint;
     properties.lastRecoveryPoint = {

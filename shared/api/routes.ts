@@ -19,6 +19,7 @@ import { auditRoutes } from './audit';
 import { healthRoutes } from './health';
 import { notificationRoutes } from './notifications';
 import { restoreTestRoutes } from './restore-tests';
+import { serverRoutes } from './servers';
 
 export type { CallerRole };
 
@@ -39,6 +40,8 @@ const P = policyRoutes;
 const N = instanceRoutes;
 const J = jobRoutes;
 const R = recoveryPointRoutes;
+const S = serverRoutes;
+const SV = 'servers/{name}';
 
 /** Every API route; literal segments beat parameters in the host's matcher, as in Azure. */
 export const apiRoutes: readonly Route[] = [
@@ -158,6 +161,54 @@ export const apiRoutes: readonly Route[] = [
   },
   { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
   { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },
+  // --- fleets (issue 15) ---
+  { name: 'listServers', method: 'GET', route: 'servers', role: 'Reader', run: (d) => S(d).list() },
+  { name: 'getServer', method: 'GET', route: SV, role: 'Reader', run: (d, r) => S(d).get(r) },
+  { name: 'putServer', method: 'PUT', route: SV, role: 'Admin', run: (d, r) => S(d).put(r) },
+  { name: 'deleteServer', method: 'DELETE', route: SV, role: 'Admin', run: (d, r) => S(d).remove(r) },
+  {
+    name: 'listServerDatabases',
+    method: 'GET',
+    route: `${SV}/databases`,
+    role: 'Reader',
+    run: (d, r) => S(d).databases(r),
+  },
+  { name: 'protectServer', method: 'POST', route: `${SV}/protect`, role: 'Admin', run: (d, r) => S(d).protect(r) },
+  {
+    name: 'discoverServer',
+    method: 'POST',
+    route: `${SV}/discover`,
+    role: 'Admin',
+    run: (d, r) => S(d).discover(r),
+  },
+  {
+    name: 'listServerRecoveryPoints',
+    method: 'GET',
+    route: `${SV}/recoveryPoints`,
+    role: 'Reader',
+    run: (d, r) => S(d).listGlobals(r),
+  },
+  {
+    name: 'getServerRecoveryPoint',
+    method: 'GET',
+    route: `${SV}/recoveryPoints/{id}`,
+    role: 'Reader',
+    run: (d, r) => S(d).getGlobals(r),
+  },
+  {
+    name: 'assignMissingRolesServer',
+    method: 'POST',
+    route: `${SV}/assignMissingRoles`,
+    role: 'Admin',
+    run: (d, r) => S(d).assignRolesOfServer(r),
+  },
+  {
+    name: 'assignMissingRolesInstance',
+    method: 'POST',
+    route: `${I}/assignMissingRoles`,
+    role: 'Admin',
+    run: (d, r) => S(d).assignRolesOfInstance(r),
+  },
   {
     name: 'retentionPreview',
     method: 'GET',
@@ -211,6 +262,13 @@ export const apiRoutes: readonly Route[] = [
     route: `${I}/rewrap`,
     role: 'Admin',
     run: (d, r) => keyRoutes(d).rewrapInstance(r),
+  },
+  {
+    name: 'rewrapServerGlobalsHttp',
+    method: 'POST',
+    route: `${SV}/rewrap`,
+    role: 'Admin',
+    run: (d, r) => keyRoutes(d).rewrapServer(r),
   },
   { name: 'listAuditLog', method: 'GET', route: 'auditLog', role: 'Admin', run: (d, r) => auditRoutes(d).list(r) },
   // --- health and alerts (issue 13) ---

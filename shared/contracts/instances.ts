@@ -136,6 +136,10 @@ export const backupInstancePropertiesSchema = z.object({
   protectionStatus: z.object({ status: z.enum(protectionStates) }),
   currentProtectionState: z.enum(protectionStates),
   provisioningState: z.literal('Succeeded'),
+  /** Issue 15: the server the instance was protected from (bulk or auto-protect). */
+  serverName: z.string().optional(),
+  /** Issue 15: since when discovery no longer finds the database on its server (health: DatasourceMissing). */
+  datasourceMissingSince: z.string().optional(),
   /** Present once protection is stopped: whether the expiry run deletes every point. */
   deleteBackupDataOnStop: z.boolean().optional(),
   /** The newest Available point: the last successful backup. */

@@ -6,9 +6,20 @@ import { errorCodes } from '../errors';
 import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
-export const jobOperations = ['Backup', 'Restore', 'Rehydrate', 'Expiry', 'RestoreTest', 'Verify', 'Rewrap'] as const;
+export const jobOperations = [
+  'Backup',
+  'Restore',
+  'Rehydrate',
+  'Expiry',
+  'RestoreTest',
+  'Verify',
+  'Rewrap',
+  'Discovery',
+] as const;
 export type JobOperation = (typeof jobOperations)[number];
-export const jobStatuses = ['NotStarted', 'InProgress', 'Succeeded', 'Failed', 'Cancelled'] as const;
+// Queued: a backup waiting for a concurrency slot of its server or of the host (issue 15), with its position in
+// extendedInfo.queue.
+export const jobStatuses = ['NotStarted', 'Queued', 'InProgress', 'Succeeded', 'Failed', 'Cancelled'] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 export const jobTriggers = ['Scheduled', 'OnDemand', 'Queue'] as const;
 export type JobTrigger = (typeof jobTriggers)[number];

@@ -15,6 +15,8 @@ export interface RestoreOptionsSpec {
   readonly tables?: readonly string[];
   readonly owner?: 'none' | 'keep' | { readonly role: string };
   readonly jobs?: number;
+  /** create-missing: first create the roles the dump names from its server's globals point (issue 15). */
+  readonly roles?: 'create-missing';
 }
 
 export type RestoreTargetSpec =
@@ -132,6 +134,8 @@ const restoreOptions = z.strictObject({
   /** 'none' (default) | 'keep' | a role name (or { role } when the role is literally named none or keep). */
   owner: z.union([z.string().min(1), z.strictObject({ role: pgName })]).optional(),
   jobs: z.int().min(1).max(32).optional(),
+  /** Issue 15: create the roles the dump refers to from the server's globals before restoring. */
+  roles: z.enum(['create-missing', 'none'], { message: 'must be "create-missing" or "none"' }).optional(),
 });
 
 const common = {
@@ -219,6 +223,7 @@ export function toRestoreSpec(body: RestoreRequestBody): RestoreSpec {
                     owner === 'none' || owner === 'keep' ? owner : typeof owner === 'string' ? { role: owner } : owner,
                 }),
             ...(o.jobs ? { jobs: o.jobs } : {}),
+            ...(o.roles === 'create-missing' ? { roles: 'create-missing' as const } : {}),
           },
         }
       : {}),

@@ -27,6 +27,7 @@ export const healthReasonCodes = [
   'PolicyUnavailable',
   'FirstBackupNotDue',
   'RestoreTestFailed',
+  'DatasourceMissing',
 ] as const;
 export type HealthReasonCode = (typeof healthReasonCodes)[number];
 
@@ -79,6 +80,8 @@ export interface HealthInput {
   readonly jobs: readonly HealthJob[];
   /** MISSED_SLOT_GRACE_MINUTES in ms: how long a slot may go without a job before it counts as missed. */
   readonly graceMs: number;
+  /** Since when discovery no longer finds the database on its server (issue 15). */
+  readonly datasourceMissingSince?: string;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -97,6 +100,8 @@ const reasonStatus: Record<HealthReasonCode, HealthStatus> = {
   PolicyUnavailable: 'Critical',
   FirstBackupNotDue: 'Unknown',
   RestoreTestFailed: 'Critical',
+  // The database is gone from its server (issue 15): its points are kept; the operator stops protection or it returns.
+  DatasourceMissing: 'Warning',
 };
 
 /** The worse of two statuses (Unknown < Healthy < Warning < Critical). */
@@ -133,6 +138,12 @@ function settled(input: HealthInput, slot: string): boolean {
 
 function overlays(input: HealthInput): HealthReason[] {
   const reasons: HealthReason[] = [];
+  if (input.datasourceMissingSince !== undefined) {
+    reasons.push({
+      code: 'DatasourceMissing',
+      message: `discovery has not found the database on its server since ${input.datasourceMissingSince}; its recovery points are kept`,
+    });
+  }
   const lastEnded = input.jobs.find((j) => isBackup(j) && terminal.has(j.status));
   const code = lastEnded?.error?.code;
   if (lastEnded?.status === 'Failed' && code !== undefined && (persistentReadinessCodes as string[]).includes(code)) {

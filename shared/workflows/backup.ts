@@ -5,6 +5,8 @@ import { RetryOptions } from 'durable-functions';
 import type * as df from 'durable-functions';
 import {
   activities,
+  slotPollsPerHistory,
+  type AcquireBackupSlotResult,
   type BackupOrchestratorInput,
   type BackupOrchestratorResult,
   type CommitRecoveryPointResult,
@@ -39,10 +41,20 @@ function retryOptions(): df.RetryOptions {
   return o;
 }
 
+// Dates made from replayed values are deterministic; the lint rule cannot tell them from `new Date()`.
+// eslint-disable-next-line no-restricted-globals
+const instant = (iso: string): number => Date.parse(iso);
+// eslint-disable-next-line no-restricted-globals
+const dateAt = (ms: number): Date => new Date(ms);
+
 export function* backupOrchestrator(
   context: df.OrchestrationContext,
 ): Generator<df.Task, BackupOrchestratorResult, unknown> {
   const input = readInput(context);
+  // Jitter (BACKUP_JITTER_SECONDS): a scheduled backup waits for its place in the window before its job starts.
+  if (input.notBefore !== undefined && instant(input.notBefore) > context.df.currentUtcDateTime.getTime()) {
+    yield context.df.createTimer(dateAt(instant(input.notBefore)));
+  }
   const jobId = input.jobId ?? context.df.newGuid(`${context.df.instanceId}:job`);
   const step = { jobId, instanceName: input.instanceName };
   const retry = retryOptions();
@@ -57,6 +69,28 @@ export function* backupOrchestrator(
     })) as StartBackupJobResult;
     // Not started (protection stopped, another backup running): the start step already failed the job.
     if (!started.started) return { jobId, status: 'Failed', error: started.error };
+
+    // A slot of the server and of the host (issue 15): Queued until one frees, asking again on a durable timer.
+    const pollMs = (input.slotPollSeconds ?? 30) * 1000;
+    let slot = (yield context.df.callActivityWithRetry(
+      activities.acquireBackupSlot,
+      retry,
+      step,
+    )) as AcquireBackupSlotResult;
+    for (let polls = 1; !slot.granted; polls++) {
+      if (polls > slotPollsPerHistory) {
+        // Keep the history short while waiting long: the same job goes on in a fresh history.
+        const { notBefore: _waited, ...rest } = input;
+        context.df.continueAsNew({ ...rest, jobId });
+        return { jobId, status: 'Queued' };
+      }
+      yield context.df.createTimer(dateAt(context.df.currentUtcDateTime.getTime() + pollMs));
+      slot = (yield context.df.callActivityWithRetry(
+        activities.acquireBackupSlot,
+        retry,
+        step,
+      )) as AcquireBackupSlotResult;
+    }
 
     const ready = (yield context.df.callActivity(activities.checkBackupReadiness, step)) as ReadinessResult;
     const dump = (yield context.df.callActivity(activities.runDump, {

@@ -21,6 +21,7 @@ export const activities = {
   runDump: 'runDump',
   commitRecoveryPoint: 'commitRecoveryPoint',
   failBackupJob: 'failBackupJob',
+  acquireBackupSlot: 'acquireBackupSlot',
 } as const;
 
 export interface BackupOrchestratorInput {
@@ -31,7 +32,23 @@ export interface BackupOrchestratorInput {
   readonly retentionTagOverride?: TagName;
   /** The schedule slot (ISO UTC) of a scheduled backup. */
   readonly scheduledSlot?: string;
+  /** A scheduled backup's jittered start (BACKUP_JITTER_SECONDS): it waits for this instant before its job starts. */
+  readonly notBefore?: string;
+  /** How often a Queued backup asks again for its slot (BACKUP_SLOT_POLL_SECONDS); default 30. */
+  readonly slotPollSeconds?: number;
 }
+
+/** After this many polls a waiting backup continues as new, so its history stays short. */
+export const slotPollsPerHistory = 50;
+
+export type AcquireBackupSlotResult =
+  | { readonly granted: true; readonly serverKey: string }
+  | {
+      readonly granted: false;
+      readonly serverKey: string;
+      readonly waitingFor: 'server' | 'host';
+      readonly position: number;
+    };
 
 export interface StartBackupJobInput {
   readonly jobId: string;
@@ -91,7 +108,8 @@ export interface FailBackupJobInput extends JobStepInput {
 
 export interface BackupOrchestratorResult {
   readonly jobId: string;
-  readonly status: 'Succeeded' | 'Failed';
+  /** Queued: the orchestration continued as new while waiting for its slot. */
+  readonly status: 'Succeeded' | 'Failed' | 'Queued';
   readonly recoveryPointId?: string;
   readonly error?: JobError;
 }
@@ -377,10 +395,14 @@ export const rewrapActivities = {
   rewrapInstance: 'rewrapInstance',
 } as const;
 
-/** Rewraps every encrypted point of one instance under the current KEK; the job was created by the starter. */
+/**
+ * Rewraps every encrypted point of one instance — or, with serverName, every globals point of one server (issue
+ * 15) — under the current KEK; the job was created by the starter.
+ */
 export interface RewrapOrchestratorInput {
   readonly jobId: string;
-  readonly instanceName: string;
+  readonly instanceName?: string;
+  readonly serverName?: string;
 }
 
 export interface RewrapInstanceResult {

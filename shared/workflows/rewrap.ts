@@ -9,8 +9,11 @@ function readInput(context: df.OrchestrationContext): RewrapOrchestratorInput {
   const input = context.df.getInput<RewrapOrchestratorInput | undefined>();
   if (typeof input !== 'object' || input === null) throw new Error('rewrapOrchestrator: input must be an object');
   if (typeof input.jobId !== 'string' || input.jobId === '') throw new Error('rewrapOrchestrator: input.jobId missing');
-  if (typeof input.instanceName !== 'string' || input.instanceName === '') {
-    throw new Error('rewrapOrchestrator: input.instanceName must be a non-empty string');
+  const subjects = [input.instanceName, input.serverName].filter((v) => v !== undefined);
+  if (subjects.length !== 1 || typeof subjects[0] !== 'string' || subjects[0] === '') {
+    throw new Error(
+      'rewrapOrchestrator: exactly one of input.instanceName and input.serverName must be a non-empty string',
+    );
   }
   return input;
 }

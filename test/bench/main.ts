@@ -10,11 +10,12 @@ import { startAzurite } from '../support/azurite';
 import { runBackupScenario, type BenchContext } from './backup';
 import { defaultExpiryBenchOptions, runExpiryScenario } from './expiry';
 import { runRestoreScenario } from './restore';
+import { defaultSchedulerBenchOptions, runSchedulerScenario } from './scheduler';
 import { runConsoleScenario } from './console';
 import { startBenchPostgres } from './server';
 import { describeMachine, formatMs, timed, type Out } from './support';
 
-export const scenarioNames = ['backup', 'restore', 'expiry', 'console', 'all'] as const;
+export const scenarioNames = ['backup', 'restore', 'expiry', 'scheduler', 'console', 'all'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface BenchArgs {
@@ -29,12 +30,14 @@ export interface BenchArgs {
   readonly blobMetadata: 'loki' | 'mariadb';
 }
 
-export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|console|all] [--size-mb N] [--repeat N] [--keep]
+export const usage = `usage: npm run bench -- [--scenario backup|restore|expiry|scheduler|console|all] [--size-mb N] [--repeat N] [--keep]
                       [--points N] [--instances N] [--many-due] [--blob-metadata loki|mariadb]
 
   --scenario   which benchmark to run (default all: backup, then restore); expiry runs only when named:
                its data set (a row and two tiny blobs per point) takes Azurite over 15 minutes to
                take in at the design's 100,000 points, and it needs no PostgreSQL
+               scheduler: one scheduler tick over 10,000 instances (2,000 due) on 200 servers and over
+               100 instances, in its own Azurite (no PostgreSQL); only when named
                console: the web console's bundle size and page load times with 500 instances and an
                instance of 5,000 recovery points, in Chromium against devhost (needs no PostgreSQL)
   --points     expiry: recovery points (default 100000)
@@ -135,6 +138,10 @@ export async function runBench(args: BenchArgs, out: Out): Promise<void> {
     `pgkeep bench — scenario ${args.scenario}, --size-mb ${args.sizeMb}, --repeat ${args.repeat}${args.keep ? ', --keep' : ''}`,
   );
   for (const line of await describeMachine(tools.pgDump)) out(line);
+  if (args.scenario === 'scheduler') {
+    await runSchedulerScenario(out, defaultSchedulerBenchOptions, cleanups);
+    return;
+  }
   // Console and expiry bring their own Azurite and need no PostgreSQL.
   if (args.scenario === 'console') {
     await runConsoleScenario(out, { instances: 500, points: 5_000, repeat: Math.max(args.repeat, 3) }, cleanups);

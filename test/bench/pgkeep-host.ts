@@ -76,8 +76,12 @@ export function createPgkeepHost(options: {
     discoverTools,
     describeDatabase,
     clock: systemClock,
+    slots: stores.slots,
     ...(options.keys ? { keys: options.keys } : {}),
     settings: {
+      serverMaxConcurrentBackups: config.SERVER_MAX_CONCURRENT_BACKUPS,
+      hostMaxConcurrentBackups: config.HOST_MAX_CONCURRENT_BACKUPS,
+      slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
       contentsManifest: options.contentsManifest ?? true,

@@ -3,12 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
-import { createTableInstanceStore } from '../../shared/adapters/storage/tables/instances';
-import { createTableJobStore } from '../../shared/adapters/storage/tables/jobs';
-import { createTableAuditLogStore } from '../../shared/adapters/storage/tables/audit';
-import { createTablePolicyStore } from '../../shared/adapters/storage/tables/policies';
-import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tables/recovery-points';
-import type { StateStores } from '../../shared/adapters/storage/stores';
+import { tableStateStores, type StateStores } from '../../shared/adapters/storage/stores';
 import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import type { Clock, InstanceRecord, VaultBlobStore } from '../../shared/ports';
 import { emptyTotals } from '../../shared/workflows/expiry';
@@ -101,13 +96,7 @@ describe('expireInstance', () => {
       { kind: 'connectionString', connectionString: azurite.connectionString },
       unique('t'),
     );
-    const stores: StateStores = {
-      policies: createTablePolicyStore(tables),
-      instances: createTableInstanceStore(tables),
-      recoveryPoints: createTableRecoveryPointStore(tables),
-      jobs: createTableJobStore(tables, manualClock(now)),
-      auditLog: createTableAuditLogStore(tables),
-    };
+    const stores: StateStores = tableStateStores(tables, manualClock(now));
     const w = await world({}, stores);
     const p = await threePoints(w);
     expect(await expire(w)).toMatchObject({ deleted: 1, moved: 1, failureCount: 0 });

@@ -124,7 +124,13 @@ function vault(keys: KeyEncryptionKeys) {
     describeDatabase,
     clock: systemClock,
     keys,
-    settings: { zstdLevel: 1, stallTimeoutMs: 60_000 },
+    settings: {
+      serverMaxConcurrentBackups: 2,
+      hostMaxConcurrentBackups: 16,
+      slotPollSeconds: 5,
+      zstdLevel: 1,
+      stallTimeoutMs: 60_000,
+    },
     log: () => undefined,
   });
   const restores = createRestoreActivities({

@@ -720,6 +720,16 @@ export function describeVaultBlobContract(label: string, factory: () => Promise<
       expect(await blobs.info('orders/none')).toBeUndefined();
     });
 
+    it('writes a small blob whole with putBytes (globals scripts), replacing what was there', async () => {
+      const first = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 1, 2, 255]);
+      await blobs.putBytes('_servers/pg1/g1/globals.sql.zst', first, 'application/octet-stream');
+      expect(await readAll(await blobs.openRead('_servers/pg1/g1/globals.sql.zst'))).toEqual(first);
+      const second = Buffer.from('replaced');
+      await blobs.putBytes('_servers/pg1/g1/globals.sql.zst', second, 'application/octet-stream');
+      expect(await readAll(await blobs.openRead('_servers/pg1/g1/globals.sql.zst'))).toEqual(second);
+      expect((await blobs.info('_servers/pg1/g1/globals.sql.zst'))?.bytes).toBe(second.length);
+    });
+
     it('moves a blob between tiers, and refuses to read it while archived', async () => {
       await blobs.putJson('orders/p2/manifest.json', { a: 1 });
       await blobs.setTier('orders/p2/manifest.json', 'Cool');

@@ -6,13 +6,8 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config';
-import { createStores, vaultConnection } from '../../shared/adapters/storage/stores';
+import { createStores, tableStateStores, vaultConnection } from '../../shared/adapters/storage/stores';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
-import { createTableInstanceStore } from '../../shared/adapters/storage/tables/instances';
-import { createTableJobStore } from '../../shared/adapters/storage/tables/jobs';
-import { createTableAuditLogStore } from '../../shared/adapters/storage/tables/audit';
-import { createTablePolicyStore } from '../../shared/adapters/storage/tables/policies';
-import { createTableRecoveryPointStore } from '../../shared/adapters/storage/tables/recovery-points';
 import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import { createFakeStores } from '../support/fake-stores';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../support/azurite';
@@ -36,13 +31,7 @@ describe('on Azurite', () => {
 
   describeStateStoreContract('Table Storage', (clock) => {
     const tables = createTableProvider(connection(), unique('t'));
-    return Promise.resolve({
-      policies: createTablePolicyStore(tables),
-      instances: createTableInstanceStore(tables),
-      recoveryPoints: createTableRecoveryPointStore(tables),
-      jobs: createTableJobStore(tables, clock),
-      auditLog: createTableAuditLogStore(tables, clock),
-    });
+    return Promise.resolve(tableStateStores(tables, clock));
   });
 
   describeVaultBlobContract('Blob Storage', () => Promise.resolve(createVaultBlobStore(connection(), unique('c'))));
@@ -106,7 +95,8 @@ describe('Table store error mapping', () => {
       unique('e'),
       { httpClient, retryOptions: { maxRetries: 0 } },
     );
-    return { policies: createTablePolicyStore(tables), instances: createTableInstanceStore(tables) };
+    const { policies, instances } = tableStateStores(tables);
+    return { policies, instances };
   }
 
   it('rethrows service errors other than the expected 404 and 409 instead of reporting absence or conflict', async () => {

@@ -188,16 +188,16 @@ describe('the console for an Admin', () => {
     }).jobs;
     await jobs.create({
       id: 'future-op',
-      operation: 'Discovery' as JobRecord['operation'],
+      operation: 'Replicate' as JobRecord['operation'],
       backupInstance: 'orders',
-      status: 'Queued' as JobRecord['status'],
+      status: 'Queued',
       trigger: 'Scheduled',
       startTime: new Date().toISOString(),
       progress: { bytes: 0, percent: 0 },
     });
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await visible(heading(page, 'Jobs'));
-    await visible(page.getByRole('row', { name: /Discovery.*orders.*Queued/ }));
+    await visible(page.getByRole('row', { name: /Replicate.*orders.*Queued/ }));
     await env.screenshot(page, 'jobs-all');
     await visible(page.getByRole('row', { name: /Restore.*orders.*Succeeded/ }));
     await visible(page.getByRole('row', { name: /Backup.*orders.*Succeeded/ }));

@@ -161,6 +161,13 @@ export interface ArmStandin {
   readonly requests: SeenRequest[];
   /** The caller's effective permissions at an ARM resource id (compared case-insensitively). */
   setPermissions(resourceId: string, permissions: ArmPermission[] | 'forbidden'): void;
+  /**
+   * A token of a person (not the app), accepted by the role-assignments endpoint only: it may create assignments at
+   * or below each of `canAssignAt` (as Owner / User Access Administrator there), and is refused (403) elsewhere.
+   */
+  issueCallerToken(canAssignAt: string[]): string;
+  /** Role assignments created so far. A Reader assignment of the app's identity at a scope gives it `*\/read` there. */
+  readonly assignments: { scope: string; name: string; roleDefinitionId: string; principalId: string }[];
 }
 
 export interface AzureStandins {
@@ -360,14 +367,86 @@ function keyVaultHandler(identity: IdentityStandin, state: KeyVaultState) {
   };
 }
 
-function armHandler(
-  identity: IdentityStandin,
-  state: ArmStandin & { permissions: Map<string, ArmPermission[] | 'forbidden'> },
-) {
+const READER_ROLE = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
+const under = (scope: string, id: string) =>
+  id.toLowerCase() === scope.toLowerCase() || id.toLowerCase().startsWith(`${scope.toLowerCase()}/`);
+
+type ArmState = Omit<ArmStandin, 'url'> & {
+  url: string;
+  permissions: Map<string, ArmPermission[] | 'forbidden'>;
+  callerTokens: Map<string, string[]>;
+};
+
+/** PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}, as ARM answers it, for caller tokens. */
+function roleAssignment(
+  state: ArmState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  scope: string,
+  name: string,
+): void {
+  const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const canAssignAt = token === undefined ? undefined : state.callerTokens.get(token);
+  state.requests.push({
+    method: req.method ?? '',
+    path: `${scope}/roleAssignments/${name}`,
+    auth: canAssignAt ? 'valid' : 'invalid',
+  });
+  if (canAssignAt === undefined) {
+    return sendJson(res, 401, {
+      error: { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' },
+    });
+  }
+  let text = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => (text += c));
+  req.on('end', () => {
+    const body = JSON.parse(text || '{}') as { properties?: { roleDefinitionId?: string; principalId?: string } };
+    const roleDefinitionId = body.properties?.roleDefinitionId?.split('/').pop() ?? '';
+    const principalId = body.properties?.principalId ?? '';
+    if (!canAssignAt.some((s) => under(s, scope))) {
+      return sendJson(res, 403, {
+        error: {
+          code: 'AuthorizationFailed',
+          message: `The client does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '${scope}'.`,
+        },
+      });
+    }
+    const same = state.assignments.find(
+      (a) =>
+        a.scope.toLowerCase() === scope.toLowerCase() &&
+        a.roleDefinitionId === roleDefinitionId &&
+        a.principalId === principalId,
+    );
+    if (same) {
+      return sendJson(res, 409, {
+        error: { code: 'RoleAssignmentExists', message: 'The role assignment already exists.' },
+      });
+    }
+    state.assignments.push({ scope, name, roleDefinitionId, principalId });
+    sendJson(res, 201, {
+      id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
+      name,
+      type: 'Microsoft.Authorization/roleAssignments',
+      properties: {
+        scope,
+        roleDefinitionId: body.properties?.roleDefinitionId,
+        principalId,
+        principalType: 'ServicePrincipal',
+      },
+    });
+  });
+}
+
+function armHandler(identity: IdentityStandin, state: ArmState) {
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://localhost');
     // ARM tolerates repeated slashes (an empty parentResourcePath produces one); so does the stand-in.
     const pathname = url.pathname.replace(/\/{2,}/g, '/');
+    const assignment = /^(\/subscriptions\/.+)\/providers\/Microsoft\.Authorization\/roleAssignments\/([^/]+)$/i.exec(
+      pathname,
+    );
+    if (req.method === 'PUT' && assignment) return roleAssignment(state, req, res, assignment[1]!, assignment[2]!);
     const auth = identity.verify(req.headers.authorization, ARM_RESOURCE);
     state.requests.push({ method: req.method ?? '', path: pathname, auth });
     if (auth !== 'valid') {
@@ -390,7 +469,12 @@ function armHandler(
       });
     }
     const scope = m[1] ?? '';
-    const perms = state.permissions.get(scope.toLowerCase());
+    // A Reader assignment of the app's identity at or above the resource gives it */read there, as in Azure.
+    const granted = state.assignments.some(
+      (a) => a.roleDefinitionId === READER_ROLE && a.principalId === identity.principalId && under(a.scope, scope),
+    );
+    const explicit = state.permissions.get(scope.toLowerCase());
+    const perms = granted && explicit !== 'forbidden' ? [...(explicit ?? []), { actions: ['*/read'] }] : explicit;
     if (perms === undefined) {
       return sendJson(res, 404, {
         error: { code: 'ResourceNotFound', message: `The Resource '${scope}' was not found.` },
@@ -468,12 +552,19 @@ export async function startAzureStandins(): Promise<AzureStandins> {
   };
   const kvServer = https.createServer({ cert: tls.cert, key: tls.key }, keyVaultHandler(identity, kvState));
 
-  const armState = {
+  const armState: ArmState = {
     url: '',
     requests: [] as SeenRequest[],
     permissions: new Map<string, ArmPermission[] | 'forbidden'>(),
+    callerTokens: new Map<string, string[]>(),
+    assignments: [],
     setPermissions(resourceId: string, permissions: ArmPermission[] | 'forbidden'): void {
       armState.permissions.set(resourceId.toLowerCase(), permissions);
+    },
+    issueCallerToken(canAssignAt: string[]): string {
+      const token = `caller-${randomBytes(24).toString('base64url')}`;
+      armState.callerTokens.set(token, canAssignAt);
+      return token;
     },
   };
   const armServer = https.createServer({ cert: tls.cert, key: tls.key }, armHandler(identity, armState));

@@ -1,6 +1,7 @@
 // In-memory fakes of the state-store ports, for activity and workflow tests. They keep the same contract as the
 // Table Storage adapters (test/contract/stores.contract.ts runs against both) and share their rules (rules.ts).
 
+import { Readable } from 'node:stream';
 import { escapeKey } from '../../shared/adapters/storage/tables/common';
 import {
   datasourceAlreadyProtected,
@@ -33,8 +34,15 @@ import {
   type PolicyStore,
   type RecoveryPointRecord,
   type RecoveryPointStore,
+  type ServerRecord,
+  type ServerStore,
+  type SlotRow,
+  type SlotStore,
   type Stored,
+  type VaultBlobInfo,
+  type VaultBlobStore,
 } from '../../shared/ports';
+import { serverResourceIdChanged } from '../../shared/adapters/storage/tables/servers';
 
 let etags = 0;
 const nextEtag = () => `W/"fake-${++etags}"`;
@@ -274,5 +282,102 @@ export function createFakeStores(clock: Clock = systemClock): StateStores {
     recoveryPoints: createFakeRecoveryPointStore(),
     jobs: createFakeJobStore(clock),
     auditLog: createFakeAuditLogStore(clock),
+    servers: createFakeServerStore(),
+    slots: createFakeSlotStore(),
+  };
+}
+
+export function createFakeServerStore(): ServerStore {
+  const rows = new Map<string, Stored<ServerRecord>>();
+  return {
+    create(server) {
+      return later(() => {
+        if (rows.has(server.name)) throw new ConcurrencyError(`server ${server.name} already exists`);
+        rows.set(server.name, { value: copy(server), etag: nextEtag() });
+      });
+    },
+    get: (name) => Promise.resolve(copy(rows.get(name))),
+    list: () => lazily(() => sortedValues(rows)),
+    update(server, etag) {
+      return later(() => {
+        const current = rows.get(server.name);
+        if (!current) throw new ConcurrencyError(`server ${server.name} was deleted since it was read`);
+        if (current.value.resourceID.toLowerCase() !== server.resourceID.toLowerCase()) {
+          throw serverResourceIdChanged(server.name);
+        }
+        if (current.etag !== etag) throw new ConcurrencyError(`server ${server.name} changed since it was read`);
+        const next = { value: copy(server), etag: nextEtag() };
+        rows.set(server.name, next);
+        return next.etag;
+      });
+    },
+    delete: (name) => later(() => void rows.delete(name)),
+  };
+}
+
+export function createFakeSlotStore(): SlotStore {
+  const rows = new Map<string, Stored<SlotRow>>();
+  const serverKey = (key: string) => `s:${key.toLowerCase()}`;
+  return {
+    read: (key) =>
+      later(() => {
+        const server = rows.get(serverKey(key));
+        const host = rows.get('host');
+        return copy({ ...(server ? { server } : {}), ...(host ? { host } : {}) });
+      }),
+    write: (key, server, host) =>
+      later(() => {
+        const checks: [string, string | undefined][] = [
+          [serverKey(key), server.etag],
+          ['host', host.etag],
+        ];
+        for (const [k, etag] of checks) {
+          if (rows.get(k)?.etag !== etag) throw new ConcurrencyError(`the backup slots of ${key} changed`);
+        }
+        rows.set(serverKey(key), { value: copy(server.row), etag: nextEtag() });
+        rows.set('host', { value: copy(host.row), etag: nextEtag() });
+      }),
+    setLimit: (key, limit) =>
+      later(() => {
+        const current = rows.get(serverKey(key))?.value ?? { holders: [], queue: [] };
+        const { limit: _old, ...rest } = current;
+        rows.set(serverKey(key), { value: limit === undefined ? rest : { ...rest, limit }, etag: nextEtag() });
+      }),
+  };
+}
+
+/** The part of the vault blob store fleets use (globals points: a JSON manifest and a small script blob), in memory. */
+export function createFakeJsonBlobs(): Pick<
+  VaultBlobStore,
+  'putJson' | 'putBytes' | 'getJson' | 'openRead' | 'list' | 'delete'
+> & {
+  readonly blobs: Map<string, Buffer>;
+} {
+  const blobs = new Map<string, Buffer>();
+  const info = (name: string, body: Buffer): VaultBlobInfo => ({
+    name,
+    bytes: body.length,
+    createdOn: new Date(0).toISOString(),
+    lastModified: new Date(0).toISOString(),
+    metadata: {},
+  });
+  return {
+    blobs,
+    putJson: (name, value) => later(() => void blobs.set(name, Buffer.from(JSON.stringify(value)))),
+    putBytes: (name, body) => later(() => void blobs.set(name, Buffer.from(body))),
+    getJson: <T>(name: string) =>
+      later(() => {
+        const body = blobs.get(name);
+        return body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as T);
+      }),
+    openRead: (name) =>
+      later(() => {
+        const body = blobs.get(name);
+        if (body === undefined) throw new Error(`blob ${name} does not exist`);
+        return Readable.from([body]);
+      }),
+    list: (prefix = '') =>
+      lazily(() => [...blobs.entries()].filter(([n]) => n.startsWith(prefix)).map(([n, b]) => info(n, b))),
+    delete: (name) => later(() => void blobs.delete(name)),
   };
 }

@@ -121,7 +121,7 @@ export function readerRoleAssignmentTemplate(server: PostgresServerId, principal
 }
 
 /** The `oid` claim of an access token: the identity's object id, for the remediation. Undefined if unreadable. */
-function objectIdFromToken(token: string): string | undefined {
+export function objectIdFromToken(token: string): string | undefined {
   try {
     const payload: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
     const oid = (payload as { oid?: unknown }).oid;

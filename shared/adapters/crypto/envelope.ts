@@ -92,6 +92,19 @@ export async function dataKeyOf(encryption: EncryptionManifest, keys: KeyEncrypt
   return key;
 }
 
+/** dataKeyOf, for a caller that may run without keys: UserErrorEncryptionKeyNotFound then, naming the key. */
+export async function requireDataKey(
+  encryption: EncryptionManifest,
+  keys: KeyEncryptionKeys | undefined,
+): Promise<Buffer> {
+  if (keys === undefined) {
+    throw new PgkeepError('UserErrorEncryptionKeyNotFound', `no key is configured to unwrap key ${encryption.keyId}`, {
+      target: 'BACKUP_KEYRING',
+    });
+  }
+  return dataKeyOf(encryption, keys);
+}
+
 /**
  * The block rewrapped under the current KEK, or undefined when it already is (same provider and full key id). A
  * pre-envelope point becomes an envelope one: its raw key is the data key, now wrapped, so it no longer depends on

@@ -17,10 +17,12 @@ import {
   type RecoveryPointStore,
   type RestoreTestHistoryStore,
   type RestoreTestPlanStore,
+  type ServerStore,
+  type SlotStore,
   type VaultBlobStore,
 } from '../../ports';
 import type { StorageConnection } from './connection';
-import { createTableProvider } from './tables/common';
+import { createTableProvider, type TableProvider } from './tables/common';
 import { createTableChannelStore } from './tables/channels';
 import { createTableHealthStore } from './tables/health';
 import { createTableInstanceStore } from './tables/instances';
@@ -31,6 +33,8 @@ import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
 import { createTableRestoreTestPlanStore } from './tables/restore-test-plans';
 import { createTableRestoreTestHistoryStore } from './tables/restore-tests';
+import { createTableServerStore } from './tables/servers';
+import { createTableSlotStore } from './tables/backup-slots';
 import { createVaultBlobStore } from './vault-blobs';
 
 export interface StateStores {
@@ -40,6 +44,9 @@ export interface StateStores {
   readonly jobs: JobStore;
   /** Append-only record of state-changing calls and restores (who, what, when, from where, outcome). */
   readonly auditLog: AuditLogStore;
+  /** Fleets (issue 15): servers and the backup slots. */
+  readonly servers: ServerStore;
+  readonly slots: SlotStore;
 }
 
 /** The restore-test plans and history (issue 17), in the same account as the other state. */
@@ -114,13 +121,19 @@ export function createRestoreTestStores(config: TableConfig, options: CreateStor
 }
 
 export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
-  const tables = vaultTables(config, options);
+  return tableStateStores(vaultTables(config, options), options.clock ?? systemClock);
+}
+
+/** Every state store over one set of tables (tests build theirs on Azurite with it). */
+export function tableStateStores(tables: TableProvider, clock: Clock = systemClock): StateStores {
   return {
     policies: createTablePolicyStore(tables),
     instances: createTableInstanceStore(tables),
     recoveryPoints: createTableRecoveryPointStore(tables),
-    jobs: createTableJobStore(tables, options.clock ?? systemClock),
-    auditLog: createTableAuditLogStore(tables, options.clock ?? systemClock),
+    jobs: createTableJobStore(tables, clock),
+    auditLog: createTableAuditLogStore(tables, clock),
+    servers: createTableServerStore(tables),
+    slots: createTableSlotStore(tables),
   };
 }
 

@@ -90,6 +90,18 @@ export function createVaultBlobStore(connection: StorageConnection, containerNam
     return container;
   };
 
+  const putBytes = async (name: string, body: Buffer, contentType: string): Promise<void> => {
+    try {
+      await (
+        await ready()
+      )
+        .getBlockBlobClient(name)
+        .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+    } catch (err) {
+      throw immutable(name, err) ?? err;
+    }
+  };
+
   return {
     dumpBlobName: (instanceName, pointId) => `${instanceName}/${pointId}/dump.pgdump.zst`,
     manifestBlobName: (instanceName, pointId) => `${instanceName}/${pointId}/manifest.json`,
@@ -100,18 +112,8 @@ export function createVaultBlobStore(connection: StorageConnection, containerNam
       await ready();
     },
 
-    async putJson(name, value) {
-      const body = Buffer.from(JSON.stringify(value, null, 2));
-      try {
-        await (
-          await ready()
-        )
-          .getBlockBlobClient(name)
-          .upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/json' } });
-      } catch (err) {
-        throw immutable(name, err) ?? err;
-      }
-    },
+    putJson: (name, value) => putBytes(name, Buffer.from(JSON.stringify(value, null, 2)), 'application/json'),
+    putBytes,
 
     async getJson<T>(name: string) {
       try {

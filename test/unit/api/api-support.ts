@@ -8,12 +8,15 @@ import { runHandler } from '../../../shared/api/http';
 import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
-import type { DbReadinessReport, ReadinessCheck } from '../../../shared/ports';
-import { createFakeStores } from '../../support/fake-stores';
+import type { DbReadinessReport, KeyEncryptionKeys, ReadinessCheck } from '../../../shared/ports';
+import { keyEncryptionKeysFromSettings } from '../../../shared/adapters/crypto/envelope';
+import { createFakeJsonBlobs, createFakeStores } from '../../support/fake-stores';
 import { createFakeAlertStores } from '../../support/fake-alert-stores';
 import type { ChannelRecord } from '../../../shared/ports';
 import type { ChannelTestResult } from '../../../shared/contracts/notifications';
 import { PgkeepError } from '../../../shared/errors';
+import type { DiscoveredDatabase } from '../../../shared/adapters/postgres/discovery';
+import type { AssignRolesDeps } from '../../../shared/activities/assign-roles';
 
 export const NOW = '2026-03-10T12:00:00.000Z';
 export const VAULT = '/subscriptions/s/resourceGroups/g/providers/Microsoft.DataProtection/backupVaults/v';
@@ -22,6 +25,9 @@ export function fixture(file: string): Record<string, unknown> {
   const dir = path.resolve(__dirname, '../../../../shared/fixtures/policies');
   return JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
 }
+
+/** What every secret resolves to in the API tests' fleet: a server at db.local:5432. */
+export const SERVER_CONNECTION = 'Server=db.local;Port=5432;Database=postgres;User Id=pgkeep;Password=s3cret-pw;';
 
 export const ready: DbReadinessReport = {
   checks: [{ name: 'userCanLogIn', status: 'Succeeded', message: 'ok' }],
@@ -41,6 +47,10 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     settings: Record<string, string>;
     tested: ChannelRecord[];
     enforceCallerRoles: boolean;
+    /** Fleets: what the server lists, and readiness per database (else `readiness`). */
+    databases: DiscoveredDatabase[];
+    readinessOf: Map<string, DbReadinessReport>;
+    assignRole: AssignRolesDeps['assignRole'];
   } = {
     readiness: ready,
     startFails: false,
@@ -48,9 +58,15 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     settings: {},
     tested: [],
     enforceCallerRoles: options.enforceCallerRoles ?? false,
+    databases: [],
+    readinessOf: new Map(),
+    assignRole: () => Promise.resolve({ outcome: 'Created', message: 'assigned' }),
   };
   const restoreTests = fakeRestoreTestApiDeps();
   const alertStores = createFakeAlertStores();
+  const checkReadiness = (i: { dataSource: { resourceName: string } }) =>
+    Promise.resolve(state.readinessOf.get(i.dataSource.resourceName) ?? state.readiness);
+  const blobs = createFakeJsonBlobs();
   const deps: ApiDeps = {
     vaultId: VAULT,
     get enforceCallerRoles() {
@@ -59,7 +75,25 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     ...stores,
     clock: { now: () => new Date(NOW) },
     newId: () => `job${++ids}`,
-    checkReadiness: () => Promise.resolve(state.readiness),
+    checkReadiness,
+    settings: { serverMaxConcurrentBackups: 2 },
+    fleet: {
+      ...stores,
+      blobs,
+      secrets: { resolve: () => Promise.resolve(SERVER_CONNECTION) },
+      checkReadiness,
+      listDatabases: () => Promise.resolve(state.databases),
+      dumpGlobals: () => Promise.resolve({ script: 'CREATE ROLE app;\n', pgDumpallVersion: '15.8', warnings: [] }),
+      clock: { now: () => new Date(NOW) },
+      newId: () => `job${++ids}`,
+      settings: { globalsBackupHours: 24, globalsKeep: 3, zstdLevel: 3 },
+      log: () => undefined,
+    },
+    assignRoles: {
+      checkReadiness,
+      appPrincipalId: () => Promise.resolve('11111111-2222-3333-4444-555555555555'),
+      assignRole: (o) => state.assignRole(o),
+    },
     startBackup: (id, input) => {
       if (state.startFails) return Promise.reject(new Error('task hub unavailable'));
       started.push({ id, input });
@@ -122,7 +156,7 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, alertStores, started, state, call, errors, restoreTests };
+  return { deps, stores, alertStores, started, state, call, errors, blobs, restoreTests };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */
@@ -185,3 +219,16 @@ function expect201(res: ApiResponse): void {
 }
 
 export const targets = (error: ErrorBody['error'] | undefined): string[] => (error?.details ?? []).map((d) => d.target);
+
+/** A keyring of the given entries (base64 keys), `current` wrapping new data keys: the KEKs as the app builds them. */
+export function testKeyring(current: string, keys: Record<string, string>): KeyEncryptionKeys {
+  return keyEncryptionKeysFromSettings(
+    {
+      BACKUP_ENCRYPTION_KEY_URI: '',
+      BACKUP_KEYRING: JSON.stringify({ current, keys }),
+      BACKUP_ENCRYPTION_KEY: '',
+      BACKUP_ENCRYPTION_KEY_ID: '',
+    },
+    undefined,
+  );
+}

@@ -4,26 +4,17 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { rewrapInstance, rewrapPoint, type RewrapDeps } from '../../../shared/activities/rewrap';
-import { keyEncryptionKeysFromSettings, newDataKey } from '../../../shared/adapters/crypto/envelope';
+import { newDataKey } from '../../../shared/adapters/crypto/envelope';
 import { handleRestoreRequest } from '../../../shared/activities/restore-queue';
 import { jobResourceSchema } from '../../../shared/contracts/jobs';
 import type { AuditEntry, KeyEncryptionKeys, RecoveryPointRecord } from '../../../shared/ports';
 import { createFakeAuditLogStore } from '../../support/fake-stores';
 import { samplePoint } from '../../contract/stores.contract';
-import { apiWithInstance, NOW, targets } from './api-support';
+import { apiWithInstance, NOW, targets, testKeyring } from './api-support';
 
 const k1 = randomBytes(32).toString('base64');
 const k2 = randomBytes(32).toString('base64');
-const keyring = (current: string, keys: Record<string, string>): KeyEncryptionKeys =>
-  keyEncryptionKeysFromSettings(
-    {
-      BACKUP_ENCRYPTION_KEY_URI: '',
-      BACKUP_KEYRING: JSON.stringify({ current, keys }),
-      BACKUP_ENCRYPTION_KEY: '',
-      BACKUP_ENCRYPTION_KEY_ID: '',
-    },
-    undefined,
-  );
+const keyring = testKeyring;
 
 /** An API whose instance has points with manifests in an in-memory blob map, and rewrap wired as composition does. */
 async function apiWithKeys(keys: KeyEncryptionKeys) {
@@ -32,6 +23,8 @@ async function apiWithKeys(keys: KeyEncryptionKeys) {
   const blobs: RewrapDeps['blobs'] = {
     getJson: <T>(name: string) => Promise.resolve(structuredClone(manifests.get(name)) as T | undefined),
     putJson: (name, value) => Promise.resolve(void manifests.set(name, structuredClone(value))),
+    // Servers' globals points (issue 15) are listed by prefix; this instance has no server.
+    list: async function* () {},
   };
   const deps: RewrapDeps = { ...api.stores, blobs, keys, clock: api.deps.clock, log: () => undefined };
   const started: { id: string; input: unknown }[] = [];

@@ -41,6 +41,15 @@ function backupJob(over: Partial<HealthJob> & { startTime: string }): HealthJob 
 const codes = (h: { reasons: readonly { code: string }[] }) => h.reasons.map((r) => r.code);
 
 describe('evaluateHealth', () => {
+  it('warns DatasourceMissing while discovery no longer finds the database, on top of the slot verdict', () => {
+    const h = evaluateHealth(
+      input({ newestAvailablePoint: point(plus(S0, 5)), datasourceMissingSince: '2026-03-09T00:00:00.000Z' }),
+    );
+    expect(h.status).toBe('Warning');
+    expect(h.reasons.map((r) => r.code)).toEqual(['DatasourceMissing']);
+    expect(h.reasons[0]?.message).toContain('2026-03-09T00:00:00.000Z');
+  });
+
   it('is Healthy when the latest slot produced an available point', () => {
     const h = evaluateHealth(input({ newestAvailablePoint: point(plus(S0, 1)) }));
     expect(h).toEqual({ status: 'Healthy', reasons: [], evaluatedAt: NOW });

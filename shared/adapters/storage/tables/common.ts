@@ -24,7 +24,8 @@ export type TableName =
   | 'notificationChannels'
   | 'notifications'
   | 'instanceHealth'
-
+  | 'servers'
+  | 'backupSlots'
   // restore tests (issue 17)
   | 'restoreTestPlans'
   | 'restoreTests';

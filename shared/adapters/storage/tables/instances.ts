@@ -5,7 +5,8 @@
 //   RowKey "i:<escapeKey(name)>"  the instance: name, friendlyName, the dataSource fields flattened (resourceID,
 //                                 resourceName, resourceLocation, datasourceType, objectType), policyName,
 //                                 secretStoreType, secretUri, protectionState, deleteBackupDataOnStop,
-//                                 activeBackupJobId, lastScheduledSlot, deletedAt, protectedSince, createdAt, updatedAt
+//                                 activeBackupJobId, lastScheduledSlot, deletedAt, protectedSince, serverName,
+//                                 datasourceMissingSince (issue 15), createdAt, updatedAt
 //   RowKey "d:<sha256(lowercased resourceID)>"  the datasource claim: instanceName, resourceID. ARM ids are
 //                                 case-insensitive, and hashing keeps any id within the key rules and length.
 // A failed create is told apart by reading both rows: instance row present → ConcurrencyError, claim present →
@@ -45,7 +46,7 @@ export function datasourceClaimKey(resourceID: string): string {
   return `d:${createHash('sha256').update(resourceID.toLowerCase()).digest('hex')}`;
 }
 
-function toEntity(i: InstanceRecord): TableEntity {
+export function toEntity(i: InstanceRecord): TableEntity {
   return {
     partitionKey: PARTITION,
     rowKey: instanceKey(i.name),
@@ -66,6 +67,8 @@ function toEntity(i: InstanceRecord): TableEntity {
       lastScheduledSlot: i.lastScheduledSlot,
       deletedAt: i.deletedAt,
       protectedSince: i.protectedSince,
+      serverName: i.serverName,
+      datasourceMissingSince: i.datasourceMissingSince,
       createdAt: i.createdAt,
       updatedAt: i.updatedAt,
     }),
@@ -96,6 +99,8 @@ function toStored(row: Row): Stored<InstanceRecord> {
       lastScheduledSlot: optStr(row, 'lastScheduledSlot'),
       deletedAt: optStr(row, 'deletedAt'),
       protectedSince: optStr(row, 'protectedSince'),
+      serverName: optStr(row, 'serverName'),
+      datasourceMissingSince: optStr(row, 'datasourceMissingSince'),
     }),
     createdAt: str(row, 'createdAt'),
     updatedAt: str(row, 'updatedAt'),
