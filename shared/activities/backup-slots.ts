@@ -30,6 +30,17 @@ const terminal = new Set(['Succeeded', 'Failed', 'Cancelled']);
 /** An entry whose job row cannot be found is dropped once this old (the row is written before any entry). */
 const ORPHAN_ENTRY_MS = 3600_000;
 const empty: Semaphore = { holders: [], queue: [] };
+/** Writers that lost an etag race retry this often; the host row is one for all servers, so races are common. */
+const WRITE_ATTEMPTS = 30;
+
+/**
+ * Waits a random 5–25 ms times the attempt (capped at 500 ms) before another try of a lost etag race: retrying at
+ * once lets the same writers collide again and again (a livelock seen with two workers and a dozen waiters).
+ */
+function afterLostRace(attempt: number): Promise<void> {
+  const ms = Math.min(500, (5 + Math.random() * 20) * (attempt + 1));
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** The server key of an instance's backups (domain serverKeyOf), from its connection string when it resolves. */
 export async function serverKeyOfInstance(
@@ -107,8 +118,9 @@ export async function acquireBackupSlot(deps: SlotDeps, input: JobStepInput): Pr
         { row: decision.host, ...(read.host ? { etag: read.host.etag } : {}) },
       );
     } catch (err) {
-      if (err instanceof ConcurrencyError && attempt < 20) continue;
-      throw err;
+      if (!(err instanceof ConcurrencyError) || attempt >= WRITE_ATTEMPTS) throw err;
+      await afterLostRace(attempt);
+      continue;
     }
     if (decision.granted) {
       await patchQueueState(deps, input.jobId, { slotKey: serverKey }, false);
@@ -137,7 +149,8 @@ export async function releaseBackupSlot(deps: Pick<SlotDeps, 'slots' | 'jobs'>, 
       );
       return;
     } catch (err) {
-      if (!(err instanceof ConcurrencyError) || attempt >= 20) throw err;
+      if (!(err instanceof ConcurrencyError) || attempt >= WRITE_ATTEMPTS) throw err;
+      await afterLostRace(attempt);
     }
   }
 }

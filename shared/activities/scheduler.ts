@@ -150,12 +150,39 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
         result.started.push(id);
         deps.log(`scheduler: started ${id}`);
       }
-      await recordSlot(deps, name, slot, stored);
+      return true;
     } catch (err) {
       fail(name, err);
+      return false;
     }
   };
-  await mapLimited(due, SCHEDULER_START_CONCURRENCY, startOne);
+  const startedOk = await mapLimited(due, SCHEDULER_START_CONCURRENCY, startOne);
+  // Bookkeeping after the starts, in Table transactions: a crash before it only means the next tick finds the
+  // orchestrations already there (their ids are the slots') and records them then.
+  const updatedAt = deps.clock.now().toISOString();
+  const toRecord = due.filter((_, i) => startedOk[i]);
+  const unwritten = new Set(
+    await deps.instances
+      .recordSlots(
+        toRecord.map(({ stored, slot }) => ({ name: stored.value.name, etag: stored.etag, slot, updatedAt })),
+      )
+      .catch((err: unknown) => {
+        deps.log(`scheduler: recording slots in transactions failed, one by one instead: ${String(err)}`);
+        return toRecord.map(({ stored }) => stored.value.name);
+      }),
+  );
+  // Rows that changed since the listing (a backup took its lock, an operator edited it): one by one, re-read.
+  await mapLimited(
+    toRecord.filter(({ stored }) => unwritten.has(stored.value.name)),
+    SCHEDULER_START_CONCURRENCY,
+    async ({ stored, slot }) => {
+      try {
+        await recordSlot(deps, stored.value.name, slot);
+      } catch (err) {
+        fail(stored.value.name, err);
+      }
+    },
+  );
   // Started in parallel: report in the rows' order, as a sequential tick would.
   const order = new Map(due.map((d, i) => [scheduledOrchestrationId(d.stored.value.name, d.slot), i]));
   result.started.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));

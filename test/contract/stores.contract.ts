@@ -265,6 +265,36 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         expect((await stores.instances.get('orders'))?.value.policyName).toBe('again');
       });
 
+      it('records slots in transactions of 100: a batch with a changed row is not written and is named, the others are, and nothing else of a row changes', async () => {
+        const names = Array.from({ length: 150 }, (_, i) => `fleet-${String(i).padStart(3, '0')}`);
+        for (const name of names) {
+          await stores.instances.create(
+            sampleInstance(name, `${SERVER_DB}-${name}`, { activeBackupJobId: `job-${name}` }),
+          );
+        }
+        const listed = new Map<string, string>();
+        for await (const row of stores.instances.list()) listed.set(row.value.name, row.etag);
+        // One row of the second batch changes after the listing (a backup takes its lock).
+        const changed = await stores.instances.get('fleet-120');
+        if (!changed) throw new Error('instance not stored');
+        await stores.instances.update({ ...changed.value, activeBackupJobId: 'job-new' }, changed.etag);
+        const slot = '2026-01-04T02:00:00.000Z';
+        const unwritten = await stores.instances.recordSlots(
+          names.map((name) => ({ name, etag: listed.get(name)!, slot, updatedAt: '2026-01-04T02:00:05.000Z' })),
+        );
+        expect(unwritten).toEqual(names.slice(100));
+        const first = await stores.instances.get('fleet-000');
+        expect(first?.value).toEqual({
+          ...sampleInstance('fleet-000', `${SERVER_DB}-fleet-000`, { activeBackupJobId: 'job-fleet-000' }),
+          lastScheduledSlot: slot,
+          updatedAt: '2026-01-04T02:00:05.000Z',
+        });
+        expect(first?.etag).not.toBe(listed.get('fleet-000'));
+        expect((await stores.instances.get('fleet-099'))?.value.lastScheduledSlot).toBe(slot);
+        expect((await stores.instances.get('fleet-101'))?.value.lastScheduledSlot).toBeUndefined();
+        expect((await stores.instances.get('fleet-120'))?.value.activeBackupJobId).toBe('job-new');
+      });
+
       it('lets exactly one of two writers holding the same etag take the backup lock', async () => {
         await stores.instances.create(sampleInstance('orders', SERVER_DB));
         const read = await stores.instances.get('orders');

@@ -120,6 +120,27 @@ export function createFakeInstanceStore(): InstanceStore {
         return next.etag;
       });
     },
+    recordSlots(entries) {
+      return later(() => {
+        const unwritten: string[] = [];
+        // Transactions of 100, all or nothing, as Table Storage's entity group transactions are.
+        for (let i = 0; i < entries.length; i += 100) {
+          const batch = entries.slice(i, i + 100);
+          if (batch.some((e) => rows.get(e.name)?.etag !== e.etag)) {
+            unwritten.push(...batch.map((e) => e.name));
+            continue;
+          }
+          for (const e of batch) {
+            const current = rows.get(e.name)!;
+            rows.set(e.name, {
+              value: { ...current.value, lastScheduledSlot: e.slot, updatedAt: e.updatedAt },
+              etag: nextEtag(),
+            });
+          }
+        }
+        return unwritten;
+      });
+    },
     delete(name) {
       return later(() => {
         const current = rows.get(name);

@@ -84,6 +84,9 @@ export function isDevelopmentConnection(connectionString: string): boolean {
 }
 
 /** The response status of a service error, or undefined for anything else (network, programming errors). */
+/** The most operations one Table transaction (entity group, one partition) may hold. */
+export const TRANSACTION_ROWS = 100;
+
 export function statusOf(err: unknown): number | undefined {
   return err instanceof RestError ? err.statusCode : undefined;
 }

@@ -13,7 +13,7 @@
 // UserErrorDatasourceAlreadyProtected naming the other instance. update is a Replace with the caller's etag.
 
 import { createHash } from 'node:crypto';
-import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { PgkeepError } from '../../../errors';
 import {
   ConcurrencyError,
@@ -31,6 +31,7 @@ import {
   optStr,
   statusOf,
   str,
+  TRANSACTION_ROWS,
   unless404,
   type Row,
   type TableProvider,
@@ -190,6 +191,34 @@ export function createTableInstanceStore(tables: TableProvider): InstanceStore {
         }
         throw err;
       }
+    },
+
+    async recordSlots(entries) {
+      const c = await client();
+      const unwritten: string[] = [];
+      for (let i = 0; i < entries.length; i += TRANSACTION_ROWS) {
+        const batch = entries.slice(i, i + TRANSACTION_ROWS);
+        try {
+          await c.submitTransaction(
+            batch.map((e): TransactionAction => [
+              'update',
+              {
+                partitionKey: PARTITION,
+                rowKey: instanceKey(e.name),
+                lastScheduledSlot: e.slot,
+                updatedAt: e.updatedAt,
+              },
+              'Merge',
+              { etag: e.etag },
+            ]),
+          );
+        } catch (err) {
+          const status = statusOf(err);
+          if (status !== 412 && status !== 404) throw err;
+          unwritten.push(...batch.map((e) => e.name));
+        }
+      }
+      return unwritten;
     },
 
     async delete(name) {

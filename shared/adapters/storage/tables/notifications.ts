@@ -30,6 +30,7 @@ import {
   optStr,
   statusOf,
   str,
+  TRANSACTION_ROWS,
   unless404,
   type Row,
   type TableProvider,
@@ -93,8 +94,8 @@ export function createTableOutboxStore(tables: TableProvider): OutboxStore {
   async function deleteRows(keys: string[]): Promise<number> {
     const c = await client();
     let deleted = 0;
-    for (let i = 0; i < keys.length; i += 100) {
-      const chunk = keys.slice(i, i + 100);
+    for (let i = 0; i < keys.length; i += TRANSACTION_ROWS) {
+      const chunk = keys.slice(i, i + TRANSACTION_ROWS);
       try {
         await c.submitTransaction(chunk.map((rowKey) => ['delete', { partitionKey: PARTITION, rowKey }]));
         deleted += chunk.length;
