@@ -34,7 +34,17 @@ import { createExpiryActivities } from './activities/expiry';
 import type { ReadinessDeps } from './activities/readiness';
 import { checkInstanceReadiness } from './activities/readiness';
 import type { OrchestrationStarter } from './activities/scheduler';
-import { orchestrators, type BackupOrchestratorInput } from './workflows/names';
+import {
+  orchestrators,
+  type BackupOrchestratorInput,
+  type RestoreTestOrchestratorInput,
+  type VerifyOrchestratorInput,
+} from './workflows/names';
+import type { RestoreTestApiDeps } from './api/deps';
+import { createRestoreTestActivities } from './activities/restore-tests';
+import type { SchedulerDeps } from './activities/restore-test-runs';
+import { probeScratchServer } from './adapters/postgres/scratch-databases';
+import { parseConnectionString } from './adapters/postgres/connection-string';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { createRestoreActivities } from './activities/restore';
@@ -250,6 +260,7 @@ export function apiDeps(rt: Runtime, client: DurableClient): ApiDeps {
       missedSlotGraceMs: rt.config.MISSED_SLOT_GRACE_MINUTES * 60_000,
       allowHttpLoopback: rt.config.ALLOW_HTTP_LOOPBACK_URLS,
     },
+    restoreTests: restoreTestApiDeps(rt, client),
   };
 }
 
@@ -336,6 +347,62 @@ export function watchdogRun(rt: Runtime, starter: BackupStarter, log: (m: string
   });
 }
 
+// --- restore tests (issue 17) ---
+
+/** Starting restore tests and verifies through the Durable client of the current invocation. */
+function restoreTestStarters(client: DurableClient) {
+  return {
+    startRestoreTest: async (instanceId: string, input: RestoreTestOrchestratorInput) => {
+      await client.startNew(orchestrators.restoreTest, { instanceId, input });
+    },
+    startVerify: async (instanceId: string, input: VerifyOrchestratorInput) => {
+      await client.startNew(orchestrators.verify, { instanceId, input });
+    },
+  };
+}
+
+export function restoreTestApiDeps(rt: Runtime, client: DurableClient): RestoreTestApiDeps {
+  return {
+    plans: rt.stores.restoreTestPlans,
+    history: rt.stores.restoreTestHistory,
+    checkScratchTarget: async (secret) => {
+      await probeScratchServer(parseConnectionString(await rt.readiness.secrets.resolve(secret)));
+    },
+    ...restoreTestStarters(client),
+  };
+}
+
+/** What the restore-test timer needs, with the Durable client of its invocation. */
+export function restoreTestSchedulerDeps(rt: Runtime, client: DurableClient): SchedulerDeps {
+  const { stores } = rt;
+  return {
+    plans: stores.restoreTestPlans,
+    instances: stores.instances,
+    jobs: stores.jobs,
+    clock: rt.clock,
+    newId: () => randomUUID(),
+    exists: (id) => orchestrationStarter(client).exists(id),
+    ...restoreTestStarters(client),
+    log: rt.log,
+  };
+}
+
+export function restoreTestActivities(rt: Runtime) {
+  const { stores } = rt;
+  return createRestoreTestActivities({
+    instances: stores.instances,
+    recoveryPoints: stores.recoveryPoints,
+    jobs: stores.jobs,
+    history: stores.restoreTestHistory,
+    blobs: stores.blobs,
+    secrets: rt.readiness.secrets,
+    discoverTools: rt.discoverTools,
+    restore: restoreActivities(rt),
+    clock: rt.clock,
+    log: rt.log,
+  });
+}
+
 export function backupActivities(rt: Runtime) {
   const { stores, config } = rt;
   return createBackupActivities({
@@ -356,6 +423,7 @@ export function backupActivities(rt: Runtime) {
       slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
+      contentsManifest: config.CONTENTS_MANIFEST,
     },
     log: rt.log,
   });

@@ -95,6 +95,17 @@ export const settings = {
     description: 'NCRONTAB (6 fields) of the expiry timer',
     default: '0 30 2 * * *',
   }),
+  RESTORE_TEST_SCHEDULER_SCHEDULE: s({
+    kind: 'string',
+    description: 'NCRONTAB (6 fields) of the timer that starts the restore-test plans that are due',
+    default: '0 */5 * * * *',
+  }),
+  CONTENTS_MANIFEST: s({
+    kind: 'bool',
+    description:
+      'compute the manifest of contents (per-table row counts and checksums) from each dump as it streams; restore tests compare restored databases against it',
+    default: true,
+  }),
   EXPIRY_CONCURRENCY: s({
     kind: 'int',
     description: 'backup instances the expiry run processes at once',

@@ -134,6 +134,22 @@ const registry = {
     retryable: true,
     hint: 'an unexpected error; the app log has details under the job id',
   },
+  // --- restore tests (issue 17) ---
+  UserErrorRestoreTestTargetNotReady: {
+    status: 400,
+    retryable: false,
+    hint: "give the scratch target's user the CREATEDB right (ALTER ROLE … CREATEDB), or name a server where it has it: a restore test creates and drops databases named pgkeep_verify_<id> there",
+  },
+  UserErrorRestoreTestTargetIsSource: {
+    status: 400,
+    retryable: false,
+    hint: 'name a scratch server other than the one the backup instance protects, or set target.allowSourceServer to true in the plan to test on the source server on purpose',
+  },
+  SystemErrorRestoreTestFailed: {
+    status: 500,
+    retryable: false,
+    hint: "the restored database differed from the recovery point's manifest of contents, or an assertion did not return true: the job's restoreTest lists each mismatch and assertion; keep the point and investigate it",
+  },
   // --- keys and trust (issue 16): key-encryption keys and the vault's immutability ---
   UserErrorEncryptionKeyDisabled: {
     status: 409,

@@ -238,6 +238,8 @@ export interface RecoveryPointRecord {
    */
   readonly encryptionKeyId?: string;
   readonly createdAt: string;
+  /** The evidence of the latest restore test of this point (issue 17), lists capped. */
+  readonly restoreTest?: import('./contracts/restore-tests').RestoreTestResult;
 }
 
 /** Largest epoch milliseconds a recovery point id can encode (year 2286). */
@@ -614,6 +616,37 @@ export type OutboundResult =
  */
 export interface NotificationSender {
   post(request: OutboundPost): Promise<OutboundResult>;
+}
+
+// --- restore tests (issue 17) ---
+// Implemented in adapters/storage/tables/restore-test-plans.ts and restore-tests.ts.
+
+export interface RestoreTestPlanRecord {
+  readonly name: string;
+  /** The validated plan, defaults applied (contracts/restore-tests.ts). */
+  readonly properties: import('./contracts/restore-tests').RestoreTestPlanProperties;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The latest schedule slot (ISO UTC) the scheduler started runs for: a slot is never started twice. */
+  readonly lastScheduledSlot?: string;
+}
+
+export interface RestoreTestPlanStore {
+  /** Throws ConcurrencyError if a plan of that name exists. */
+  create(plan: RestoreTestPlanRecord): Promise<void>;
+  get(name: string): Promise<Stored<RestoreTestPlanRecord> | undefined>;
+  list(): AsyncIterable<Stored<RestoreTestPlanRecord>>;
+  /** Replaces the row if its etag still matches; throws ConcurrencyError otherwise. */
+  update(plan: RestoreTestPlanRecord, etag: string): Promise<string>;
+  delete(name: string): Promise<void>;
+}
+
+/** The history of restore tests per instance: one entry per test job, newest first. */
+export interface RestoreTestHistoryStore {
+  /** Writes the entry of `result.jobId` (again: a retried finish replaces its own entry). */
+  put(instanceName: string, result: import('./contracts/restore-tests').RestoreTestResult): Promise<void>;
+  /** Newest first. */
+  list(instanceName: string): AsyncIterable<import('./contracts/restore-tests').RestoreTestResult>;
 }
 
 // --- fleets: servers, discovery and backup slots (issue 15) ---

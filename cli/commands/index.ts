@@ -11,6 +11,7 @@ import { policyCommands } from './policy';
 import { pointsCommands } from './points';
 import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
+import { testsCommands } from './tests';
 import { serversCommands } from './servers';
 import { decryptCommand } from '../decrypt';
 
@@ -21,6 +22,7 @@ export const commandGroups: readonly CommandGroup[] = [
   jobsCommands,
   pointsCommands,
   restoreCommand,
+  testsCommands,
   serversCommands,
   policiesCommands,
   healthCommand,

@@ -8,6 +8,9 @@ import type { ApiCommandOptions, CommandGroup } from '../context';
 import { withApiOptions } from '../options';
 import { emit, formatBytes, formatFields, formatTable, localTime } from '../print';
 import { instancePath } from './instances';
+import type { JobResource } from '../../shared/contracts/jobs';
+import { reportJob, withWait } from './jobs';
+import { restoreTestSummary } from './tests';
 
 const pointsPath = (instance: string): string => `${instancePath(instance)}/recoveryPoints`;
 
@@ -72,6 +75,7 @@ function pointFields(rp: RecoveryPointResource): string {
     ['moves to archive', p.movesToArchiveAt === undefined ? undefined : localTime(p.movesToArchiveAt)],
     ['expires', localTime(p.expiryTime)],
     ['manifest', manifestSummary(p.manifest)],
+    ['restore test', p.restoreTest && `${restoreTestSummary(p.restoreTest)} (${localTime(p.restoreTest.time)})`],
   ]);
 }
 
@@ -103,5 +107,20 @@ export const pointsCommands: CommandGroup = (program, ctx) => {
     const id = await resolvePoint(client, instance, idOrLatest);
     const answer = await client.call<RecoveryPointResource>('GET', `${pointsPath(instance)}/${encodeURIComponent(id)}`);
     emit(ctx.io, opts.json === true, answer, () => pointFields(answer.body));
+  });
+
+  withWait(
+    withApiOptions(
+      points
+        .command('verify')
+        .description("read a point back without a server: its SHA-256 and the archive's TOC (pg_restore --list)")
+        .argument('<instance>', 'backup instance name')
+        .argument('<id>', 'recovery point id, or latest'),
+    ),
+  ).action(async (instance: string, idOrLatest: string, opts: ApiCommandOptions & { wait?: boolean }) => {
+    const client = ctx.client(opts);
+    const id = await resolvePoint(client, instance, idOrLatest);
+    const answer = await client.call<JobResource>('POST', `${pointsPath(instance)}/${encodeURIComponent(id)}/verify`);
+    await reportJob(ctx, client, answer, opts);
   });
 };

@@ -26,6 +26,7 @@ import { blockBlobSink } from '../adapters/storage/staged-blocks';
 import { pickPgDump } from '../adapters/postgres/pg-binaries';
 import { assertReady } from '../adapters/postgres/pg-readiness';
 import { runDump as runDumpPipeline, type DumpResult as DumpOutcome } from '../adapters/postgres/dump-pipeline';
+import type { ContentsResult } from '../adapters/postgres/dump-contents';
 import { newDataKey, type EncryptionManifest } from '../adapters/crypto/envelope';
 import { acquireBackupLock, releaseBackupLock } from './backup-lock';
 import { acquireBackupSlot, releaseBackupSlot } from './backup-slots';
@@ -80,6 +81,8 @@ export interface BackupActivityDeps {
     readonly slotPollSeconds: number;
     readonly zstdLevel: number;
     readonly stallTimeoutMs: number;
+    /** CONTENTS_MANIFEST: compute the manifest of contents from the dump stream (default true). */
+    readonly contentsManifest?: boolean;
   };
   readonly log: (message: string) => void;
 }
@@ -146,9 +149,22 @@ function dumpFacts(result: DumpOutcome, encryption: EncryptionManifest | null) {
     uncompressedBytes: result.uncompressedBytes,
     bytes: result.bytes,
     sha256: result.sha256,
+    // The SHA-256 is of the blob as stored (zstd, then encryption when set); `contents` covers the plain archive.
+    sha256Covers: 'StoredBlob',
     blockSize: result.blockSize,
     blockCount: result.blockCount,
   };
+}
+
+/**
+ * The manifest of contents (issue 17): `contents` when the dump's archive was read as it passed, else
+ * `contents: null` with the reason. Its absence never fails a backup: the SHA-256 still guards the bytes.
+ */
+function contentsFacts(result: ContentsResult | undefined, log: (reason: string) => void) {
+  if (result === undefined) return { contents: null };
+  if (result.ok) return { contents: result.contents };
+  log(result.reason);
+  return { contents: null, contentsError: result.reason };
 }
 
 /** The backup lock (backup-lock.ts) over this run's stores and clock. */
@@ -224,6 +240,7 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     expectedSizeBytes: facts.databaseSizeBytes,
     metadata: { jobid: input.jobId, instance: instance.name },
     ...(envelope ? { encryption: { key: envelope.dataKey, keyId: envelope.encryption.keyId } } : {}),
+    contents: deps.settings.contentsManifest !== false,
     onProgress: (_dumped, stored) => {
       // Progress is advisory: a failed write must not fail the dump, and writes stay in order.
       lastWrite = lastWrite
@@ -240,6 +257,9 @@ async function runDump(deps: BackupActivityDeps, input: RunDumpInput): Promise<D
     database: conn.database,
     ...facts,
     ...dumpFacts(result, envelope?.encryption ?? null),
+    ...contentsFacts(result.contents, (reason) =>
+      deps.log(`backup job ${input.jobId}: no manifest of contents: ${reason}`),
+    ),
   });
   return {
     blobName,

@@ -500,7 +500,17 @@ async function completeRehydration(deps: RestoreActivityDeps, input: CompleteReh
   });
 }
 
-async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Promise<RunRestoreResult> {
+/** What a restore test adds to a restore (activities/restore-tests.ts): its time limit and its scratch mark. */
+export interface RunRestoreExtras {
+  readonly abortSignal?: AbortSignal;
+  readonly databaseComment?: string;
+}
+
+async function runRestore(
+  deps: RestoreActivityDeps,
+  input: RunRestoreInput,
+  extras: RunRestoreExtras = {},
+): Promise<RunRestoreResult> {
   const point = (await loadPoint(deps, input.instanceName, input.request.recoveryPointId)).value;
   const manifest = await readManifest(deps, point);
   const key = await decryptionKey(deps, point, manifest);
@@ -557,6 +567,7 @@ async function runRestore(deps: RestoreActivityDeps, input: RunRestoreInput): Pr
       tools,
       options: selection(deps, input.request),
       ...(deps.settings.tempDir ? { tempDir: deps.settings.tempDir } : {}),
+      ...extras,
     });
     const warnings = [...roleWarnings, ...result.warnings];
     const status = warnings.length > 0 ? 'SucceededWithWarnings' : result.status;
@@ -692,6 +703,10 @@ export function createRestoreActivities(deps: RestoreActivityDeps) {
     postRestoreResult: (input: PostRestoreResultInput) => postRestoreResult(deps, input),
     /** Not an activity: the validateRestore report. */
     checkRestore: (instanceName: string, spec: RestoreSpec) => checkRestore(deps, instanceName, spec),
+    /** Not an activity: runRestore inside a restore test, with its time limit and scratch mark. */
+    runRestoreWith: (input: RunRestoreInput, extras: RunRestoreExtras) => runRestore(deps, input, extras),
+    /** Not an activity: the data key of an encrypted point's dump, unwrapped by the vault's KEKs (verify reads too). */
+    archiveKey: (point: RecoveryPointRecord, manifest: Record<string, unknown>) => decryptionKey(deps, point, manifest),
   };
 }
 

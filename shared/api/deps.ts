@@ -81,6 +81,8 @@ export interface ApiDeps {
   /** Starts the bulk rewrap orchestration of one instance; resolves once it is scheduled. */
   readonly startRewrap?: (orchestrationId: string, input: RewrapOrchestratorInput) => Promise<void>;
   readonly alerts: AlertDeps;
+  /** Restore-test plans, history, and starting tests and verifies (issue 17). */
+  readonly restoreTests: RestoreTestApiDeps;
 }
 
 /** What the health and notification routes need (issue 13). */
@@ -96,4 +98,19 @@ export interface AlertDeps {
   readonly missedSlotGraceMs: number;
   /** ALLOW_HTTP_LOOPBACK_URLS. */
   readonly allowHttpLoopback: boolean;
+}
+
+export interface RestoreTestApiDeps {
+  readonly plans: import('../ports').RestoreTestPlanStore;
+  readonly history: import('../ports').RestoreTestHistoryStore;
+  /** Resolves the scratch target's secret and checks the server takes a test (CREATEDB); throws the codes. */
+  readonly checkScratchTarget: (secret: import('../ports').SecretReference) => Promise<void>;
+  readonly startRestoreTest: (
+    orchestrationId: string,
+    input: import('../workflows/names').RestoreTestOrchestratorInput,
+  ) => Promise<void>;
+  readonly startVerify: (
+    orchestrationId: string,
+    input: import('../workflows/names').VerifyOrchestratorInput,
+  ) => Promise<void>;
 }

@@ -107,6 +107,7 @@ export function toRecoveryPointResource(
     ],
   };
   if (rp.movesToArchive) properties.movesToArchiveAt = rp.vaultUntil;
+  if (rp.restoreTest) properties.restoreTest = rp.restoreTest;
   if (rp.encryptionKeyId !== undefined) properties.encryptionKeyId = rp.encryptionKeyId;
   if (manifest !== undefined) properties.manifest = manifest;
   return {

@@ -18,6 +18,7 @@ import { keyRoutes } from './keys';
 import { auditRoutes } from './audit';
 import { healthRoutes } from './health';
 import { notificationRoutes } from './notifications';
+import { restoreTestRoutes } from './restore-tests';
 import { serverRoutes } from './servers';
 
 export type { CallerRole };
@@ -107,6 +108,56 @@ export const apiRoutes: readonly Route[] = [
     route: `${I}/restore`,
     role: 'Operator',
     run: (d, r) => restoreRoutes(d).restore(r),
+  },
+  // --- restore tests (issue 17) ---
+  {
+    name: 'listRestoreTestPlans',
+    method: 'GET',
+    route: 'restoreTestPlans',
+    role: 'Reader',
+    run: (d) => restoreTestRoutes(d).list(),
+  },
+  {
+    name: 'getRestoreTestPlan',
+    method: 'GET',
+    route: 'restoreTestPlans/{name}',
+    role: 'Reader',
+    run: (d, r) => restoreTestRoutes(d).get(r),
+  },
+  {
+    name: 'putRestoreTestPlan',
+    method: 'PUT',
+    route: 'restoreTestPlans/{name}',
+    role: 'Admin',
+    run: (d, r) => restoreTestRoutes(d).put(r),
+  },
+  {
+    name: 'deleteRestoreTestPlan',
+    method: 'DELETE',
+    route: 'restoreTestPlans/{name}',
+    role: 'Admin',
+    run: (d, r) => restoreTestRoutes(d).remove(r),
+  },
+  {
+    name: 'runRestoreTestPlan',
+    method: 'POST',
+    route: 'restoreTestPlans/{name}/run',
+    role: 'Operator',
+    run: (d, r) => restoreTestRoutes(d).run(r),
+  },
+  {
+    name: 'listRestoreTests',
+    method: 'GET',
+    route: `${I}/restoreTests`,
+    role: 'Reader',
+    run: (d, r) => restoreTestRoutes(d).history(r),
+  },
+  {
+    name: 'verifyRecoveryPointHttp',
+    method: 'POST',
+    route: `${I}/recoveryPoints/{id}/verify`,
+    role: 'Operator',
+    run: (d, r) => restoreTestRoutes(d).verify(r),
   },
   { name: 'listJobs', method: 'GET', route: 'backupJobs', role: 'Reader', run: (d, r) => J(d).list(r) },
   { name: 'getJob', method: 'GET', route: 'backupJobs/{id}', role: 'Reader', run: (d, r) => J(d).get(r) },

@@ -6,7 +6,16 @@ import { errorCodes } from '../errors';
 import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 
-export const jobOperations = ['Backup', 'Restore', 'Rehydrate', 'Expiry', 'Rewrap', 'Discovery'] as const;
+export const jobOperations = [
+  'Backup',
+  'Restore',
+  'Rehydrate',
+  'Expiry',
+  'RestoreTest',
+  'Verify',
+  'Rewrap',
+  'Discovery',
+] as const;
 export type JobOperation = (typeof jobOperations)[number];
 // Queued: a backup waiting for a concurrency slot of its server or of the host (issue 15), with its position in
 // extendedInfo.queue.

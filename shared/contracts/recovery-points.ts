@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { dataStores, recoveryPointStatuses, tagNames } from '../domain/types';
 import { isoInstant } from './validation';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
+import { restoreTestResultSchema } from './restore-tests';
 
 export const recoveryPointTriggers = ['Scheduled', 'OnDemand'] as const;
 export type RecoveryPointTrigger = (typeof recoveryPointTriggers)[number];
@@ -67,6 +68,8 @@ export const recoveryPointPropertiesSchema = z.object({
   encryptionKeyId: z.string().optional(),
   /** GET of one point only: its manifest (design §5.3), null when the blob is missing. */
   manifest: z.unknown().optional(),
+  /** The latest restore test of the point (issue 17). */
+  restoreTest: restoreTestResultSchema.optional(),
 });
 
 export const recoveryPointResourceSchema = resourceSchema(resourceTypes.recoveryPoint, recoveryPointPropertiesSchema);

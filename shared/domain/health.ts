@@ -26,6 +26,7 @@ export const healthReasonCodes = [
   'ProtectionStopped',
   'PolicyUnavailable',
   'FirstBackupNotDue',
+  'RestoreTestFailed',
   'DatasourceMissing',
 ] as const;
 export type HealthReasonCode = (typeof healthReasonCodes)[number];
@@ -98,6 +99,7 @@ const reasonStatus: Record<HealthReasonCode, HealthStatus> = {
   ProtectionStopped: 'Unknown',
   PolicyUnavailable: 'Critical',
   FirstBackupNotDue: 'Unknown',
+  RestoreTestFailed: 'Critical',
   // The database is gone from its server (issue 15): its points are kept; the operator stops protection or it returns.
   DatasourceMissing: 'Warning',
 };
@@ -161,6 +163,16 @@ function overlays(input: HealthInput): HealthReason[] {
     reasons.push({
       code: 'IntegrityCheckFailed',
       message: `the newest recovery point ${point.id} failed its integrity check (job ${broken.id})`,
+    });
+  }
+  // Restore tests (issue 17): the newest one that ended, within the jobs read, decides until a later one passes.
+  const test = input.jobs.find((j) => j.operation === 'RestoreTest' && terminal.has(j.status));
+  if (test?.status === 'Failed') {
+    reasons.push({
+      code: 'RestoreTestFailed',
+      message: `the newest restore test (job ${test.id}${test.recoveryPointId ? `, recovery point ${test.recoveryPointId}` : ''}) failed${
+        test.error ? `: ${test.error.code}: ${test.error.message}` : ''
+      }`,
     });
   }
   return reasons;

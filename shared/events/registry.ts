@@ -179,6 +179,24 @@ export const eventTypes = {
     data: jobEventDataSchema,
     summarize: summarizeJob('failed'),
   }),
+  // restore tests (issue 17)
+  RestoreTestFailed: spec({
+    type: 'pgkeep.restoretest.failed',
+    title: 'Restore test failed',
+    severity: 'critical',
+    inDefaultSubscription: true,
+    subscribable: true,
+    raisedBy: job(
+      'RestoreTest',
+      'Failed',
+      'a RestoreTest job ends Failed: the restore failed, the restored data differs from the manifest of contents, or an assertion failed',
+    ),
+    data: jobEventDataSchema,
+    summarize: (d) => ({
+      ...summarizeJob('failed')(d),
+      text: `The restore test of ${d.backupInstance}${d.recoveryPointId ? ` (recovery point ${d.recoveryPointId})` : ''} failed: ${d.error?.message ?? ''}`,
+    }),
+  }),
   ExpiryFailed: spec({
     type: 'pgkeep.expiry.failed',
     title: 'Expiry run failed',

@@ -4,11 +4,14 @@
 import type { TagName } from '../domain/types';
 import type { JobError, JobTrigger } from '../ports';
 import type { RestoreSpec } from '../contracts/restores';
+import type { PointSelection, RestoreTestPlanProperties, RestoreTestResult } from '../contracts/restore-tests';
 
 export const orchestrators = {
   backup: 'backupOrchestrator',
   restore: 'restoreOrchestrator',
   expiry: 'expiryOrchestrator',
+  restoreTest: 'restoreTestOrchestrator',
+  verify: 'verifyOrchestrator',
   rewrap: 'rewrapOrchestrator',
 } as const;
 
@@ -296,6 +299,93 @@ export interface ExpiryOrchestratorResult {
   readonly jobId: string;
   readonly status: 'Succeeded' | 'Failed';
   readonly failureCount: number;
+}
+
+// --- restore tests and verify (issue 17) ---
+
+/** The restore-test activities (shared/activities/restore-tests.ts); registered apart, like the restore table. */
+export const restoreTestActivities = {
+  startRestoreTest: 'startRestoreTest',
+  restoreScratch: 'restoreScratch',
+  checkRestoredDatabase: 'checkRestoredDatabase',
+  finishRestoreTest: 'finishRestoreTest',
+  verifyRecoveryPoint: 'verifyRecoveryPoint',
+} as const;
+
+export interface RestoreTestOrchestratorInput {
+  /** Created by the starter (HTTP run or scheduler) before the orchestration starts. */
+  readonly jobId: string;
+  readonly planName: string;
+  readonly instanceName: string;
+  readonly trigger: Extract<JobTrigger, 'Scheduled' | 'OnDemand'>;
+  /** The plan as it was when the run started: a later edit does not change a running test. */
+  readonly plan: RestoreTestPlanProperties;
+  readonly scheduledSlot?: string;
+}
+
+export interface StartRestoreTestInput extends RestoreTestOrchestratorInput {
+  readonly orchestrationId: string;
+}
+
+export type StartRestoreTestResult =
+  | {
+      readonly started: true;
+      /** The restore of the chosen point into the scratch database, as the restore activities take it. */
+      readonly request: RestoreSpec;
+      readonly scratchDatabase: string;
+      /** COMMENT ON DATABASE of the scratch database: how a later run recognises it (with its name). */
+      readonly comment: string;
+      /** ISO UTC: the end of the plan's time limit. */
+      readonly deadline: string;
+    }
+  | { readonly started: false; readonly error: JobError };
+
+export interface RestoreScratchInput extends RunRestoreInput {
+  readonly comment: string;
+  readonly deadline: string;
+}
+
+export interface CheckRestoredDatabaseInput extends RestoreStepInput {
+  readonly assertions: readonly string[];
+  readonly deadline: string;
+}
+
+/** What the check of a restored scratch database found (contents compared, assertions run). */
+export type RestoreCheck = Pick<
+  RestoreTestResult,
+  'contentsChecked' | 'tables' | 'rowsCompared' | 'mismatches' | 'mismatchCount' | 'assertions' | 'targetServerVersion'
+>;
+
+export interface FinishRestoreTestInput extends RestoreStepInput {
+  readonly planName: string;
+  readonly scratchDatabase: string;
+  /** Set once the point was leased (startRestoreJob); released here. */
+  readonly inUseUntil?: string;
+  readonly outcome: { readonly check: RestoreCheck; readonly restore: RunRestoreResult } | { readonly error: JobError };
+}
+
+export interface RestoreTestOrchestratorResult {
+  readonly jobId: string;
+  readonly status: 'Passed' | 'Failed' | 'NotStarted';
+  readonly error?: JobError;
+}
+
+export interface VerifyOrchestratorInput {
+  readonly jobId: string;
+  readonly instanceName: string;
+  readonly trigger: Extract<JobTrigger, 'Scheduled' | 'OnDemand'>;
+  /** The point to verify; or, for a plan in Verify mode, how to choose it. */
+  readonly recoveryPointId?: string;
+  readonly point?: PointSelection;
+  readonly planName?: string;
+  readonly orchestrationId?: string;
+}
+
+export interface VerifyResult {
+  readonly jobId: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly recoveryPointId?: string;
+  readonly error?: JobError;
 }
 
 // --- rewrap (issue 16, shared/activities/rewrap.ts) ---

@@ -5,10 +5,7 @@
 import * as df from 'durable-functions';
 import type { JobError } from '../ports';
 import {
-  rehydrationPolling,
   restoreActivities as A,
-  type RehydrationStarted,
-  type RehydrationState,
   type RestoreOrchestratorInput,
   type RestoreOrchestratorResult,
   type RestoreResultMessage,
@@ -16,6 +13,7 @@ import {
   type StartRestoreJobResult,
 } from './names';
 import { decodeTaskError } from './task-errors';
+import { rehydrate, RehydrationFailed } from './rehydration';
 
 function readInput(context: df.OrchestrationContext): RestoreOrchestratorInput {
   const input = context.df.getInput<RestoreOrchestratorInput | undefined>();
@@ -70,38 +68,8 @@ export function* restoreOrchestrator(
     })) as StartRestoreJobResult;
     inUseUntil = started.inUseUntil;
     let sourceBlobName = started.sourceBlobName;
-    if (sourceBlobName === undefined) {
-      // startRestoreJob only leaves the source open for a rehydration request; anything else it refuses.
-      const rehydration = (yield context.df.callActivity(A.startRehydration, step)) as RehydrationStarted;
-      const deadline = context.df.currentUtcDateTime.getTime() + rehydrationPolling.deadlineMs;
-      let delayMs: number = rehydrationPolling.firstDelayMs;
-      for (;;) {
-        const state = (yield context.df.callActivity(A.checkRehydration, {
-          ...step,
-          ...rehydration,
-        })) as RehydrationState;
-        if (state === 'success') break;
-        const now = context.df.currentUtcDateTime.getTime();
-        if (state === 'failed' || now >= deadline) {
-          const error: JobError = {
-            code: 'SystemErrorRestoreFailed',
-            message:
-              state === 'failed'
-                ? 'the rehydrating copy of the archived recovery point failed'
-                : `the archived recovery point was not rehydrated within ${rehydrationPolling.deadlineMs / 3600_000} hours`,
-            hint: 'retry the restore; if it keeps failing, check the storage account for the copy operation',
-          };
-          yield context.df.callActivity(A.completeRehydration, { ...step, ...rehydration, error });
-          throw new RehydrationFailed(error);
-        }
-        // A Date from replayed values is deterministic; the lint rule cannot tell it from `new Date()`.
-        // eslint-disable-next-line no-restricted-globals
-        yield context.df.createTimer(new Date(now + delayMs));
-        delayMs = Math.min(delayMs * 2, rehydrationPolling.maxDelayMs);
-      }
-      yield context.df.callActivity(A.completeRehydration, { ...step, ...rehydration });
-      sourceBlobName = rehydration.targetBlobName;
-    }
+    // startRestoreJob only leaves the source open for a rehydration request; anything else it refuses.
+    if (sourceBlobName === undefined) sourceBlobName = yield* rehydrate(context, step);
     const result = (yield context.df.callActivity(A.runRestore, { ...step, sourceBlobName })) as RunRestoreResult;
     outcome = { result };
   } catch (err) {
@@ -122,9 +90,3 @@ export function* restoreOrchestrator(
 
 const resultRetry = new df.RetryOptions(5_000, 6);
 resultRetry.backoffCoefficient = 2;
-
-class RehydrationFailed extends Error {
-  constructor(readonly jobError: JobError) {
-    super(jobError.message);
-  }
-}

@@ -49,17 +49,23 @@ export const backupTargets = {
   peakBytes: 256 * MiB,
   /** "Not growing with database size": the peak at N MiB over the peak at N/4 MiB. */
   peakGrowth: 1.1,
+  /** Issue 17: the manifest of contents costs at most 10 % of a backup. */
+  contentsOverhead: 1.1,
+  /** Issue 17: pgkeep's backup over the same stream uploaded by the SDK into the same Azurite. */
+  vsUploadFloor: 1.15,
 } as const;
 
 const contenders = {
   floor: 'pg_dump -Fc -Z0 | zstd -1 > /dev/null',
   pgkeep: 'pgkeep backup → Azurite',
+  nocontents: 'pgkeep backup, no manifest of contents → Azurite',
+  uploadFloor: 'pg_dump -Fc -Z0 | zstd -1 | uploadStream → Azurite',
   encrypted: 'pgkeep backup, encrypted (keyring) → Azurite',
   pipeline: 'pgkeep dump pipeline → discarding sink',
   peer: 'pg_dump -Fc | uploadStream → Azurite',
 } as const;
 type Contender = keyof typeof contenders;
-const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'encrypted', 'pipeline', 'peer'];
+const ORDER: readonly Contender[] = ['floor', 'pgkeep', 'nocontents', 'encrypted', 'uploadFloor', 'pipeline', 'peer'];
 
 /**
  * pgkeep's dump pipeline (pg_dump → zstd → SHA-256 → staged blocks, the pg_restore --list check) into a sink that
@@ -101,12 +107,18 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   );
   out(
     'method: both databases are generated first; each is then backed up once by pgkeep untimed (warm cache, host at' +
-      ' steady state), then every repeat runs the five contenders, rotating their order per repeat.',
+      ' steady state), then every repeat runs the seven contenders, rotating their order per repeat.',
   );
 
   const host = createPgkeepHost({
     storageConnectionString: ctx.storageConnectionString,
     connectionFor: (db) => ctx.server.connectionFor(db),
+  });
+  const bareHost = createPgkeepHost({
+    storageConnectionString: ctx.storageConnectionString,
+    connectionFor: (db) => ctx.server.connectionFor(db),
+    contentsManifest: false,
+    instancePrefix: 'bench-nocontents',
   });
   // The same activity with a fresh random keyring KEK (A256KW): a data key per backup, AES-256-GCM segments.
   const encryptedHost = createPgkeepHost({
@@ -137,7 +149,12 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
   for (const dataset of datasets) {
     sizes.push({
       dataset,
-      runs: await timeContenders(ctx, { plain: host, encrypted: encryptedHost }, dataset, options.repeat),
+      runs: await timeContenders(
+        ctx,
+        { plain: host, bare: bareHost, encrypted: encryptedHost },
+        dataset,
+        options.repeat,
+      ),
     });
   }
   printResults(out, sizes);
@@ -145,19 +162,28 @@ export async function runBackupScenario(ctx: BenchContext, options: BackupScenar
 
 async function timeContenders(
   ctx: BenchContext,
-  hosts: { readonly plain: PgkeepHost; readonly encrypted: PgkeepHost },
+  hosts: { readonly plain: PgkeepHost; readonly bare: PgkeepHost; readonly encrypted: PgkeepHost },
   dataset: Dataset,
   repeat: number,
 ): Promise<Record<Contender, Run[]>> {
   const conn = ctx.server.connectionFor(dataset.database);
   const host = hosts.plain;
   await host.protect(dataset.database);
+  await hosts.bare.protect(dataset.database);
   await hosts.encrypted.protect(dataset.database);
   // Untimed: warms the OS cache with the database, and brings the host to steady state (modules loaded, clients
   // and pools created) so that the measured peaks are the backup's and not first-use costs.
   await (await host.backup(dataset.database)).cleanup();
   await (await hosts.encrypted.backup(dataset.database)).cleanup();
-  const runs: Record<Contender, Run[]> = { floor: [], pgkeep: [], encrypted: [], pipeline: [], peer: [] };
+  const runs: Record<Contender, Run[]> = {
+    floor: [],
+    pgkeep: [],
+    nocontents: [],
+    encrypted: [],
+    uploadFloor: [],
+    pipeline: [],
+    peer: [],
+  };
   for (let r = 0; r < repeat; r++) {
     const order = [...ORDER.slice(r % ORDER.length), ...ORDER.slice(0, r % ORDER.length)];
     const done: string[] = [];
@@ -176,6 +202,15 @@ async function timeContenders(
         const backup = await host.backup(dataset.database);
         run = { ms: backup.ms, outputBytes: backup.bytes, memory: memory.stop() };
         await backup.cleanup();
+      } else if (contender === 'nocontents') {
+        const backup = await hosts.bare.backup(dataset.database);
+        run = { ms: backup.ms, outputBytes: backup.bytes };
+        await backup.cleanup();
+      } else if (contender === 'uploadFloor') {
+        const { ms, value } = await timed(() =>
+          uploadBackup(ctx, conn, blobName, `"$PG_DUMP" -Fc -Z0 --no-password | zstd -q -1`),
+        );
+        run = { ms, outputBytes: value };
       } else if (contender === 'encrypted') {
         const backup = await hosts.encrypted.backup(dataset.database);
         run = { ms: backup.ms, outputBytes: backup.bytes };
@@ -208,7 +243,17 @@ const PEER_UPLOADER = `
  * blob with the SDK's uploadStream defaults (8 MiB buffers, 5 in parallel). Returns the stored bytes.
  */
 async function peerBackup(ctx: BenchContext, conn: PgConnection, blobName: string): Promise<number> {
-  await shellDump(ctx.tools, conn, `"$PG_DUMP" -Fc --no-password | "$NODE" -e "$UPLOADER"`, {
+  return uploadBackup(ctx, conn, blobName, `"$PG_DUMP" -Fc --no-password`);
+}
+
+/** Runs `producer | uploader` (the uploader is its own Node process, uploadStream defaults); returns stored bytes. */
+async function uploadBackup(
+  ctx: BenchContext,
+  conn: PgConnection,
+  blobName: string,
+  producer: string,
+): Promise<number> {
+  await shellDump(ctx.tools, conn, `${producer} | "$NODE" -e "$UPLOADER"`, {
     NODE: process.execPath,
     UPLOADER: PEER_UPLOADER,
     SDK_MODULE: createRequire(__filename).resolve('@azure/storage-blob'),
@@ -308,6 +353,20 @@ function printResults(out: Out, sizes: readonly SizeResult[]): void {
       value: median(full, 'pipeline') / median(full, 'floor'),
       op: '<=',
       target: backupTargets.vsZstdFloor,
+      unit: 'x',
+    },
+    {
+      label: 'pgkeep backup / (same, no manifest of contents)',
+      value: median(full, 'pgkeep') / median(full, 'nocontents'),
+      op: '<=',
+      target: backupTargets.contentsOverhead,
+      unit: 'x',
+    },
+    {
+      label: `pgkeep backup / (${contenders.uploadFloor})`,
+      value: median(full, 'pgkeep') / median(full, 'uploadFloor'),
+      op: '<=',
+      target: backupTargets.vsUploadFloor,
       unit: 'x',
     },
     {

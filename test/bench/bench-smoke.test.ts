@@ -17,6 +17,8 @@ describe('runBench', () => {
       /^pgkeep backup \/ \(pg_dump -Fc -Z0 \| zstd -1 > \/dev\/null\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m,
       /^pgkeep pipeline, no storage \/ \(pg_dump -Fc -Z0 \| zstd -1 > \/dev\/null\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m,
       /^\(pg_dump -Fc \| uploadStream\) \/ pgkeep backup +[\d.]+× +target ≥ 3\.00× +(PASS|MISS)$/m,
+      /^pgkeep backup \/ \(same, no manifest of contents\) +[\d.]+× +target ≤ 1\.10× +(PASS|MISS)$/m,
+      /^pgkeep backup \/ \(pg_dump -Fc -Z0 \| zstd -1 \| uploadStream → Azurite\) +[\d.]+× +target ≤ 1\.15× +(PASS|MISS)$/m,
       /^\(pgkeep backup, encrypted \(keyring\) → Azurite\) \/ \(pgkeep backup → Azurite\) +[\d.]+× +target ≤ 1\.05× +(PASS|MISS)$/m,
       /^host peak RSS, bench_8mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
       /^host peak RSS, bench_2mb +[\d.]+ MiB +target ≤ 256\.0 MiB +(PASS|MISS)$/m,
@@ -43,6 +45,9 @@ describe('runBench restore', () => {
     const report = lines.join('\n');
     expect(report).toMatch(/^stored dump: [\d.]+ (KiB|MiB) \([\d.]+ (KiB|MiB) uncompressed\)$/m);
     expect(report).toMatch(/^pgkeep restore \/ floor \(median\) +[\d.]+× +target ≤ 1\.30× +(PASS|MISS)$/m);
+    expect(report).toMatch(
+      /^pgkeep restore test \/ pgkeep restore \(median\) +[\d.]+× +target ≤ 1\.50× +(PASS|MISS)$/m,
+    );
     const peak = Number(/^host peak during pgkeep restore +([\d.]+) MiB/m.exec(report)?.[1]);
     // A real measurement, not a placeholder: at least Node's own footprint.
     expect(peak).toBeGreaterThan(20);

@@ -38,6 +38,8 @@ export interface PgkeepHost {
 export function createPgkeepHost(options: {
   readonly storageConnectionString: string;
   readonly connectionFor: (database: string) => PgConnection;
+  /** CONTENTS_MANIFEST (default on, as in production): off measures the backup without the manifest of contents. */
+  readonly contentsManifest?: boolean;
   /** Envelope encryption as BACKUP_KEYRING / BACKUP_ENCRYPTION_KEY_URI configure it; absent = not encrypted. */
   readonly keys?: KeyEncryptionKeys;
   /** Tells two hosts' instances apart (an encrypted and a plain one back up the same database). */
@@ -82,6 +84,7 @@ export function createPgkeepHost(options: {
       slotPollSeconds: config.BACKUP_SLOT_POLL_SECONDS,
       zstdLevel: config.ZSTD_LEVEL,
       stallTimeoutMs: config.DUMP_STALL_TIMEOUT_SECONDS * 1000,
+      contentsManifest: options.contentsManifest ?? true,
     },
     log: () => undefined,
   });
@@ -89,7 +92,7 @@ export function createPgkeepHost(options: {
   return {
     async protect(database) {
       const name = instanceOf(database);
-      const setting = `${SECRET_SETTING}_${database.toUpperCase()}`;
+      const setting = `${SECRET_SETTING}_${name.toUpperCase().replaceAll('-', '_')}`;
       connections.set(setting, options.connectionFor(database));
       const now = new Date().toISOString();
       await stores.instances.create({

@@ -8,6 +8,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { escapeIdentifier } from 'pg';
 import { createRestoreActivities } from '../../shared/activities/restore';
+import { createRestoreTestActivities } from '../../shared/activities/restore-tests';
+import { dropScratchDatabase } from '../../shared/adapters/postgres/scratch-databases';
+import { scratchComment, scratchDatabaseName } from '../../shared/domain/restore-tests';
 import { pgEnv } from '../../shared/adapters/postgres/connection-string';
 import { runDump } from '../../shared/adapters/postgres/dump-pipeline';
 import { discoverPgTools } from '../../shared/adapters/postgres/pg-binaries';
@@ -30,7 +33,8 @@ import {
   type MemoryPeak,
 } from './support';
 
-export const restoreTargets = { vsFloor: 1.3, peakBytes: 256 * MiB } as const;
+/** testOverRestore is a yardstick, not a design target: reading every table back costs a sequential scan of it. */
+export const restoreTargets = { vsFloor: 1.3, peakBytes: 256 * MiB, testOverRestore: 1.5 } as const;
 const INSTANCE = 'bench-restore';
 const SECRET_SETTING = 'PGKEEP_BENCH_RESTORE_TARGET';
 
@@ -46,6 +50,8 @@ export async function runRestoreScenario(ctx: BenchContext, options: RestoreScen
   out(
     'what "pgkeep restore" times: the runRestore activity — recovery point row and manifest, target secret, server' +
       ' probe, blob download → SHA-256 → zstd -d → pg_restore into a new database, job progress writes.' +
+      ' "pgkeep restore test" adds what a restore-test run adds: the scratch mark, COPY of every table back through' +
+      ' the contents checksum, the comparison, and the drop.' +
       ' The floor restores the same dump from a local file: createdb + zstd -dc | pg_restore -d.',
   );
   const dataset = await ensureDataset(server, options.sizeMb, out);
@@ -72,6 +78,7 @@ export async function runRestoreScenario(ctx: BenchContext, options: RestoreScen
     pgDumpVersion: dump.pgDumpVersion,
     bytes: dump.bytes,
     sha256: dump.sha256,
+    contents: dump.contents?.ok === true ? dump.contents.contents : null,
   });
   const now = new Date().toISOString();
   if (!(await stores.instances.get(INSTANCE))) {
@@ -133,16 +140,75 @@ export async function runRestoreScenario(ctx: BenchContext, options: RestoreScen
     log: () => undefined,
   });
 
+  // A restore test (issue 17) of the same point: restore into a scratch database, read it back against the manifest
+  // of contents, drop it — what a plan's run costs beyond a plain restore.
+  const tests = createRestoreTestActivities({
+    instances: stores.instances,
+    recoveryPoints: stores.recoveryPoints,
+    jobs: stores.jobs,
+    history: stores.restoreTestHistory,
+    blobs: stores.blobs,
+    secrets: { resolve: () => Promise.resolve(adoNet(target)) },
+    discoverTools: () => Promise.resolve(tools),
+    restore: activities,
+    clock: systemClock,
+    log: () => undefined,
+  });
+  const restoreTest = async (i: number): Promise<void> => {
+    const testJob = randomUUID();
+    const scratch = scratchDatabaseName(testJob);
+    const deadline = new Date(Date.now() + 3600_000).toISOString();
+    const request: RestoreSpec = {
+      recoveryPointId: pointId,
+      sourceDataStoreType: 'VaultStore',
+      target: {
+        kind: 'database',
+        databaseName: scratch,
+        secret: { secretStoreType: 'AppSetting', uri: `appsetting://${SECRET_SETTING}` },
+      },
+    };
+    await stores.jobs.create({
+      id: testJob,
+      operation: 'RestoreTest',
+      backupInstance: INSTANCE,
+      status: 'InProgress',
+      trigger: 'OnDemand',
+      startTime: new Date().toISOString(),
+      progress: { bytes: 0 },
+    });
+    const step = { jobId: testJob, instanceName: INSTANCE, request };
+    await tests.restoreScratch({
+      ...step,
+      sourceBlobName: blobName,
+      comment: scratchComment({ jobId: testJob, instanceName: INSTANCE, deadline }),
+      deadline,
+    });
+    const check = await tests.checkRestoredDatabase({ ...step, assertions: [], deadline });
+    if (!check.contentsChecked || check.mismatchCount !== 0) {
+      throw new Error(`restore test ${i} of the benchmark found ${check.mismatchCount} mismatch(es)`);
+    }
+    await dropScratchDatabase(server.connectionFor('postgres'), scratch, testJob);
+  };
+
   const dir = await mkdtemp(path.join(tmpdir(), 'pgkeep-bench-restore-'));
   const file = path.join(dir, 'dump.pgdump.zst');
   const pgRestore = tools.find((t) => t.major === ctx.tools.major)?.pgRestore ?? ctx.tools.pgRestore;
-  const runs: { pgkeep: number[]; floor: number[]; peaks: MemoryPeak[] } = { pgkeep: [], floor: [], peaks: [] };
+  const runs: { pgkeep: number[]; floor: number[]; test: number[]; peaks: MemoryPeak[] } = {
+    pgkeep: [],
+    floor: [],
+    test: [],
+    peaks: [],
+  };
   try {
     await stores.blobs.blockBlobClient(blobName).downloadToFile(file);
     for (let i = 0; i < options.repeat; i++) {
-      const order = i % 2 === 0 ? (['floor', 'pgkeep'] as const) : (['pgkeep', 'floor'] as const);
+      const order = i % 2 === 0 ? (['floor', 'pgkeep', 'test'] as const) : (['test', 'pgkeep', 'floor'] as const);
       for (const who of order) {
         const db = `bench_restored_${who}_${i}`;
+        if (who === 'test') {
+          runs.test.push((await timed(() => restoreTest(i))).ms);
+          continue;
+        }
         if (who === 'floor') {
           const { ms } = await timed(() => floorRestore(server.connectionFor(db), file, pgRestore));
           runs.floor.push(ms);
@@ -185,12 +251,14 @@ export async function runRestoreScenario(ctx: BenchContext, options: RestoreScen
 
   const pg = stats(runs.pgkeep);
   const fl = stats(runs.floor);
+  const rt = stats(runs.test);
   const peak = Math.max(...runs.peaks.map((p) => p.peak));
   for (const line of formatTable(
     ['contender', 'min', 'median', 'max'],
     [
       ['zstd -dc dump | pg_restore -d (local file)', formatMs(fl.min), formatMs(fl.median), formatMs(fl.max)],
       ['pgkeep restore ← Azurite', formatMs(pg.min), formatMs(pg.median), formatMs(pg.max)],
+      ['pgkeep restore test (restore, read back, drop)', formatMs(rt.min), formatMs(rt.median), formatMs(rt.max)],
     ],
   )) {
     out(line);
@@ -205,6 +273,14 @@ export async function runRestoreScenario(ctx: BenchContext, options: RestoreScen
       unit: 'x',
     },
     { label: 'host peak during pgkeep restore', value: peak, op: '<=', target: restoreTargets.peakBytes, unit: 'MiB' },
+    {
+      // Informational (no target): what comparing the contents adds to a restore.
+      label: 'pgkeep restore test / pgkeep restore (median)',
+      value: rt.median / pg.median,
+      op: '<=',
+      target: restoreTargets.testOverRestore,
+      unit: 'x',
+    },
   ]);
   for (const line of checks) out(line);
 }

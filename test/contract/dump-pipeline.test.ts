@@ -151,7 +151,7 @@ describe('runDump', () => {
     expect(await container.getBlobClient(blobName).exists()).toBe(false);
   });
 
-  it('encrypts after compression when given a key, and reads back only with that key', async () => {
+  it('encrypts after compression when given a key, reads back only with that key, and reads contents before both', async () => {
     const blobName = `encrypted-${++seq}.dump.zst.enc`;
     const key = randomBytes(32);
     const result = await dumpInto(blobName, { encryption: { key, keyId: 'test-key-1' } });
@@ -160,6 +160,11 @@ describe('runDump', () => {
     expect(createHash('sha256').update(downloaded).digest('hex')).toBe(result.sha256);
     expect(downloaded.subarray(0, 8).toString('latin1')).toBe('PGKEEPE1');
     expect(JSON.stringify(result)).not.toContain(key.toString('base64'));
+    // The manifest of contents is read from pg_dump's plain archive, before compression and encryption: the same as
+    // a plain dump's of the same database.
+    const plain = await dumpInto(`plain-${++seq}.dump.zst`);
+    expect(result.contents).toMatchObject({ ok: true });
+    expect(result.contents).toEqual(plain.contents);
 
     const toc = await listArchive(container, blobName, tools, key);
     expect(toc.length).toBe(result.tocEntries);

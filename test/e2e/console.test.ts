@@ -188,7 +188,7 @@ describe('the console for an Admin', () => {
     }).jobs;
     await jobs.create({
       id: 'future-op',
-      operation: 'RestoreTest' as JobRecord['operation'],
+      operation: 'Replicate' as JobRecord['operation'],
       backupInstance: 'orders',
       status: 'Queued',
       trigger: 'Scheduled',
@@ -197,7 +197,7 @@ describe('the console for an Admin', () => {
     });
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await visible(heading(page, 'Jobs'));
-    await visible(page.getByRole('row', { name: /RestoreTest.*orders.*Queued/ }));
+    await visible(page.getByRole('row', { name: /Replicate.*orders.*Queued/ }));
     await env.screenshot(page, 'jobs-all');
     await visible(page.getByRole('row', { name: /Restore.*orders.*Succeeded/ }));
     await visible(page.getByRole('row', { name: /Backup.*orders.*Succeeded/ }));

@@ -158,7 +158,10 @@ describe('a restore stopped midway', () => {
     }
     dh.signal('SIGINT', 'group');
     // 5 s of grace for the running restore, then Azurite; a loaded CI machine takes longer than a laptop.
-    await dh.waitStopped(60_000);
+    await dh.waitStopped(60_000).catch((e) => {
+      console.log('LOGS>>>', dh.logs().slice(-6000));
+      throw e;
+    });
     proxy.uploadBytesPerSecond = 0;
     await dh.restart();
 

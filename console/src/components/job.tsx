@@ -29,6 +29,8 @@ export function phaseOf(job: Job): string {
     Restore: 'Restoring',
     Rehydrate: 'Rehydrating from the archive',
     Expiry: 'Applying retention',
+    RestoreTest: 'Restoring into a scratch database and comparing',
+    Verify: 'Reading back and checking',
   };
   return verb[job.operation] ?? 'Running';
 }

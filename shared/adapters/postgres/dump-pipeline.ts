@@ -11,6 +11,7 @@ import { pgEnv, redact } from './connection-string';
 import { createEncryptStream, ENCRYPTION_SEGMENT_BYTES, type DumpEncryptionKey } from '../crypto/dump-encryption';
 import { chooseBlockSize, StagedBlockWriter } from '../storage/staged-blocks';
 import { pgConnectionLost } from '../network-errors';
+import { DumpContentsParser, type ContentsResult } from './dump-contents';
 
 export interface RunDumpOptions {
   readonly conn: PgConnection;
@@ -32,6 +33,9 @@ export interface RunDumpOptions {
   readonly zstdPath?: string;
   /** Client-side AES-256-GCM after compression (dump-encryption.ts); the SHA-256 covers the encrypted bytes. */
   readonly encryption?: DumpEncryptionKey;
+  /** Computes the manifest of contents from pg_dump's plain archive as it passes, before zstd and encryption
+   *  (dump-contents.ts); default true. */
+  readonly contents?: boolean;
 }
 
 export interface DumpResult {
@@ -53,6 +57,8 @@ export interface DumpResult {
   } | null;
   readonly blockSize: number;
   readonly blockCount: number;
+  /** The manifest of contents, or why it could not be computed; undefined when not asked for. */
+  readonly contents?: ContentsResult;
 }
 
 const PROGRESS_INTERVAL_MS = 1_000;
@@ -99,6 +105,9 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     ...baseEnv,
     ...pgEnv(conn),
     PGAPPNAME: 'pgkeep',
+    // Timestamps with time zone are written in UTC, whatever the server's default: the manifest of contents
+    // checksums their text, and a restore test reads them back in UTC (restored-contents.ts).
+    PGTZ: 'UTC',
   });
   const zstd = spawnChild(children, options.zstdPath ?? 'zstd', ['-q', '-T0', `-${level}`, '-c'], baseEnv);
   const pgRestore = spawnChild(children, tools.pgRestore, ['--list'], baseEnv);
@@ -137,7 +146,9 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     }
   };
 
+  const contents = options.contents === false ? undefined : new DumpContentsParser();
   pgDump.stdout.on('data', (chunk: Buffer) => {
+    contents?.push(chunk);
     dumped += chunk.length;
     if (header.length < 5) header = Buffer.concat([header, chunk.subarray(0, 5 - header.length)]);
     stall.refresh();
@@ -253,6 +264,7 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
       : null,
     blockSize,
     blockCount: blockIds.length,
+    ...(contents ? { contents: contents.finish() } : {}),
   };
 }
 

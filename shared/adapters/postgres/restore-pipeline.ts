@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DatabaseError, escapeIdentifier, type Client } from 'pg';
+import { DatabaseError, escapeIdentifier, escapeLiteral, type Client } from 'pg';
 import { PgkeepError } from '../../errors';
 import type { PgClientTools, PgConnection } from '../../ports';
 import { connectPgClient, pgEnv, redact } from './connection-string';
@@ -53,6 +53,8 @@ export interface RestoreAsDatabaseOptions {
   readonly zstdPath?: string;
   /** The key of a client-side encrypted dump (its manifest's encryption.keyId names it). */
   readonly decryptionKey?: Buffer;
+  /** COMMENT ON DATABASE set right after CREATE DATABASE (restore tests mark their scratch databases with it). */
+  readonly databaseComment?: string;
 }
 
 export interface RestoreWarning {
@@ -102,7 +104,7 @@ export async function restoreAsDatabase(options: RestoreAsDatabaseOptions): Prom
   const jobs = selection.jobs ?? 1;
   throwIfAborted(options.abortSignal);
 
-  await createTargetDatabase(target, selection.owner ?? 'none');
+  await createTargetDatabase(target, selection.owner ?? 'none', options.databaseComment);
   let outcome: Outcome;
   try {
     await createSchemas(target, schemas, selection.owner ?? 'none');
@@ -248,11 +250,14 @@ function describeTarget(target: PgConnection): string {
 }
 
 /** CREATE DATABASE from template0 (a clean copy: nothing added to template1 can collide with the dump's objects). */
-async function createTargetDatabase(target: PgConnection, owner: RestoreOwner): Promise<void> {
+async function createTargetDatabase(target: PgConnection, owner: RestoreOwner, comment?: string): Promise<void> {
   const client = await connectMaintenance(target);
   try {
     const ownerClause = typeof owner === 'object' ? ` OWNER ${escapeIdentifier(owner.role)}` : '';
     await client.query(`CREATE DATABASE ${escapeIdentifier(target.database)} TEMPLATE template0${ownerClause}`);
+    if (comment !== undefined) {
+      await client.query(`COMMENT ON DATABASE ${escapeIdentifier(target.database)} IS ${escapeLiteral(comment)}`);
+    }
   } catch (err) {
     const where = describeTarget(target);
     const text = redact(err instanceof Error ? err.message : String(err), target);

@@ -15,6 +15,8 @@ import {
   type JobStore,
   type PolicyStore,
   type RecoveryPointStore,
+  type RestoreTestHistoryStore,
+  type RestoreTestPlanStore,
   type ServerStore,
   type SlotStore,
   type VaultBlobStore,
@@ -29,6 +31,8 @@ import { createTableJobStore } from './tables/jobs';
 import { createTableAuditLogStore } from './tables/audit';
 import { createTablePolicyStore } from './tables/policies';
 import { createTableRecoveryPointStore } from './tables/recovery-points';
+import { createTableRestoreTestPlanStore } from './tables/restore-test-plans';
+import { createTableRestoreTestHistoryStore } from './tables/restore-tests';
 import { createTableServerStore } from './tables/servers';
 import { createTableSlotStore } from './tables/backup-slots';
 import { createVaultBlobStore } from './vault-blobs';
@@ -45,6 +49,12 @@ export interface StateStores {
   readonly slots: SlotStore;
 }
 
+/** The restore-test plans and history (issue 17), in the same account as the other state. */
+export interface RestoreTestStores {
+  readonly restoreTestPlans: RestoreTestPlanStore;
+  readonly restoreTestHistory: RestoreTestHistoryStore;
+}
+
 /** The stores of issue 13: notification channels, the event outbox, the health the watchdog recorded. */
 export interface AlertStores {
   readonly channels: ChannelStore;
@@ -52,7 +62,7 @@ export interface AlertStores {
   readonly health: HealthStore;
 }
 
-export interface Stores extends StateStores {
+export interface Stores extends StateStores, RestoreTestStores {
   readonly blobs: VaultBlobStore;
   readonly alerts: AlertStores;
 }
@@ -102,6 +112,14 @@ function vaultTables(config: TableConfig, options: CreateStoresOptions) {
   return createTableProvider(tableConn, config.TABLE_PREFIX);
 }
 
+export function createRestoreTestStores(config: TableConfig, options: CreateStoresOptions = {}): RestoreTestStores {
+  const tables = vaultTables(config, options);
+  return {
+    restoreTestPlans: createTableRestoreTestPlanStore(tables),
+    restoreTestHistory: createTableRestoreTestHistoryStore(tables),
+  };
+}
+
 export function createStateStores(config: TableConfig, options: CreateStoresOptions = {}): StateStores {
   return tableStateStores(vaultTables(config, options), options.clock ?? systemClock);
 }
@@ -134,6 +152,7 @@ export function createStores(config: Config, options: CreateStoresOptions = {}):
   if (conn.kind === 'connectionString') {
     return {
       ...createStateStores(config, options),
+      ...createRestoreTestStores(config, options),
       alerts: createAlertStores(config, options),
       blobs: createVaultBlobStore(conn, config.BACKUP_CONTAINER),
     };
@@ -143,6 +162,7 @@ export function createStores(config: Config, options: CreateStoresOptions = {}):
   const endpoint = `https://${conn.accountName}.blob.core.windows.net`;
   return {
     ...createStateStores(config, { ...options, credential }),
+    ...createRestoreTestStores(config, { ...options, credential }),
     alerts: createAlertStores(config, { ...options, credential }),
     blobs: createVaultBlobStore({ kind: 'identity', endpoint, credential }, config.BACKUP_CONTAINER),
   };

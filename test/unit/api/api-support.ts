@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiDeps, BackupStartInput } from '../../../shared/api/deps';
+import { fakeRestoreTestApiDeps } from '../../support/fake-restore-test-stores';
 import { runHandler } from '../../../shared/api/http';
 import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
@@ -61,6 +62,7 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     readinessOf: new Map(),
     assignRole: () => Promise.resolve({ outcome: 'Created', message: 'assigned' }),
   };
+  const restoreTests = fakeRestoreTestApiDeps();
   const alertStores = createFakeAlertStores();
   const checkReadiness = (i: { dataSource: { resourceName: string } }) =>
     Promise.resolve(state.readinessOf.get(i.dataSource.resourceName) ?? state.readiness);
@@ -100,6 +102,7 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     readManifest: (instance, point) => Promise.resolve(state.manifests.get(`${instance}/${point}`)),
     checkRestore: () => Promise.resolve([]),
     startRestore: () => Promise.resolve(),
+    restoreTests,
     alerts: {
       ...alertStores,
       secrets: {
@@ -153,7 +156,7 @@ export function createApi(options: { enforceCallerRoles?: boolean } = {}) {
     return { ...res, error: (res.jsonBody as ErrorBody | undefined)?.error as ErrorBody['error'] };
   }
 
-  return { deps, stores, alertStores, started, state, call, errors, blobs };
+  return { deps, stores, alertStores, started, state, call, errors, blobs, restoreTests };
 }
 
 /** Matches a host route template (`a/{name}/b`) against a path; literal segments compare case-insensitively. */

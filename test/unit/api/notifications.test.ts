@@ -34,7 +34,15 @@ describe('PUT /notificationChannels/{name}', () => {
       properties: {
         kind: 'Webhook',
         endpoint: { secretStoreResource: { secretStoreType: 'AppSetting', uri: 'appsetting://ALERTS_URL' } },
-        events: ['BackupFailed', 'BackupMissed', 'RestoreFailed', 'ExpiryFailed', 'ReadinessFailed', 'HealthChanged'],
+        events: [
+          'BackupFailed',
+          'BackupMissed',
+          'RestoreFailed',
+          'RestoreTestFailed',
+          'ExpiryFailed',
+          'ReadinessFailed',
+          'HealthChanged',
+        ],
       },
     });
     expect(res.jsonBody).not.toHaveProperty('properties.backupInstances');

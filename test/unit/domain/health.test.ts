@@ -177,6 +177,32 @@ describe('evaluateHealth', () => {
     expect(codes(h)).toEqual(['IntegrityCheckFailed']);
   });
 
+  it('is Critical while the newest restore test failed, and healthy again once a later one passed', () => {
+    const p = point(plus(S0, 1));
+    const test = (id: string, minutes: number, status: string): HealthJob => ({
+      id,
+      operation: 'RestoreTest',
+      status,
+      startTime: plus(S0, minutes),
+      recoveryPointId: p.id,
+      ...(status === 'Failed'
+        ? { error: { code: 'SystemErrorRestoreTestFailed', message: 'public.orders differs (Checksum)' } }
+        : {}),
+    });
+    const failed = evaluateHealth(input({ newestAvailablePoint: p, jobs: [test('t1', 120, 'Failed')] }));
+    expect(failed.status).toBe('Critical');
+    expect(codes(failed)).toEqual(['RestoreTestFailed']);
+    expect(failed.reasons[0]?.message).toContain('public.orders differs');
+    const running = evaluateHealth(
+      input({ newestAvailablePoint: p, jobs: [test('t2', 200, 'InProgress'), test('t1', 120, 'Failed')] }),
+    );
+    expect(running.status).toBe('Critical');
+    const passed = evaluateHealth(
+      input({ newestAvailablePoint: p, jobs: [test('t2', 200, 'Succeeded'), test('t1', 120, 'Failed')] }),
+    );
+    expect(passed.status).toBe('Healthy');
+  });
+
   it('is Critical when the policy is missing or invalid', () => {
     expect(evaluateHealth(input({ schedule: undefined })).status).toBe('Critical');
   });

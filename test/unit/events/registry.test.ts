@@ -30,6 +30,8 @@ describe('eventsRaisedByJob', () => {
     expect(eventsRaisedByJob({ operation: 'Restore', status: 'Succeeded' })).toEqual(['RestoreSucceeded']);
     expect(eventsRaisedByJob(failed('Restore', 'SystemErrorRestoreFailed'))).toEqual(['RestoreFailed']);
     expect(eventsRaisedByJob(failed('Expiry', 'SystemErrorInternal'))).toEqual(['ExpiryFailed']);
+    expect(eventsRaisedByJob(failed('RestoreTest', 'SystemErrorRestoreTestFailed'))).toEqual(['RestoreTestFailed']);
+    expect(eventsRaisedByJob({ operation: 'RestoreTest', status: 'Succeeded' })).toEqual([]);
     expect(eventsRaisedByJob({ operation: 'Expiry', status: 'Succeeded' })).toEqual([]);
     expect(eventsRaisedByJob({ operation: 'Backup', status: 'InProgress' })).toEqual([]);
     expect(eventsRaisedByJob({ operation: 'Rehydrate', status: 'Failed' })).toEqual([]);
@@ -48,6 +50,7 @@ describe('eventTypes', () => {
       'BackupFailed',
       'BackupMissed',
       'RestoreFailed',
+      'RestoreTestFailed',
       'ExpiryFailed',
       'ReadinessFailed',
       'HealthChanged',

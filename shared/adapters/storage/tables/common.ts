@@ -25,7 +25,10 @@ export type TableName =
   | 'notifications'
   | 'instanceHealth'
   | 'servers'
-  | 'backupSlots';
+  | 'backupSlots'
+  // restore tests (issue 17)
+  | 'restoreTestPlans'
+  | 'restoreTests';
 
 /** Gives each store its TableClient, creating the table on first use (once per process per table). */
 export interface TableProvider {

@@ -24,6 +24,7 @@ import {
   int64,
   invertedRange,
   num,
+  optJson,
   optStr,
   rowKeyRangeFilter,
   statusOf,
@@ -33,6 +34,7 @@ import {
   type TableProvider,
 } from './common';
 import { boundMs, checkRecoveryPointId } from './rules';
+import type { RestoreTestResult } from '../../../contracts/restore-tests';
 
 /** The row of a point; exported for bulk writers (the expiry benchmark writes 100,000 in Table transactions). */
 export function toEntity(p: RecoveryPointRecord): TableEntity {
@@ -66,6 +68,8 @@ export function toEntity(p: RecoveryPointRecord): TableEntity {
       databaseName: p.databaseName,
       encryptionKeyId: p.encryptionKeyId,
       createdAt: p.createdAt,
+      // restore tests (issue 17): the latest test's evidence, a JSON string (lists capped by its writer)
+      restoreTest: p.restoreTest === undefined ? undefined : JSON.stringify(p.restoreTest),
     }),
   };
 }
@@ -99,6 +103,7 @@ function toStored(row: Row): Stored<RecoveryPointRecord> {
     databaseName: str(row, 'databaseName'),
     ...defined({ encryptionKeyId: optStr(row, 'encryptionKeyId') }),
     createdAt: str(row, 'createdAt'),
+    ...defined({ restoreTest: optJson<RestoreTestResult>(row, 'restoreTest') }),
   };
   return { value, etag: etagOf(row) };
 }
