@@ -39,6 +39,8 @@ const layers = {
       'api',
       'composition',
     ),
+    // shared/events/ (outbox, delivery, formats) sits above; the event registry itself is contracts/events.ts.
+    { group: ['**/events/**'], message: 'contracts sit below shared/events/: the registry is contracts/events.ts' },
   ],
   'shared/ports.ts': [
     upward('ports are below every implementation', 'workflows', 'adapters', 'activities', 'api', 'composition'),

@@ -501,7 +501,7 @@ export interface AuditLogStore {
 export interface EventRecord {
   /** Unique per event and the same on every retry and every channel: derived from what raised it. */
   readonly id: string;
-  readonly name: import('./events/registry').EventName;
+  readonly name: import('./contracts/events').EventName;
   /** The CloudEvents type, e.g. pgkeep.backup.failed. */
   readonly type: string;
   /** The CloudEvents source: the vault's id. */
@@ -560,7 +560,7 @@ export interface ChannelRecord {
   /** Where to post: a secret reference (documented) or a plain URL (stored; never returned by GET). */
   readonly endpoint: { readonly secret: SecretReference } | { readonly url: string };
   readonly signingSecret?: SecretReference;
-  readonly events: readonly import('./events/registry').EventName[];
+  readonly events: readonly import('./contracts/events').EventName[];
   /** Undefined: every instance. */
   readonly backupInstances?: readonly string[];
   readonly createdAt: string;

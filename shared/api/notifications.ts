@@ -3,7 +3,7 @@
 // at configure; GET never returns an endpoint URL's path or query, nor any secret.
 
 import { PgkeepError, type ErrorDetail } from '../errors';
-import { defaultEventNames, type EventName } from '../events/registry';
+import { defaultEventNames, type EventName } from '../contracts/events';
 import { resolveChannelTarget } from '../events/delivery';
 import type { ChannelRecord, DeliveryRecord } from '../ports';
 import { urlOrigin } from '../domain/outbound-urls';

@@ -2,7 +2,7 @@
 // resources, the delivery list query and the test result. Event names come from the event registry.
 
 import { z } from 'zod';
-import { subscribableEventNames } from '../events/registry';
+import { subscribableEventNames } from './events';
 import { secretStoreResourceSchema } from './instances';
 import { listSchema, resourceSchema, resourceTypes } from './resources';
 

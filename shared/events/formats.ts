@@ -4,7 +4,7 @@
 
 import { createHmac } from 'node:crypto';
 import type { ChannelKind, EventRecord } from '../ports';
-import { eventTypes, summarizeEvent, type EventSummary } from './registry';
+import { eventTypes, summarizeEvent, type EventSummary } from '../contracts/events';
 
 export interface RenderedRequest {
   readonly headers: Readonly<Record<string, string>>;

@@ -4,7 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { InstanceHealth, HealthStatus } from '../domain/health';
 import type { EventRecord, JobRecord } from '../ports';
-import { eventsRaisedByJob, eventTypes, type EventName, type HealthChangedData, type JobEventData } from './registry';
+import {
+  eventsRaisedByJob,
+  eventTypes,
+  type EventName,
+  type HealthChangedData,
+  type JobEventData,
+} from '../contracts/events';
 
 /** Where links in events point: the app's public API (PUBLIC_BASE_URL, else WEBSITE_HOSTNAME). */
 export interface EventLinks {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventNames, eventTypes } from '../../../shared/events/registry';
+import { eventNames, eventTypes } from '../../../shared/contracts/events';
 
 /** The table as the registry says it should read (copy it into README.md "Event types" when this test fails). */
 function expectedRows(): string {

@@ -5,7 +5,7 @@ import {
   eventsRaisedByJob,
   eventTypes,
   subscribableEventNames,
-} from '../../../shared/events/registry';
+} from '../../../shared/contracts/events';
 import { jobEvents, apiLinks, eventId } from '../../../shared/events/records';
 import type { JobRecord } from '../../../shared/ports';
 

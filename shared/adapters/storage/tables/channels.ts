@@ -7,7 +7,7 @@
 //   updatedAt. put is an upsert (Replace).
 
 import { odata } from '@azure/data-tables';
-import type { EventName } from '../../../events/registry';
+import type { EventName } from '../../../contracts/events';
 import type { ChannelKind, ChannelRecord, ChannelStore, SecretReference } from '../../../ports';
 import { defined, escapeKey, optJson, optStr, str, unless404, type Row, type TableProvider } from './common';
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors';
 import { healthReasonCodes, healthStatuses, persistentReadinessCodes } from '../domain/health';
-import { jobOperations, jobStatuses, jobTriggers, type JobOperation, type JobStatus } from '../contracts/jobs';
+import { jobOperations, jobStatuses, jobTriggers, type JobOperation, type JobStatus } from './jobs';
 
 /** What the raising rules read of a job that has just ended. */
 export interface JobOutcome {
