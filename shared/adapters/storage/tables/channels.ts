@@ -6,10 +6,9 @@
 //   signingSecretUri; events and backupInstances as JSON (backupInstances absent = every instance); createdAt,
 //   updatedAt. put is an upsert (Replace).
 
-import { odata } from '@azure/data-tables';
 import type { EventName } from '../../../contracts/events';
 import type { ChannelKind, ChannelRecord, ChannelStore, SecretReference } from '../../../ports';
-import { defined, escapeKey, optJson, optStr, str, unless404, type Row, type TableProvider } from './common';
+import { defined, escapeKey, optJson, optStr, str, type Row, type TableProvider, namedRows } from './common';
 
 const PARTITION = 'channel';
 
@@ -38,6 +37,7 @@ function toRecord(row: Row): ChannelRecord {
 export function createTableChannelStore(tables: TableProvider): ChannelStore {
   const client = () => tables.table('notificationChannels');
   return {
+    ...namedRows(client, PARTITION, toRecord),
     async put(c) {
       const endpoint = 'secret' in c.endpoint ? c.endpoint.secret : undefined;
       await (
@@ -62,25 +62,6 @@ export function createTableChannelStore(tables: TableProvider): ChannelStore {
         },
         'Replace',
       );
-    },
-
-    async get(name) {
-      const c = await client();
-      const row = await unless404(() => c.getEntity<Record<string, unknown>>(PARTITION, escapeKey(name)));
-      return row && toRecord(row);
-    },
-
-    async *list() {
-      const c = await client();
-      const rows = c.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
-      });
-      for await (const row of rows) yield toRecord(row);
-    },
-
-    async delete(name) {
-      const c = await client();
-      await unless404(() => c.deleteEntity(PARTITION, escapeKey(name)));
     },
   };
 }

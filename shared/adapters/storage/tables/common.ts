@@ -102,6 +102,30 @@ export async function unless404<T>(op: () => Promise<T>): Promise<T | undefined>
 }
 
 /**
+ * get, list and delete of the rows of one partition keyed by their (escaped) name: the part every store of named
+ * resources shares (policies, notification channels, restore-test plans, servers); each adds its own create/update.
+ */
+export function namedRows<T>(client: () => Promise<TableClient>, partition: string, read: (row: Row) => T) {
+  return {
+    async get(name: string): Promise<T | undefined> {
+      const c = await client();
+      const row = await unless404(() => c.getEntity<Record<string, unknown>>(partition, escapeKey(name)));
+      return row && read(row);
+    },
+    async *list(): AsyncIterable<T> {
+      const rows = (await client()).listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${partition}` },
+      });
+      for await (const row of rows) yield read(row);
+    },
+    async delete(name: string): Promise<void> {
+      const c = await client();
+      await unless404(() => c.deleteEntity(partition, escapeKey(name)));
+    },
+  };
+}
+
+/**
  * Escapes a value for use in PartitionKey/RowKey, which may not contain / \ # ? or control characters.
  * Percent-encoding (with % itself escaped) keeps it reversible and keeps plain names unchanged and readable.
  */

@@ -7,9 +7,8 @@
 //               UserErrorInvalidPolicy, below the service's 64 KiB per-property limit
 //   createdAt = ISO string
 
-import { odata } from '@azure/data-tables';
 import { ConcurrencyError, type PolicyRecord, type PolicyStore } from '../../../ports';
-import { escapeKey, optStr, statusOf, str, unless404, type Row, type TableProvider } from './common';
+import { escapeKey, optStr, statusOf, str, type Row, type TableProvider, namedRows } from './common';
 import { policyDocumentJson } from './rules';
 
 const PARTITION = 'policy';
@@ -25,6 +24,7 @@ function toRecord(row: Row): PolicyRecord {
 export function createTablePolicyStore(tables: TableProvider): PolicyStore {
   const client = () => tables.table('backupPolicies');
   return {
+    ...namedRows(client, PARTITION, toRecord),
     async create(policy) {
       const document = policyDocumentJson(policy.name, policy.document);
       try {
@@ -41,25 +41,6 @@ export function createTablePolicyStore(tables: TableProvider): PolicyStore {
         if (statusOf(err) === 409) throw new ConcurrencyError(`policy ${policy.name} already exists`);
         throw err;
       }
-    },
-
-    async get(name) {
-      const c = await client();
-      const row = await unless404(() => c.getEntity<Record<string, unknown>>(PARTITION, escapeKey(name)));
-      return row && toRecord(row);
-    },
-
-    async *list() {
-      const c = await client();
-      const rows = c.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
-      });
-      for await (const row of rows) yield toRecord(row);
-    },
-
-    async delete(name) {
-      const c = await client();
-      await unless404(() => c.deleteEntity(PARTITION, escapeKey(name)));
     },
   };
 }

@@ -6,11 +6,10 @@
 //                       500 instances and 20 assertions of 4000 characters each per instance are refused above 60 KiB)
 //   createdAt, updatedAt, lastScheduledSlot = ISO strings
 
-import { odata } from '@azure/data-tables';
 import { PgkeepError } from '../../../errors';
 import { ConcurrencyError, type RestoreTestPlanRecord, type RestoreTestPlanStore, type Stored } from '../../../ports';
 import type { RestoreTestPlanProperties } from '../../../contracts/restore-tests';
-import { defined, escapeKey, etagOf, optStr, statusOf, str, unless404, type Row, type TableProvider } from './common';
+import { defined, escapeKey, etagOf, optStr, statusOf, str, type Row, type TableProvider, namedRows } from './common';
 
 const PARTITION = 'plan';
 const MAX_PROPERTIES_CHARS = 30 * 1024;
@@ -54,6 +53,7 @@ function toStored(row: Row): Stored<RestoreTestPlanRecord> {
 export function createTableRestoreTestPlanStore(tables: TableProvider): RestoreTestPlanStore {
   const client = () => tables.table('restoreTestPlans');
   return {
+    ...namedRows(client, PARTITION, toStored),
     async create(plan) {
       try {
         await (await client()).createEntity(toEntity(plan));
@@ -61,20 +61,6 @@ export function createTableRestoreTestPlanStore(tables: TableProvider): RestoreT
         if (statusOf(err) === 409) throw new ConcurrencyError(`restore-test plan ${plan.name} already exists`);
         throw err;
       }
-    },
-
-    async get(name) {
-      const c = await client();
-      const row = await unless404(() => c.getEntity<Record<string, unknown>>(PARTITION, escapeKey(name)));
-      return row && toStored(row);
-    },
-
-    async *list() {
-      const c = await client();
-      const rows = c.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
-      });
-      for await (const row of rows) yield toStored(row);
     },
 
     async update(plan, etag) {
@@ -89,11 +75,6 @@ export function createTableRestoreTestPlanStore(tables: TableProvider): RestoreT
         }
         throw err;
       }
-    },
-
-    async delete(name) {
-      const c = await client();
-      await unless404(() => c.deleteEntity(PARTITION, escapeKey(name)));
     },
   };
 }

@@ -6,10 +6,9 @@
 //   record = the ServerRecord as JSON (its fields are only ever read together; a few hundred bytes)
 // update is a Replace with the caller's etag; resourceID cannot change.
 
-import { odata } from '@azure/data-tables';
 import { PgkeepError } from '../../../errors';
 import { ConcurrencyError, type ServerRecord, type ServerStore, type Stored } from '../../../ports';
-import { escapeKey, etagOf, statusOf, str, unless404, type Row, type TableProvider } from './common';
+import { escapeKey, etagOf, namedRows, statusOf, str, type Row, type TableProvider } from './common';
 
 const PARTITION = 'server';
 
@@ -28,9 +27,9 @@ export function serverResourceIdChanged(name: string): PgkeepError {
 
 export function createTableServerStore(tables: TableProvider): ServerStore {
   const client = () => tables.table('servers');
-  const getRow = async (name: string) =>
-    unless404(async () => (await client()).getEntity<Record<string, unknown>>(PARTITION, escapeKey(name)));
+  const rows = namedRows(client, PARTITION, toStored);
   return {
+    ...rows,
     async create(server) {
       try {
         await (await client()).createEntity(entity(server));
@@ -39,20 +38,10 @@ export function createTableServerStore(tables: TableProvider): ServerStore {
         throw err;
       }
     },
-    async get(name) {
-      const row = await getRow(name);
-      return row && toStored(row);
-    },
-    async *list() {
-      const rows = (await client()).listEntities<Record<string, unknown>>({
-        queryOptions: { filter: odata`PartitionKey eq ${PARTITION}` },
-      });
-      for await (const row of rows) yield toStored(row);
-    },
     async update(server, etag) {
-      const current = await getRow(server.name);
+      const current = await rows.get(server.name);
       if (!current) throw new ConcurrencyError(`server ${server.name} was deleted since it was read`);
-      if (toStored(current).value.resourceID.toLowerCase() !== server.resourceID.toLowerCase()) {
+      if (current.value.resourceID.toLowerCase() !== server.resourceID.toLowerCase()) {
         throw serverResourceIdChanged(server.name);
       }
       try {
@@ -64,13 +53,6 @@ export function createTableServerStore(tables: TableProvider): ServerStore {
         if (status === 412 || status === 404)
           throw new ConcurrencyError(`server ${server.name} changed since it was read`);
         throw err;
-      }
-    },
-    async delete(name) {
-      try {
-        await (await client()).deleteEntity(PARTITION, escapeKey(name));
-      } catch (err) {
-        if (statusOf(err) !== 404) throw err;
       }
     },
   };
