@@ -157,6 +157,12 @@ export interface InstanceRecord {
   /** The latest scheduled slot (ISO UTC) a backup was started for: the scheduler never starts a slot twice. */
   readonly lastScheduledSlot?: string;
   /**
+   * The slot a scheduler tick (or the watchdog) marked before starting its orchestration (`markSlotsPending`). Equal
+   * to a due slot, it means a start may have happened without being recorded: ask whether the orchestration exists.
+   * Read only: `update` does not write it.
+   */
+  readonly pendingSlot?: string;
+  /**
    * Set by DELETE of a stopped instance: hidden from the API, its name and datasource stay reserved, and expiry
    * removes the row (releasing the claim) once no recovery point of it remains (docs/decisions.md, expiry).
    */
@@ -188,20 +194,25 @@ export interface InstanceStore {
   /** Deletes the instance and releases its datasource claim. */
   delete(name: string): Promise<void>;
   /**
-   * Sets `lastScheduledSlot` and `updatedAt` on many rows, each only if its etag still matches, writing no other
-   * property (the scheduler's bookkeeping after a tick's starts): Table transactions of up to 100 rows, so 2,000 due
-   * instances cost 20 requests instead of 4,000. A transaction is all or nothing: returns the names of the rows in
-   * transactions that were not written because one of their rows had changed or gone (record those one by one).
+   * Marks `slot` as about to be started for each instance (`pendingSlot`), in bulk, before the starts: a start that
+   * is not followed by `recordSlots` (a crash) is then recognised. Returns the names whose mark failed: do not start
+   * those now.
+   */
+  markSlotsPending(entries: readonly SlotRecord[]): Promise<string[]>;
+  /**
+   * Records that the scheduler started `slot` for each instance (its bookkeeping after a tick's starts), in bulk:
+   * `lastScheduledSlot` as read afterwards is the later of this record and the one `update` writes, and nothing else
+   * of the instance changes (not its etag, not `updatedAt`). Returns the names whose record failed, to be recorded one
+   * by one with `update`. A record is not conditional: a stale one is harmless, since a slot still marked pending
+   * is only started after asking whether its orchestration exists.
    */
   recordSlots(entries: readonly SlotRecord[]): Promise<string[]>;
 }
 
-/** One row of `InstanceStore.recordSlots`: the etag is the one the row was read with. */
+/** One row of `InstanceStore.recordSlots`. */
 export interface SlotRecord {
   readonly name: string;
-  readonly etag: string;
   readonly slot: string;
-  readonly updatedAt: string;
 }
 
 export interface RecoveryPointRecord {

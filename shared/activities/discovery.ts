@@ -33,7 +33,7 @@ import {
   type VaultBlobStore,
 } from '../ports';
 import { parseConnectionString } from '../adapters/postgres/connection-string';
-import { mapLimited } from './limited';
+import { mapLimited } from '../domain/limited';
 import { parseGlobals, type DiscoveredDatabase, type GlobalsDump } from '../adapters/postgres/discovery';
 import { encryptionOf, newDataKey, requireDataKey, type EncryptionManifest } from '../adapters/crypto/envelope';
 import { readAll, sealText, unsealText } from '../adapters/storage/sealed-text';

@@ -93,6 +93,10 @@ async function recordMissed(
     if (!(err instanceof ConcurrencyError)) throw err;
   }
   if (deps.settings.startLateBackup) {
+    // Marked pending first, as the scheduler does: a crash before the slot is recorded below is then recognised by
+    // the next tick (it asks whether the orchestration exists) instead of starting the slot a second time.
+    const unmarked = await deps.instances.markSlotsPending([{ name: instance.name, slot: missed.latest }]);
+    if (unmarked.length > 0) throw new Error(`could not mark slot ${missed.latest} of '${instance.name}' pending`);
     await deps.starter.start(orchestrationId, {
       instanceName: instance.name,
       trigger: 'Scheduled',

@@ -4,7 +4,8 @@
 // requests it makes (Table and Queue, counted by a pipeline policy on every client).
 //
 // The Durable client is modelled by its storage cost on the Azure Storage backend: `exists` is one Table point read
-// (the instance's status row), `start` one Table write plus one queue message (the ExecutionStarted message).
+// (the instance's status row, keyed like DurableTask.AzureStorage's Instances table: PartitionKey = instance id,
+// RowKey = ''), `start` one Table write plus one queue message (the ExecutionStarted message).
 import { randomBytes } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
@@ -13,7 +14,7 @@ import { loadConfig } from '../../shared/config';
 import { tableStateStores } from '../../shared/adapters/storage/stores';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
 import { runScheduler, type OrchestrationStarter } from '../../shared/activities/scheduler';
-import { mapLimited } from '../../shared/activities/limited';
+import { mapLimited } from '../../shared/domain/limited';
 import { datasourceClaimKey, toEntity } from '../../shared/adapters/storage/tables/instances';
 import { lastOccurrenceAtOrBefore } from '../../shared/domain/schedule';
 import { parsePolicy } from '../../shared/domain/policy';
@@ -131,14 +132,14 @@ async function oneTick(
   const starter: OrchestrationStarter = {
     async exists(id) {
       try {
-        await hub.getEntity('i', id);
+        await hub.getEntity(id, '');
         return true;
       } catch {
         return false;
       }
     },
     async start(id, input) {
-      await hub.createEntity({ partitionKey: 'i', rowKey: id, status: 'Pending' });
+      await hub.createEntity({ partitionKey: id, rowKey: '', status: 'Pending' });
       // The queue client's pipeline takes no extra policy: its one request is counted here.
       requests.add();
       await queue.sendMessage(Buffer.from(JSON.stringify({ id, input })).toString('base64'));

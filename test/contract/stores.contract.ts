@@ -265,34 +265,61 @@ export function describeStateStoreContract(label: string, factory: StoresFactory
         expect((await stores.instances.get('orders'))?.value.policyName).toBe('again');
       });
 
-      it('records slots in transactions of 100: a batch with a changed row is not written and is named, the others are, and nothing else of a row changes', async () => {
+      it('records a tick of slots in bulk without touching the rows, and never moves a later slot back', async () => {
         const names = Array.from({ length: 150 }, (_, i) => `fleet-${String(i).padStart(3, '0')}`);
         for (const name of names) {
           await stores.instances.create(
             sampleInstance(name, `${SERVER_DB}-${name}`, { activeBackupJobId: `job-${name}` }),
           );
         }
-        const listed = new Map<string, string>();
-        for await (const row of stores.instances.list()) listed.set(row.value.name, row.etag);
-        // One row of the second batch changes after the listing (a backup takes its lock).
-        const changed = await stores.instances.get('fleet-120');
-        if (!changed) throw new Error('instance not stored');
-        await stores.instances.update({ ...changed.value, activeBackupJobId: 'job-new' }, changed.etag);
+        const before = new Map<string, string>();
+        for await (const row of stores.instances.list()) before.set(row.value.name, row.etag);
+        // The watchdog recorded a later slot on one row (through update) before the tick's bulk record lands.
+        const later = '2026-01-11T02:00:00.000Z';
+        const watched = await stores.instances.get('fleet-007');
+        if (!watched) throw new Error('instance not stored');
+        await stores.instances.update({ ...watched.value, lastScheduledSlot: later }, watched.etag);
+
         const slot = '2026-01-04T02:00:00.000Z';
-        const unwritten = await stores.instances.recordSlots(
-          names.map((name) => ({ name, etag: listed.get(name)!, slot, updatedAt: '2026-01-04T02:00:05.000Z' })),
-        );
-        expect(unwritten).toEqual(names.slice(100));
+        const unwritten = await stores.instances.recordSlots(names.map((name) => ({ name, slot })));
+
+        expect(unwritten).toEqual([]);
         const first = await stores.instances.get('fleet-000');
-        expect(first?.value).toEqual({
-          ...sampleInstance('fleet-000', `${SERVER_DB}-fleet-000`, { activeBackupJobId: 'job-fleet-000' }),
-          lastScheduledSlot: slot,
-          updatedAt: '2026-01-04T02:00:05.000Z',
+        expect(first).toEqual({
+          value: {
+            ...sampleInstance('fleet-000', `${SERVER_DB}-fleet-000`, { activeBackupJobId: 'job-fleet-000' }),
+            lastScheduledSlot: slot,
+          },
+          etag: before.get('fleet-000'),
         });
-        expect(first?.etag).not.toBe(listed.get('fleet-000'));
-        expect((await stores.instances.get('fleet-099'))?.value.lastScheduledSlot).toBe(slot);
-        expect((await stores.instances.get('fleet-101'))?.value.lastScheduledSlot).toBeUndefined();
-        expect((await stores.instances.get('fleet-120'))?.value.activeBackupJobId).toBe('job-new');
+        const listed = new Map<string, string | undefined>();
+        for await (const row of stores.instances.list()) listed.set(row.value.name, row.value.lastScheduledSlot);
+        expect([...listed.entries()].filter(([, s]) => s !== slot)).toEqual([['fleet-007', later]]);
+        expect((await stores.instances.get('fleet-007'))?.value.lastScheduledSlot).toBe(later);
+      });
+
+      it('keeps a slot marked pending beside the row: read by get and list, untouched by update and by the record', async () => {
+        await stores.instances.create(sampleInstance('orders', SERVER_DB));
+        const slot = '2026-01-04T02:00:00.000Z';
+        expect(await stores.instances.markSlotsPending([{ name: 'orders', slot }])).toEqual([]);
+        const read = await stores.instances.get('orders');
+        expect(read?.value).toMatchObject({ pendingSlot: slot });
+        expect(read?.value.lastScheduledSlot).toBeUndefined();
+        await stores.instances.update({ ...read!.value, policyName: 'other' }, read!.etag);
+        await stores.instances.recordSlots([{ name: 'orders', slot }]);
+        const listed: InstanceRecord[] = [];
+        for await (const row of stores.instances.list()) listed.push(row.value);
+        expect(listed).toEqual([
+          { ...sampleInstance('orders', SERVER_DB), policyName: 'other', pendingSlot: slot, lastScheduledSlot: slot },
+        ]);
+      });
+
+      it('forgets the recorded slot of a deleted instance: one created again under its name starts afresh', async () => {
+        await stores.instances.create(sampleInstance('orders', SERVER_DB));
+        await stores.instances.recordSlots([{ name: 'orders', slot: '2026-01-04T02:00:00.000Z' }]);
+        await stores.instances.delete('orders');
+        await stores.instances.create(sampleInstance('orders', SERVER_DB));
+        expect((await stores.instances.get('orders'))?.value.lastScheduledSlot).toBeUndefined();
       });
 
       it('lets exactly one of two writers holding the same etag take the backup lock', async () => {

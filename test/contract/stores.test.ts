@@ -1,6 +1,6 @@
 // Runs the state-store contract against the Table Storage adapters on Azurite and against the in-memory fakes, and
 // the vault blob store contract against Azurite.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createHttpHeaders, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config';
 import { createStores, tableStateStores, vaultConnection } from '../../shared/adapters/storage/stores';
 import { createTableProvider } from '../../shared/adapters/storage/tables/common';
+import { createSlotLedger } from '../../shared/adapters/storage/tables/scheduled-slots';
 import { createVaultBlobStore } from '../../shared/adapters/storage/vault-blobs';
 import { createFakeStores } from '../support/fake-stores';
 import { azuriteConnectionString, startAzurite, type AzuriteInstance } from '../support/azurite';
@@ -35,6 +36,33 @@ describe('on Azurite', () => {
   });
 
   describeVaultBlobContract('Blob Storage', () => Promise.resolve(createVaultBlobStore(connection(), unique('c'))));
+
+  describe("the scheduler's slot ledger", () => {
+    it('records more rows than one transaction holds in one partition, and spreads names over partitions', async () => {
+      const tables = createTableProvider(connection(), unique('t'));
+      const ledger = createSlotLedger(tables);
+      // 250 names whose SHA-256 starts with a byte ≡ 0 (mod 16): all in one bucket, so three transactions there.
+      const sameBucket: string[] = [];
+      for (let i = 0; sameBucket.length < 250; i++) {
+        if (createHash('sha256').update(`db${i}`).digest()[0]! % 16 === 0) sameBucket.push(`db${i}`);
+      }
+      const others = Array.from({ length: 50 }, (_, i) => `other-${i}`);
+      const slot = '2026-01-04T02:00:00.000Z';
+      expect(
+        await ledger.record(
+          'slot',
+          [...sameBucket, ...others].map((name) => ({ name, slot })),
+        ),
+      ).toEqual([]);
+      const all = await ledger.all();
+      expect(all.size).toBe(300);
+      expect([...all.values()].every((e) => e.slot === slot && e.pending === undefined)).toBe(true);
+      const table = await tables.table('scheduledSlots');
+      const partitions = new Set<string>();
+      for await (const row of table.listEntities()) partitions.add(row.partitionKey!);
+      expect(partitions.size).toBeGreaterThan(8);
+    });
+  });
 
   describe('createStores', () => {
     it('builds every store on VAULT_STORAGE, with tables named by TABLE_PREFIX and blobs in BACKUP_CONTAINER', async () => {

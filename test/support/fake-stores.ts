@@ -9,6 +9,7 @@ import {
   resourceIdChanged,
 } from '../../shared/adapters/storage/tables/instances';
 import { jobNotFound } from '../../shared/adapters/storage/tables/jobs';
+import { withLedger, type LedgerEntry } from '../../shared/adapters/storage/tables/scheduled-slots';
 import {
   boundMs,
   checkRecoveryPointId,
@@ -86,6 +87,15 @@ export function createFakePolicyStore(): PolicyStore {
 export function createFakeInstanceStore(): InstanceStore {
   const rows = new Map<string, Stored<InstanceRecord>>();
   const claims = new Map<string, string>();
+  // The scheduler's slot ledger beside the rows, read as the Table store reads it (the later slot wins).
+  const ledger = new Map<string, LedgerEntry>();
+  const read = (row: Stored<InstanceRecord> | undefined) =>
+    row && copy({ ...row, value: withLedger(row.value, ledger.get(row.value.name)) });
+  const record = (field: keyof LedgerEntry, entries: readonly { name: string; slot: string }[]) =>
+    later(() => {
+      for (const e of entries) ledger.set(e.name, { ...ledger.get(e.name), [field]: e.slot });
+      return [];
+    });
   return {
     create(instance) {
       return later(() => {
@@ -101,8 +111,8 @@ export function createFakeInstanceStore(): InstanceStore {
         claims.set(claimKey, instance.name);
       });
     },
-    get: (name) => Promise.resolve(copy(rows.get(name))),
-    list: () => lazily(() => sortedValues(rows)),
+    get: (name) => Promise.resolve(read(rows.get(name))),
+    list: () => lazily(() => sortedValues(rows).map((row) => read(row)!)),
     update(instance, etag) {
       return later(() => {
         const current = rows.get(instance.name);
@@ -115,37 +125,21 @@ export function createFakeInstanceStore(): InstanceStore {
         if (current.etag !== etag) {
           throw new ConcurrencyError(`backup instance ${instance.name} changed since it was read`);
         }
-        const next = { value: copy(instance), etag: nextEtag() };
+        // As the Table store: pendingSlot lives in the ledger only, update does not write it.
+        const { pendingSlot: _pending, ...row } = instance;
+        const next = { value: copy(row), etag: nextEtag() };
         rows.set(instance.name, next);
         return next.etag;
       });
     },
-    recordSlots(entries) {
-      return later(() => {
-        const unwritten: string[] = [];
-        // Transactions of 100, all or nothing, as Table Storage's entity group transactions are.
-        for (let i = 0; i < entries.length; i += 100) {
-          const batch = entries.slice(i, i + 100);
-          if (batch.some((e) => rows.get(e.name)?.etag !== e.etag)) {
-            unwritten.push(...batch.map((e) => e.name));
-            continue;
-          }
-          for (const e of batch) {
-            const current = rows.get(e.name)!;
-            rows.set(e.name, {
-              value: { ...current.value, lastScheduledSlot: e.slot, updatedAt: e.updatedAt },
-              etag: nextEtag(),
-            });
-          }
-        }
-        return unwritten;
-      });
-    },
+    markSlotsPending: (entries) => record('pending', entries),
+    recordSlots: (entries) => record('slot', entries),
     delete(name) {
       return later(() => {
         const current = rows.get(name);
         if (current) {
           rows.delete(name);
+          ledger.delete(name);
           claims.delete(datasourceClaimKey(current.value.dataSource.resourceID));
         }
       });

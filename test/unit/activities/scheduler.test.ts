@@ -22,8 +22,12 @@ async function setup(now: { value: string }) {
   await stores.policies.create({ name: 'weekly', document: { ...weekly, name: 'weekly' }, createdAt: now.value });
   const running = new Set<string>();
   const started: { id: string; input: BackupOrchestratorInput }[] = [];
+  const asked: string[] = [];
   const starter: OrchestrationStarter = {
-    exists: (id) => Promise.resolve(running.has(id)),
+    exists: (id) => {
+      asked.push(id);
+      return Promise.resolve(running.has(id));
+    },
     start: (id, input) => {
       running.add(id);
       started.push({ id, input });
@@ -38,7 +42,7 @@ async function setup(now: { value: string }) {
       starter,
       log: () => undefined,
     });
-  return { stores, started, running, tick };
+  return { stores, started, running, asked, tick };
 }
 
 describe('runScheduler', () => {
@@ -79,19 +83,73 @@ describe('runScheduler', () => {
     expect((await tick()).started).toEqual([]);
   });
 
-  it('records the slot without a second start when its orchestration already exists', async () => {
+  it('starts a due slot without asking whether its orchestration exists, since no tick marked it pending', async () => {
     const now = { value: '2026-03-10T12:00:00.000Z' };
-    const { stores, started, running, tick } = await setup(now);
+    const { stores, started, asked, tick } = await setup(now);
     await stores.instances.create(
       sampleInstance('orders', 'local/orders', { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
     );
-    running.add('backup-orders-20260308T020000000Z');
-    expect((await tick()).started).toEqual([]);
-    expect(started).toEqual([]);
-    expect((await stores.instances.get('orders'))?.value.lastScheduledSlot).toBe('2026-03-08T02:00:00.000Z');
+    expect((await tick()).started).toEqual(['backup-orders-20260308T020000000Z']);
+    expect(started).toHaveLength(1);
+    expect(asked).toEqual([]);
+    expect((await stores.instances.get('orders'))?.value).toMatchObject({
+      lastScheduledSlot: '2026-03-08T02:00:00.000Z',
+      pendingSlot: '2026-03-08T02:00:00.000Z',
+    });
   });
 
-  it('records every slot, also of instances whose row changed while the tick started them, keeping that change', async () => {
+  it('after a tick cut off between a start and its record, asks, does not start the slot again, and records it', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, started, asked, tick } = await setup(now);
+    await stores.instances.create(
+      sampleInstance('orders', 'local/orders', { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
+    );
+    // The first tick starts the slot, then cannot record it at all (neither in bulk nor one by one): as a crash would.
+    const instances = stores.instances;
+    const recordSlots = instances.recordSlots.bind(instances);
+    const update = instances.update.bind(instances);
+    instances.recordSlots = () => Promise.reject(new Error('host stopped'));
+    instances.update = () => Promise.reject(new Error('host stopped'));
+    const first = await tick();
+    expect(first.started).toEqual(['backup-orders-20260308T020000000Z']);
+    expect(first.failed.map((f) => f.instance)).toEqual(['orders']);
+    instances.recordSlots = recordSlots;
+    instances.update = update;
+    expect((await instances.get('orders'))?.value.lastScheduledSlot).toBe('2026-03-01T02:00:00.000Z');
+
+    const second = await tick();
+    expect(second).toEqual({ started: [], failed: [] });
+    expect(asked).toEqual(['backup-orders-20260308T020000000Z']);
+    expect(started).toHaveLength(1);
+    expect((await instances.get('orders'))?.value.lastScheduledSlot).toBe('2026-03-08T02:00:00.000Z');
+  });
+
+  it('does not start a slot it could not mark pending, and the next tick starts it', async () => {
+    const now = { value: '2026-03-10T12:00:00.000Z' };
+    const { stores, started, tick } = await setup(now);
+    for (const name of ['orders', 'sales']) {
+      await stores.instances.create(
+        sampleInstance(name, `local/${name}`, { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
+      );
+    }
+    const instances = stores.instances;
+    const mark = instances.markSlotsPending.bind(instances);
+    instances.markSlotsPending = async (entries) => {
+      await mark(entries.filter((e) => e.name !== 'orders'));
+      return ['orders'];
+    };
+    const first = await tick();
+    expect(first.started).toEqual(['backup-sales-20260308T020000000Z']);
+    expect(first.failed).toEqual([{ instance: 'orders', message: expect.stringContaining('pending') as string }]);
+    instances.markSlotsPending = mark;
+    expect((await tick()).started).toEqual(['backup-orders-20260308T020000000Z']);
+    expect(started.map((s) => s.id)).toEqual(['backup-sales-20260308T020000000Z', 'backup-orders-20260308T020000000Z']);
+  });
+
+  it.each([
+    ['a bulk transaction fails', 'partial'],
+    ['the bulk record throws', 'throws'],
+  ] as const)('records every slot one by one when %s, keeping a change made to a row meanwhile', async (_, failure) => {
     const now = { value: '2026-03-10T12:00:00.000Z' };
     const { stores, started, tick } = await setup(now);
     const names = Array.from({ length: 120 }, (_, i) => `db${String(i).padStart(3, '0')}`);
@@ -100,14 +158,16 @@ describe('runScheduler', () => {
         sampleInstance(name, `local/${name}`, { lastScheduledSlot: '2026-03-01T02:00:00.000Z' }),
       );
     }
-    // A backup of db005 takes its lock after the listing, before the slots are recorded: its transaction of 100
-    // fails whole, and those rows are recorded one by one.
-    const stores2 = stores.instances;
-    const start = stores2.recordSlots.bind(stores2);
-    stores2.recordSlots = async (entries) => {
-      const row = (await stores2.get('db005'))!;
-      await stores2.update({ ...row.value, activeBackupJobId: 'job-on-demand' }, row.etag);
-      return start(entries);
+    // A backup of db005 takes its lock after the listing; then the bulk record loses the first 40 rows (a failed
+    // transaction) or everything (the ledger unreachable).
+    const instances = stores.instances;
+    const bulk = instances.recordSlots.bind(instances);
+    instances.recordSlots = async (entries) => {
+      const row = (await instances.get('db005'))!;
+      await instances.update({ ...row.value, activeBackupJobId: 'job-on-demand' }, row.etag);
+      if (failure === 'throws') throw new Error('ledger unreachable');
+      await bulk(entries.slice(40));
+      return entries.slice(0, 40).map((e) => e.name);
     };
     const result = await tick();
     expect(result.failed).toEqual([]);

@@ -143,6 +143,8 @@ describe('runWatchdog: missed slots', () => {
         input: { instanceName: 'orders', trigger: 'Scheduled', scheduledSlot: S0 },
       },
     ]);
+    // Marked pending before the start, as the scheduler marks its own: a crash before the record is recognised.
+    expect((await w.stores.instances.get('orders'))?.value).toMatchObject({ pendingSlot: S0, lastScheduledSlot: S0 });
   });
 });
 

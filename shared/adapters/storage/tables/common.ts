@@ -1,7 +1,8 @@
 // What every Table Storage store shares: how a TableClient is made (connection string or identity), creating each
 // table once per process, key escaping, and the narrow mapping of expected 404/409/412 responses.
 //
-// Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts),
+// Tables (named `${TABLE_PREFIX}<name>`): backupPolicies (policies.ts), backupInstances (instances.ts, with the
+// scheduler's ledger scheduledSlots in scheduled-slots.ts),
 // recoveryPoints (recovery-points.ts), jobs (jobs.ts), auditLog (audit.ts); notificationChannels (channels.ts),
 // notifications (notifications.ts: the event outbox and deliveries), instanceHealth (health.ts). Each store's file
 // starts with its row layout.
@@ -26,6 +27,7 @@ export type TableName =
   | 'instanceHealth'
   | 'servers'
   | 'backupSlots'
+  | 'scheduledSlots'
   // restore tests (issue 17)
   | 'restoreTestPlans'
   | 'restoreTests';

@@ -11,10 +11,13 @@
 //                                 case-insensitive, and hashing keeps any id within the key rules and length.
 // A failed create is told apart by reading both rows: instance row present → ConcurrencyError, claim present →
 // UserErrorDatasourceAlreadyProtected naming the other instance. update is a Replace with the caller's etag.
+// The scheduler records its slots in a ledger beside this table (scheduled-slots.ts): get and list return the later
+// of the row's lastScheduledSlot and the ledger's, and the ledger's pendingSlot.
 
 import { createHash } from 'node:crypto';
-import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { PgkeepError } from '../../../errors';
+import { createSlotLedger, withLedger } from './scheduled-slots';
 import {
   ConcurrencyError,
   type InstanceRecord,
@@ -31,7 +34,6 @@ import {
   optStr,
   statusOf,
   str,
-  TRANSACTION_ROWS,
   unless404,
   type Row,
   type TableProvider,
@@ -129,6 +131,7 @@ const getRow = (c: TableClient, rowKey: string) =>
 
 export function createTableInstanceStore(tables: TableProvider): InstanceStore {
   const client = () => tables.table('backupInstances');
+  const ledger = createSlotLedger(tables);
   return {
     async create(instance) {
       const c = await client();
@@ -160,16 +163,25 @@ export function createTableInstanceStore(tables: TableProvider): InstanceStore {
     },
 
     async get(name) {
-      const row = await getRow(await client(), instanceKey(name));
-      return row && toStored(row);
+      const c = await client();
+      const [row, entry] = await Promise.all([getRow(c, instanceKey(name)), ledger.get(name)]);
+      if (!row) return undefined;
+      const stored = toStored(row);
+      return { ...stored, value: withLedger(stored.value, entry) };
     },
 
     async *list() {
       const c = await client();
+      // The ledger's listing runs while the first page of instances is fetched.
+      const ledgerEntries = ledger.all();
+      ledgerEntries.catch(() => undefined);
       const rows = c.listEntities<Record<string, unknown>>({
         queryOptions: { filter: odata`PartitionKey eq ${PARTITION} and RowKey ge ${'i:'} and RowKey lt ${'i;'}` },
       });
-      for await (const row of rows) yield toStored(row);
+      for await (const row of rows) {
+        const stored = toStored(row);
+        yield { ...stored, value: withLedger(stored.value, (await ledgerEntries).get(stored.value.name)) };
+      }
     },
 
     async update(instance, etag) {
@@ -193,32 +205,12 @@ export function createTableInstanceStore(tables: TableProvider): InstanceStore {
       }
     },
 
-    async recordSlots(entries) {
-      const c = await client();
-      const unwritten: string[] = [];
-      for (let i = 0; i < entries.length; i += TRANSACTION_ROWS) {
-        const batch = entries.slice(i, i + TRANSACTION_ROWS);
-        try {
-          await c.submitTransaction(
-            batch.map((e): TransactionAction => [
-              'update',
-              {
-                partitionKey: PARTITION,
-                rowKey: instanceKey(e.name),
-                lastScheduledSlot: e.slot,
-                updatedAt: e.updatedAt,
-              },
-              'Merge',
-              { etag: e.etag },
-            ]),
-          );
-        } catch (err) {
-          const status = statusOf(err);
-          if (status !== 412 && status !== 404) throw err;
-          unwritten.push(...batch.map((e) => e.name));
-        }
-      }
-      return unwritten;
+    markSlotsPending(entries) {
+      return ledger.record('pending', entries);
+    },
+
+    recordSlots(entries) {
+      return ledger.record('slot', entries);
     },
 
     async delete(name) {
@@ -232,6 +224,7 @@ export function createTableInstanceStore(tables: TableProvider): InstanceStore {
             ['delete', { partitionKey: PARTITION, rowKey: instanceKey(name) }],
             ['delete', { partitionKey: PARTITION, rowKey: claimKey }],
           ]);
+          await ledger.delete(name);
           return;
         } catch (err) {
           if (statusOf(err) !== 404 || attempt >= MAX_ATTEMPTS) throw err;
@@ -242,6 +235,7 @@ export function createTableInstanceStore(tables: TableProvider): InstanceStore {
           // the version we read, so a re-created instance of the same name is left intact.
           try {
             await c.deleteEntity(PARTITION, instanceKey(name), { etag: etagOf(row) });
+            await ledger.delete(name);
             return;
           } catch (err) {
             if (statusOf(err) !== 404 && statusOf(err) !== 412) throw err;

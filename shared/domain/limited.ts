@@ -1,4 +1,5 @@
-// Runs async work over many items with a bound on how many run at once (readiness checks, scheduler starts).
+// Runs async work over many items with a bound on how many run at once (readiness checks, scheduler starts, the
+// scheduler ledger's transactions). Pure: it only orders the caller's promises.
 
 /** `fn` over every item, at most `limit` at once; results in the items' order. */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
