@@ -12,7 +12,8 @@ import {
   type RestoreTestPlanRecord,
   type RestoreTestPlanStore,
 } from '../ports';
-import { dueSlot, selectInstances, type InstanceSelector } from '../domain/restore-tests';
+import { dueSlot } from '../domain/restore-tests';
+import { instanceSelector, selectInstances } from '../domain/plan-selection';
 import type { RestoreTestPlanProperties } from '../contracts/restore-tests';
 import type { RestoreTestOrchestratorInput, VerifyOrchestratorInput } from '../workflows/names';
 
@@ -25,12 +26,6 @@ export interface PlanRunDeps {
   readonly exists: (orchestrationId: string) => Promise<boolean>;
   readonly startRestoreTest: (orchestrationId: string, input: RestoreTestOrchestratorInput) => Promise<void>;
   readonly startVerify: (orchestrationId: string, input: VerifyOrchestratorInput) => Promise<void>;
-}
-
-export function instanceSelector(p: RestoreTestPlanProperties): InstanceSelector {
-  if (p.backupInstances !== undefined) return { backupInstances: p.backupInstances };
-  if (p.policy !== undefined) return { policy: p.policy };
-  return { server: p.server ?? '' };
 }
 
 /** The instances a plan covers now. */

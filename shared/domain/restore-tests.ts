@@ -1,39 +1,11 @@
-// The pure rules of restore tests (issue 17): which instances a plan covers, which point of each it tests, when its
-// schedule is due, how a scratch database is named and marked, and which scratch databases are leftovers to clean.
+// The pure rules of restore tests (issue 17): which point of each instance a test restores, when a plan's schedule is
+// due, how a scratch database is named and marked, and which scratch databases are leftovers to clean.
 
 import { createHash } from 'node:crypto';
 import { Cron } from 'croner';
 import { addDuration, parseDuration } from './duration';
 import { resolveTimeZone } from './timezone';
 import type { DataStore, RecoveryPointStatus } from './types';
-
-/** How a plan names its instances: by name, by policy, or by server (a prefix of the datasource resourceID). */
-export type InstanceSelector =
-  { readonly backupInstances: readonly string[] } | { readonly policy: string } | { readonly server: string };
-
-export interface SelectableInstance {
-  readonly name: string;
-  readonly policyName: string;
-  readonly resourceID: string;
-  readonly protected: boolean;
-  readonly deleted: boolean;
-}
-
-/**
- * The instances a plan covers, in the plan's order (by name) or by name. Named instances are taken as they are
- * (a missing one fails its own test); policy and server selections take protected, not deleted instances.
- */
-export function selectInstances(selector: InstanceSelector, instances: readonly SelectableInstance[]): string[] {
-  if ('backupInstances' in selector) return [...selector.backupInstances];
-  const live = instances.filter((i) => i.protected && !i.deleted);
-  const picked =
-    'policy' in selector
-      ? live.filter((i) => i.policyName === selector.policy)
-      : live.filter((i) =>
-          i.resourceID.toLowerCase().startsWith(`${selector.server.replace(/\/+$/, '').toLowerCase()}/databases/`),
-        );
-  return picked.map((i) => i.name).sort();
-}
 
 export interface SelectablePoint {
   readonly id: string;

@@ -9,7 +9,6 @@ import {
   parseScratchComment,
   scratchComment,
   scratchDatabaseName,
-  selectInstances,
   selectPoint,
   type SelectablePoint,
 } from '../../../shared/domain/restore-tests';
@@ -53,53 +52,6 @@ describe('selectPoint', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200; i++) seen.add(selectPoint(points, { random: { window: 'P2Y' } }, NOW, `job-${i}`)!.id);
     expect([...seen].sort()).toEqual(['june', 'old', 'spring']);
-  });
-});
-
-describe('selectInstances', () => {
-  const instances = [
-    {
-      name: 'b',
-      policyName: 'weekly',
-      resourceID: '/s/x/flexibleServers/pg1/databases/b',
-      protected: true,
-      deleted: false,
-    },
-    {
-      name: 'a',
-      policyName: 'weekly',
-      resourceID: '/s/x/flexibleServers/pg1/databases/a',
-      protected: true,
-      deleted: false,
-    },
-    {
-      name: 'c',
-      policyName: 'daily',
-      resourceID: '/s/x/flexibleServers/pg2/databases/c',
-      protected: true,
-      deleted: false,
-    },
-    {
-      name: 'stopped',
-      policyName: 'weekly',
-      resourceID: '/s/x/flexibleServers/pg1/databases/s',
-      protected: false,
-      deleted: false,
-    },
-    {
-      name: 'gone',
-      policyName: 'weekly',
-      resourceID: '/s/x/flexibleServers/pg1/databases/g',
-      protected: true,
-      deleted: true,
-    },
-  ];
-
-  it('takes named instances as given, and protected live instances of a policy or a server', () => {
-    expect(selectInstances({ backupInstances: ['c', 'a'] }, instances)).toEqual(['c', 'a']);
-    expect(selectInstances({ policy: 'weekly' }, instances)).toEqual(['a', 'b']);
-    expect(selectInstances({ server: '/s/x/flexibleServers/PG1/' }, instances)).toEqual(['a', 'b']);
-    expect(selectInstances({ server: '/s/x/flexibleServers/pg' }, instances)).toEqual([]);
   });
 });
 
