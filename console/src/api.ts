@@ -25,6 +25,7 @@ import {
 } from '../../shared/contracts/policies';
 import type { RecoveryPointResource, RecoveryPointTimeline } from '../../shared/contracts/recovery-points';
 import { restoreRequestSchema } from '../../shared/contracts/restores';
+import type { RestoreTestPlanResource, RestoreTestResource } from '../../shared/contracts/restore-tests';
 import type { List } from '../../shared/contracts/resources';
 import { jsonPath } from '../../shared/contracts/validation';
 
@@ -195,6 +196,12 @@ export const api = {
     ),
   restore: (name: string, body: unknown) =>
     call<JobResource>('POST', `${instancePath(name)}/restore`, checked(restoreRequestSchema, body, 'restore request')),
+
+  /** The instance's restore tests, newest first. */
+  restoreTests: (name: string) => call<List<RestoreTestResource>>('GET', `${instancePath(name)}/restoreTests`),
+  listRestoreTestPlans: () => call<List<RestoreTestPlanResource>>('GET', '/api/restoreTestPlans'),
+  /** Runs a plan now: one job per instance it covers (202 with their list). */
+  runRestoreTestPlan: (plan: string) => call<List<JobResource>>('POST', `/api/restoreTestPlans/${enc(plan)}/run`, {}),
 
   listJobs: (query: JobQuery = {}) => {
     const q = checked(jobQuerySchema, query, 'query');

@@ -17,6 +17,7 @@ export function Time({ iso, relative }: { iso: string | undefined; relative?: bo
 
 const tones: Record<string, string> = {
   Succeeded: 'ok',
+  Passed: 'ok',
   Healthy: 'ok',
   Ready: 'ok',
   ProtectionConfigured: 'ok',

@@ -99,11 +99,14 @@ export function Dialog({
   open,
   onClose,
   children,
+  wide,
 }: {
   title: string;
   open: boolean;
   onClose: () => void;
   children: ComponentChildren;
+  /** Room for a table (restore-test details). */
+  wide?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [titleId] = useState(() => nextId('dlg'));
@@ -114,7 +117,7 @@ export function Dialog({
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} aria-labelledby={titleId} onClose={onClose} onCancel={onClose}>
+    <dialog ref={ref} class={wide ? 'wide' : undefined} aria-labelledby={titleId} onClose={onClose} onCancel={onClose}>
       <h2 id={titleId}>{title}</h2>
       {children}
     </dialog>

@@ -1,5 +1,6 @@
-// One instance: its facts, its recovery points newest first (paged, 50 at a time) with a timeline chart coloured by
-// tier, and the actions its roles allow — Back up now (rule and retention tag), Restore (per point), Stop / Resume
+// One instance: its facts, its recovery points newest first (paged, 50 at a time, each with its latest restore test)
+// with a timeline chart coloured by tier, its restore-test history, and the actions its roles allow — Back up now
+// (rule and retention tag), Test restore now (through a plan covering it), Restore (per point), Stop / Resume
 // protection — plus its readiness checks with each failed check's remediation.
 
 import { useState } from 'preact/hooks';
@@ -24,6 +25,7 @@ import { StackedBars } from '../components/chart';
 import { Button, Dialog, Field, FormProblems, problemsOf } from '../components/forms';
 import { isRunning, JobProgress } from '../components/job';
 import { ReadinessChecks } from '../components/readiness';
+import { plansCovering, RestoreTestBadge, RestoreTestHistory, TestRestoreDialog } from '../components/restore-tests';
 import { bytes, count, localDay } from '../format';
 import { useCan, useResource } from '../hooks';
 import { href, Link, navigate } from '../router';
@@ -101,6 +103,7 @@ function Points({ name, version, canRestore }: { name: string; version: number; 
               </th>
               <th scope="col">Expires</th>
               <th scope="col">Integrity</th>
+              <th scope="col">Restore test</th>
               {canRestore && <th scope="col">Actions</th>}
             </tr>
           </thead>
@@ -135,6 +138,9 @@ function Points({ name, version, canRestore }: { name: string; version: number; 
                     <span class="mono small" title={`SHA-256 ${p.sha256}, checked on every restore`}>
                       SHA-256 {p.sha256.slice(0, 10)}…
                     </span>
+                  </td>
+                  <td>
+                    <RestoreTestBadge test={p.restoreTest} pointTime={p.recoveryPointTime} />
                   </td>
                   {canRestore && (
                     <td>
@@ -330,7 +336,7 @@ function Jobs({ name, version }: { name: string; version: number }) {
             <td>
               {j.properties.error ? (
                 <code>{j.properties.error.code}</code>
-              ) : j.properties.recoveryPointId ? (
+              ) : j.properties.operation === 'Backup' && j.properties.recoveryPointId ? (
                 'recovery point created'
               ) : (
                 ''
@@ -343,11 +349,29 @@ function Jobs({ name, version }: { name: string; version: number }) {
   );
 }
 
+function RestoreTests({ name, version }: { name: string; version: number }) {
+  const tests = useResource(() => api.restoreTests(name), [name, version]);
+  if (tests.error) return <ErrorPanel error={tests.error} title="The restore tests could not be loaded" />;
+  if (!tests.data) return <Loading what="restore tests" />;
+  if (tests.data.value.length === 0) {
+    return (
+      <Empty title="No restore test yet.">
+        <p>A restore-test plan that covers {name} restores its points into a scratch database on its schedule.</p>
+      </Empty>
+    );
+  }
+  return <RestoreTestHistory tests={tests.data.value.map((t) => t.properties)} />;
+}
+
 /** The instance's header, actions, facts and dialogs; mounted once the instance is loaded. */
 function InstanceTop({ instance: i, refresh }: { instance: BackupInstanceResource; refresh: () => void }) {
   const name = i.name;
   const can = useCan();
-  const [dialog, setDialog] = useState<'backup' | 'stop' | undefined>(undefined);
+  const [dialog, setDialog] = useState<'backup' | 'stop' | 'test' | undefined>(undefined);
+  const [testJobId, setTestJobId] = useState<string | undefined>(undefined);
+  const [testEnded, setTestEnded] = useState<string | undefined>(undefined);
+  const plans = useResource(() => (can('Operator') ? api.listRestoreTestPlans() : Promise.resolve(undefined)), [name]);
+  const covering = plans.data ? plansCovering(plans.data.value, i) : [];
   const [jobId, setJobId] = useState<string | undefined>(undefined);
   const [finished, setFinished] = useState<string | undefined>(undefined);
   const [readiness, setReadiness] = useState<ValidateForBackupResult | undefined>(undefined);
@@ -407,6 +431,11 @@ function InstanceTop({ instance: i, refresh }: { instance: BackupInstanceResourc
             Back up now
           </Button>
         )}
+        {can('Operator') && covering.length > 0 && (
+          <Button onClick={() => setDialog('test')} disabled={testJobId !== undefined && testEnded !== testJobId}>
+            Test restore now
+          </Button>
+        )}
         {can('Operator') && (
           <Button onClick={() => void checkReadiness()} busy={checking}>
             Check readiness
@@ -439,6 +468,19 @@ function InstanceTop({ instance: i, refresh }: { instance: BackupInstanceResourc
             title="Backup job"
             onEnd={() => {
               setFinished(followed);
+              refresh();
+            }}
+          />
+        </Card>
+      )}
+      {testJobId && (
+        <Card title={testEnded === testJobId ? 'Last restore test from this page' : 'Running restore test'}>
+          <JobProgress
+            key={testJobId}
+            id={testJobId}
+            title="Restore test job"
+            onEnd={() => {
+              setTestEnded(testJobId);
               refresh();
             }}
           />
@@ -524,6 +566,18 @@ function InstanceTop({ instance: i, refresh }: { instance: BackupInstanceResourc
           }}
         />
       )}
+      {covering.length > 0 && (
+        <TestRestoreDialog
+          name={name}
+          plans={covering}
+          open={dialog === 'test'}
+          onClose={() => setDialog(undefined)}
+          onStarted={(id) => {
+            setDialog(undefined);
+            setTestJobId(id);
+          }}
+        />
+      )}
       {can('Admin') && (
         <StopDialog
           name={name}
@@ -571,6 +625,9 @@ export function InstancePage({ name }: { name: string }) {
       </Card>
       <Card title="Recovery points">
         <Points name={name} version={version} canRestore={can('Operator')} />
+      </Card>
+      <Card title="Restore tests">
+        <RestoreTests name={name} version={version} />
       </Card>
       <Card title="Jobs of the last 7 days">
         <Jobs name={name} version={version} />
