@@ -461,7 +461,12 @@ async function startRehydration(deps: RestoreActivityDeps, input: RestoreStepInp
   if (!copy || copy.copyStatus === 'failed' || copy.copyStatus === 'aborted') {
     await deps.blobs.startRehydrateCopy(point.blobName, targetBlobName, rehydration.priority);
   }
-  await deps.jobs.patch(input.jobId, { extra: { target: describeTarget(input.request), rehydrateJobId } });
+  // `extra` is one field: keep what the job already says (a restore test's plan, slot and scratch database; a queued
+  // restore's requestId), which a patch of the two names alone would erase.
+  const job = await deps.jobs.get(input.jobId);
+  await deps.jobs.patch(input.jobId, {
+    extra: { ...job?.extra, target: describeTarget(input.request), rehydrateJobId },
+  });
   return { rehydrateJobId, targetBlobName };
 }
 
