@@ -13,6 +13,7 @@ import { protectCommand } from './protect';
 import { restoreCommand } from './restore';
 import { testsCommands } from './tests';
 import { serversCommands } from './servers';
+import { keysCommands } from './keys';
 import { decryptCommand } from '../decrypt';
 
 export const commandGroups: readonly CommandGroup[] = [
@@ -24,6 +25,7 @@ export const commandGroups: readonly CommandGroup[] = [
   restoreCommand,
   testsCommands,
   serversCommands,
+  keysCommands,
   policiesCommands,
   healthCommand,
   policyCommands,
