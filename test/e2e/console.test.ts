@@ -5,10 +5,10 @@
 // in test-results/console/. The steps build on each other, in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { createStateStores } from '../../shared/adapters/storage/stores';
 import type { JobRecord } from '../../shared/ports';
 import { tableChecksums } from '../support/table-checksums';
 import { startConsoleEnv, type ConsoleEnv } from './console-support';
+import { devhostStores } from '../support/devhost';
 
 let env: ConsoleEnv;
 let page: Page;
@@ -180,12 +180,7 @@ describe('the console for an Admin', () => {
 
   it('lists the jobs with their status words, unknown ones as they are, and filters them by operation', async () => {
     // An operation and a status this console has no words for (later work adds them): shown as they are.
-    const jobs = createStateStores({
-      VAULT_STORAGE: env.dh.storage.connectionString,
-      VAULT_STORAGE__accountName: '',
-      AzureWebJobsStorage: '',
-      TABLE_PREFIX: '',
-    }).jobs;
+    const jobs = devhostStores(env.dh.storage).jobs;
     await jobs.create({
       id: 'future-op',
       operation: 'Replicate' as JobRecord['operation'],

@@ -7,10 +7,10 @@
 // on that archived point and in the history, and drops its scratch database.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- response bodies are checked by the assertions, not by types */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStores } from '../../shared/adapters/storage/stores';
 import { recoveryPointId, type RecoveryPointStore } from '../../shared/ports';
 import { jobEnded, pollUntil } from './backup-support';
 import { startRestoreTestEnv, type RestoreTestEnv } from './restore-test-e2e-support';
+import { devhostStores } from '../support/devhost';
 
 let env: RestoreTestEnv;
 let points: RecoveryPointStore;
@@ -20,12 +20,7 @@ const DAY = 86_400_000;
 
 beforeAll(async () => {
   env = await startRestoreTestEnv({ rows: 2_000 });
-  points = createStateStores({
-    VAULT_STORAGE: env.dh.storage.connectionString,
-    VAULT_STORAGE__accountName: '',
-    AzureWebJobsStorage: '',
-    TABLE_PREFIX: '',
-  }).recoveryPoints;
+  points = devhostStores(env.dh.storage).recoveryPoints;
   for (let i = 0; i < 4; i++) ids.push(await env.backup('orders'));
   // The two oldest points are made a month and more old: each row is written again under the id of its earlier time
   // (ids encode the time), pointing at the same blobs. The plan's P7D window then holds the archived two only.

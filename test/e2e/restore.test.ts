@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStores } from '../../shared/adapters/storage/stores';
 import type { RecoveryPointStore } from '../../shared/ports';
 import { tableChecksums } from '../support/table-checksums';
 import { containerSasUrl, databaseRequest, startRestoreEnv, type RestoreEnv } from './restore-e2e-support';
+import { devhostStores } from '../support/devhost';
 
 const execFileAsync = promisify(execFile);
 let env: RestoreEnv;
@@ -21,12 +21,7 @@ let points: RecoveryPointStore;
 beforeAll(async () => {
   env = await startRestoreEnv();
   pointId = await env.backup();
-  points = createStateStores({
-    VAULT_STORAGE: env.dh.storage.connectionString,
-    VAULT_STORAGE__accountName: '',
-    AzureWebJobsStorage: '',
-    TABLE_PREFIX: '',
-  }).recoveryPoints;
+  points = devhostStores(env.dh.storage).recoveryPoints;
 }, 180_000);
 
 afterAll(async () => {

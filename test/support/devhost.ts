@@ -3,6 +3,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createStateStores, type StateStores } from '../../shared/adapters/storage/stores';
 import { azuriteConnectionString, freePort, startAzurite, type AzuriteInstance } from './azurite';
 import { groupMembers, isRunning, registerOwned, spawnOwned, unregisterOwned } from './processes';
 
@@ -41,6 +42,16 @@ export interface DevhostStorage {
   blobUrl: string;
   queueUrl: string;
   tableUrl: string;
+}
+
+/** The app's own Table stores over a devhost's storage, for tests that arrange or read state behind the API. */
+export function devhostStores(storage: DevhostStorage): StateStores {
+  return createStateStores({
+    VAULT_STORAGE: storage.connectionString,
+    VAULT_STORAGE__accountName: '',
+    AzureWebJobsStorage: '',
+    TABLE_PREFIX: '',
+  });
 }
 
 export interface DevhostInstance {
