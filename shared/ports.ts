@@ -91,7 +91,8 @@ export interface DbReadinessReport {
  * Implemented in adapters/storage/staged-blocks.ts (blockBlobSink over the SDK's BlockBlobClient).
  * Contract: nothing is visible until commitBlocks; staging an id again replaces that block (so a retried attempt
  * overwrites its own partial upload); commitBlocks makes the blob exactly the listed blocks in order and discards
- * staged blocks it does not list.
+ * staged blocks it does not list. stageBlock must not keep `data` once its promise resolves: the writer reuses the
+ * buffer for a later block.
  */
 export interface BlockBlobSink {
   stageBlock(blockId: string, data: Buffer, options?: { abortSignal?: AbortSignal }): Promise<void>;

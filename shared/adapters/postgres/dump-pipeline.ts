@@ -12,6 +12,7 @@ import { createEncryptStream, ENCRYPTION_SEGMENT_BYTES, type DumpEncryptionKey }
 import { chooseBlockSize, StagedBlockWriter } from '../storage/staged-blocks';
 import { pgConnectionLost } from '../network-errors';
 import { DumpContentsParser, type ContentsResult } from './dump-contents';
+import { withBufferedStdout } from './stdout-buffer';
 
 export interface RunDumpOptions {
   readonly conn: PgConnection;
@@ -100,7 +101,12 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   };
 
   const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' };
-  const pgDump = spawnChild(children, tools.pgDump, ['--format=custom', '--compress=0', '--no-password'], {
+  const [dumpFile, dumpArgs] = await withBufferedStdout(
+    tools.pgDump,
+    ['--format=custom', '--compress=0', '--no-password'],
+    baseEnv.PATH,
+  );
+  const pgDump = spawnChild(children, dumpFile, dumpArgs, {
     // The password travels in the child's environment only; argv is world-readable in /proc.
     ...baseEnv,
     ...pgEnv(conn),

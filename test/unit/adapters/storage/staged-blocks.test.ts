@@ -101,6 +101,28 @@ describe('StagedBlockWriter', () => {
     expect(gate.peak()).toBe(2);
   });
 
+  it('reuses the buffers of staged blocks: at most maxInFlight + 1 distinct buffers, each block still its own bytes', async () => {
+    const seen = new Set<ArrayBufferLike>();
+    const staged: string[] = [];
+    // Resolves at once, copying what it got: the port allows reuse of `data` after the promise resolves.
+    const sink: BlockBlobSink = {
+      stageBlock: async (_id, data) => {
+        seen.add(data.buffer);
+        staged.push(data.toString());
+        await new Promise((r) => setImmediate(r));
+      },
+      commitBlocks: () => Promise.resolve(),
+    };
+    // Blocks above Buffer's 4 KiB pool threshold, so each fresh allocation would be a buffer of its own.
+    const writer = new StagedBlockWriter(sink, { blockSize: 8192, maxInFlight: 2 });
+    const input = Buffer.from(Array.from({ length: 10 * 8192 }, (_, i) => 97 + (i % 26)));
+    for (let i = 0; i < input.length; i += 3000) await writer.write(input.subarray(i, i + 3000));
+    await writer.finish();
+    expect(staged.join('')).toBe(input.toString());
+    expect(staged).toHaveLength(10);
+    expect(seen.size).toBeLessThanOrEqual(3);
+  });
+
   it('fails the next write and finish once a block could not be staged', async () => {
     const failing: BlockBlobSink = {
       stageBlock: () => Promise.reject(new Error('storage said no')),
