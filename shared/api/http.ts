@@ -4,6 +4,7 @@
 
 import { PgkeepError, toPgkeepError } from '../errors';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
+import { ConcurrencyError } from '../ports';
 
 export type Handler = (req: ApiRequest) => Promise<ApiResponse>;
 
@@ -29,11 +30,37 @@ export interface Logger {
   error(message: string, props?: Record<string, unknown>): void;
 }
 
-/** Runs a handler so that every failure becomes an Azure error body: PgkeepError → its status; anything else → 500. */
+/**
+ * Runs a read-modify-write of one stored resource again when another writer changed the row in between (a timer's
+ * bookkeeping, a backup taking its lock, a second request): `write` re-reads the row and re-applies the request to it.
+ */
+export async function retryOnConcurrentChange<T>(write: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= attempts) throw err;
+    }
+  }
+}
+
+/** A row that kept changing under a request: a 409 the caller may send again, never a 500. */
+function concurrentChange(err: ConcurrencyError): PgkeepError {
+  return new PgkeepError('UserErrorInvalidRequest', `${err.message}; nothing was changed by this request`, {
+    status: 409,
+    hint: 'the resource was changed by another request or by a running job at the same moment: send the request again',
+  });
+}
+
+/**
+ * Runs a handler so that every failure becomes an Azure error body: PgkeepError → its status; a store's
+ * ConcurrencyError → 409; anything else → 500.
+ */
 export async function runHandler(handler: Handler, req: ApiRequest, log: Logger): Promise<ApiResponse> {
   try {
     return await handler(req);
   } catch (err) {
+    if (err instanceof ConcurrencyError) return json(409, concurrentChange(err).toBody());
     const e = toPgkeepError(err);
     if (!(err instanceof PgkeepError)) {
       // The cause stays in the log, never in the response: it may carry internals.

@@ -7,7 +7,7 @@ import type { Policy } from '../domain/types';
 import type { DbReadinessReport, InstanceRecord, Stored } from '../ports';
 import { acquireBackupLock, releaseBackupLock } from '../activities/backup-lock';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, parseJsonBody } from './http';
+import { json, notFound, param, parseJsonBody, retryOnConcurrentChange } from './http';
 import { validate } from '../contracts/validation';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { listOf, toInstanceResource, toJobResource } from './resources';
@@ -138,13 +138,19 @@ export function instanceRoutes(deps: ApiDeps) {
         { target: '$.properties.dataSourceInfo.resourceID' },
       );
     }
-    const record = instanceRecordOf(name, props, nowIso(), existing?.value);
-    assertReady(name, await deps.checkReadiness(record));
-    if (existing) {
-      await deps.instances.update(record, existing.etag);
-      return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, record)));
-    }
-    await deps.instances.create(record);
+    assertReady(name, await deps.checkReadiness(instanceRecordOf(name, props, nowIso(), existing?.value)));
+    // A backup taking or releasing its lock writes the row too: re-read and re-apply the request on a race.
+    let current = existing;
+    let reread = false;
+    const record = await retryOnConcurrentChange(async () => {
+      if (reread) current = await deps.instances.get(name);
+      reread = true;
+      const next = instanceRecordOf(name, props, nowIso(), current?.value);
+      if (current) await deps.instances.update(next, current.etag);
+      else await deps.instances.create(next);
+      return next;
+    });
+    if (current) return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, record)));
     return json(201, toInstanceResource(deps.vaultId, record));
   }
 
@@ -238,9 +244,12 @@ export function instanceRoutes(deps: ApiDeps) {
   ): Promise<ApiResponse> {
     const name = param(req, 'name');
     const body = validate(stopProtectionBodySchema, parseJsonBody(req, { optional: true }), 'request body');
-    const stored = await loadInstance(deps, name);
-    const next = change(stored.value, body);
-    await deps.instances.update({ ...next, updatedAt: nowIso() }, stored.etag);
+    const next = await retryOnConcurrentChange(async () => {
+      const stored = await loadInstance(deps, name);
+      const changed = change(stored.value, body);
+      await deps.instances.update({ ...changed, updatedAt: nowIso() }, stored.etag);
+      return changed;
+    });
     return json(200, toInstanceResource(deps.vaultId, next));
   }
 

@@ -17,7 +17,7 @@ import { validName } from '../contracts/resources';
 import type { ApiRequest, ApiResponse } from '../contracts/http';
 import { startPlanRun } from '../activities/restore-test-runs';
 import type { ApiDeps } from './deps';
-import { json, notFound, param, parseJsonBody } from './http';
+import { json, notFound, param, parseJsonBody, retryOnConcurrentChange } from './http';
 import { loadInstance } from './instances';
 import { instanceId, listOf, toJobResource } from './resources';
 
@@ -75,21 +75,24 @@ export function restoreTestRoutes(deps: ApiDeps) {
     const properties = body.properties;
     // A scratch server that cannot take the test is refused now, not at the first run.
     if (properties.target) await rt.checkScratchTarget(properties.target.datasourceAuthCredentials.secretStoreResource);
-    const existing = await rt.plans.get(name);
-    const now = nowIso();
-    const record: RestoreTestPlanRecord = {
-      name,
-      properties,
-      createdAt: existing?.value.createdAt ?? now,
-      updatedAt: now,
-      ...(existing?.value.lastScheduledSlot ? { lastScheduledSlot: existing.value.lastScheduledSlot } : {}),
-    };
-    if (existing) {
-      await rt.plans.update(record, existing.etag);
-      return json(200, toPlanResource(deps.vaultId, record, now));
-    }
-    await rt.plans.create(record);
-    return json(201, toPlanResource(deps.vaultId, record, now));
+    // The restore-test timer moves the plan's lastScheduledSlot with its etag: re-read and re-apply on a race.
+    return retryOnConcurrentChange(async () => {
+      const existing = await rt.plans.get(name);
+      const now = nowIso();
+      const record: RestoreTestPlanRecord = {
+        name,
+        properties,
+        createdAt: existing?.value.createdAt ?? now,
+        updatedAt: now,
+        ...(existing?.value.lastScheduledSlot ? { lastScheduledSlot: existing.value.lastScheduledSlot } : {}),
+      };
+      if (existing) {
+        await rt.plans.update(record, existing.etag);
+        return json(200, toPlanResource(deps.vaultId, record, now));
+      }
+      await rt.plans.create(record);
+      return json(201, toPlanResource(deps.vaultId, record, now));
+    });
   }
 
   async function get(req: ApiRequest): Promise<ApiResponse> {

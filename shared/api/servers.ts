@@ -18,7 +18,7 @@ import {
 } from '../activities/discovery';
 import { assignMissingRoles } from '../activities/assign-roles';
 import type { ApiDeps } from './deps';
-import { json, param, parseJsonBody } from './http';
+import { json, param, parseJsonBody, retryOnConcurrentChange } from './http';
 import { listOf } from './resources';
 import { loadInstance } from './instances';
 import { policyNameFromId } from '../contracts/instances';
@@ -122,31 +122,35 @@ export function serverRoutes(deps: ApiDeps) {
         hint: err.hint,
       });
     }
-    const existing = await deps.servers.get(name);
-    const now = nowIso();
-    const record: ServerRecord = {
-      ...(existing?.value.lastDiscoveryAt ? { lastDiscoveryAt: existing.value.lastDiscoveryAt } : {}),
-      ...(existing?.value.lastGlobalsAt ? { lastGlobalsAt: existing.value.lastGlobalsAt } : {}),
-      name,
-      resourceID: props.resourceID,
-      secret,
-      ...(props.maxConcurrentBackups !== undefined ? { maxConcurrentBackups: props.maxConcurrentBackups } : {}),
-      ...(auto && policyName
-        ? {
-            autoProtect: {
-              policyName,
-              ...(auto.include ? { include: auto.include } : {}),
-              ...(auto.exclude ? { exclude: auto.exclude } : {}),
-            },
-          }
-        : {}),
-      ...(props.globalsEveryHours !== undefined ? { globalsEveryHours: props.globalsEveryHours } : {}),
-      slotKey: serverKeyOf(props.resourceID, conn),
-      createdAt: existing?.value.createdAt ?? now,
-      updatedAt: now,
-    };
-    if (existing) await deps.servers.update(record, existing.etag);
-    else await deps.servers.create(record);
+    // Discovery and globals runs write the row too (lastDiscoveryAt, lastGlobalsAt): re-read and re-apply on a race.
+    const { existing, record } = await retryOnConcurrentChange(async () => {
+      const existing = await deps.servers.get(name);
+      const now = nowIso();
+      const record: ServerRecord = {
+        ...(existing?.value.lastDiscoveryAt ? { lastDiscoveryAt: existing.value.lastDiscoveryAt } : {}),
+        ...(existing?.value.lastGlobalsAt ? { lastGlobalsAt: existing.value.lastGlobalsAt } : {}),
+        name,
+        resourceID: props.resourceID,
+        secret,
+        ...(props.maxConcurrentBackups !== undefined ? { maxConcurrentBackups: props.maxConcurrentBackups } : {}),
+        ...(auto && policyName
+          ? {
+              autoProtect: {
+                policyName,
+                ...(auto.include ? { include: auto.include } : {}),
+                ...(auto.exclude ? { exclude: auto.exclude } : {}),
+              },
+            }
+          : {}),
+        ...(props.globalsEveryHours !== undefined ? { globalsEveryHours: props.globalsEveryHours } : {}),
+        slotKey: serverKeyOf(props.resourceID, conn),
+        createdAt: existing?.value.createdAt ?? now,
+        updatedAt: now,
+      };
+      if (existing) await deps.servers.update(record, existing.etag);
+      else await deps.servers.create(record);
+      return { existing, record };
+    });
     // The limit lives with the semaphore, which every instance on the same host and port shares.
     await deps.slots.setLimit(record.slotKey ?? '', record.maxConcurrentBackups);
     if (existing?.value.slotKey && existing.value.slotKey !== record.slotKey) {

@@ -36,6 +36,25 @@ describe('PUT /backupInstances/{name}', () => {
     expect((await api.stores.instances.get('orders'))?.value.policyName).toBe('gfs');
   });
 
+  it('changes the policy over a backup that took its lock between the read and the write, keeping the lock', async () => {
+    const api = await apiWithInstance();
+    await api.call('PUT', 'backupPolicies/gfs', fixture('gfs-ten-years.json'));
+    const instances = api.stores.instances;
+    const get = instances.get.bind(instances);
+    let raced = false;
+    instances.get = async (name) => {
+      const read = await get(name);
+      if (read && !raced) {
+        raced = true;
+        await instances.update({ ...read.value, activeBackupJobId: 'job-running' }, read.etag);
+      }
+      return read;
+    };
+    const res = await api.call('PUT', 'backupInstances/orders', instanceBody({ policyId: 'gfs' }));
+    expect(res.status).toBe(200);
+    expect((await get('orders'))?.value).toMatchObject({ policyName: 'gfs', activeBackupJobId: 'job-running' });
+  });
+
   it('refuses with 400 listing every failed readiness check with its own code, and stores nothing', async () => {
     const api = createApi();
     await api.call('PUT', 'backupPolicies/weekly', fixture('default-weekly.json'));

@@ -51,6 +51,43 @@ async function apiWithServer(extra: Record<string, unknown> = {}) {
 }
 
 describe('PUT/GET/DELETE /servers/{name}', () => {
+  it('applies a PUT over a discovery run that wrote the row between its read and its write, keeping both', async () => {
+    const api = await apiWithServer();
+    const servers = api.stores.servers;
+    const get = servers.get.bind(servers);
+    let raced = false;
+    servers.get = async (name) => {
+      const read = await get(name);
+      if (read && !raced) {
+        raced = true;
+        // The discovery timer records its run on the row after this request read it.
+        await servers.update({ ...read.value, lastDiscoveryAt: '2026-03-10T11:00:00.000Z' }, read.etag);
+      }
+      return read;
+    };
+    const res = await api.call('PUT', 'servers/pg1', serverBody({ maxConcurrentBackups: 4 }));
+    expect(res.status).toBe(200);
+    expect((await get('pg1'))?.value).toMatchObject({
+      maxConcurrentBackups: 4,
+      lastDiscoveryAt: '2026-03-10T11:00:00.000Z',
+    });
+  });
+
+  it('answers 409, not 500, when the row keeps changing under a PUT, and changes nothing', async () => {
+    const api = await apiWithServer();
+    const servers = api.stores.servers;
+    const get = servers.get.bind(servers);
+    servers.get = async (name) => {
+      const read = await get(name);
+      if (read) await servers.update({ ...read.value, lastDiscoveryAt: new Date().toISOString() }, read.etag);
+      return read;
+    };
+    const res = await api.call('PUT', 'servers/pg1', serverBody({ maxConcurrentBackups: 4 }));
+    expect(res.status).toBe(409);
+    expect(res.jsonBody).toMatchObject({ error: { code: 'UserErrorInvalidRequest' } });
+    expect((await get('pg1'))?.value.maxConcurrentBackups).toBeUndefined();
+  });
+
   it('registers a server keyed by its host and port, puts its own limit on that key, and lists it', async () => {
     const api = await apiWithServer({ maxConcurrentBackups: 3 });
     const got = await api.call('GET', 'servers/pg1');
