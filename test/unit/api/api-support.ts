@@ -8,7 +8,7 @@ import { runHandler } from '../../../shared/api/http';
 import type { ApiRequest, ApiResponse } from '../../../shared/contracts/http';
 import { apiRoutes } from '../../../shared/api/routes';
 import type { ErrorBody } from '../../../shared/errors';
-import type { DbReadinessReport, KeyEncryptionKeys, ReadinessCheck } from '../../../shared/ports';
+import type { DbReadinessReport, KeyEncryptionKeys, ReadinessCheck, Stored } from '../../../shared/ports';
 import { keyEncryptionKeysFromSettings } from '../../../shared/adapters/crypto/envelope';
 import { createFakeJsonBlobs, createFakeStores } from '../../support/fake-stores';
 import { createFakeAlertStores } from '../../support/fake-alert-stores';
@@ -231,4 +231,28 @@ export function testKeyring(current: string, keys: Record<string, string>): KeyE
     },
     undefined,
   );
+}
+
+/** A store whose rows a test can change behind a request's back. */
+interface RacedStore<T> {
+  get(name: string): Promise<Stored<T> | undefined>;
+  update(value: T, etag: string): Promise<string>;
+}
+
+/**
+ * Makes the next `times` reads of the store be followed at once by `change` written to the row, as a timer or a job
+ * writing the same row between a request's read and its write would. Returns the store's own get, unraced.
+ */
+export function changeAfterRead<T>(store: RacedStore<T>, change: (value: T) => T, times = 1): RacedStore<T>['get'] {
+  const get = store.get.bind(store);
+  let left = times;
+  store.get = async (name) => {
+    const read = await get(name);
+    if (read && left > 0) {
+      left--;
+      await store.update(change(read.value), read.etag);
+    }
+    return read;
+  };
+  return get;
 }

@@ -1,7 +1,17 @@
 // Backup instance routes over the fake stores: configure behind the readiness checks, change policy, backup now
 // with its lock, stop/resume/delete, and every 400/404/409 with its code and JSON paths.
 import { describe, expect, it } from 'vitest';
-import { apiWithInstance, createApi, failedCheck, fixture, instanceBody, NOW, targets, VAULT } from './api-support';
+import {
+  apiWithInstance,
+  changeAfterRead,
+  createApi,
+  failedCheck,
+  fixture,
+  instanceBody,
+  NOW,
+  targets,
+  VAULT,
+} from './api-support';
 
 describe('PUT /backupInstances/{name}', () => {
   it('configures protection with 201 once every readiness check passes, owing no earlier slot', async () => {
@@ -39,17 +49,7 @@ describe('PUT /backupInstances/{name}', () => {
   it('changes the policy over a backup that took its lock between the read and the write, keeping the lock', async () => {
     const api = await apiWithInstance();
     await api.call('PUT', 'backupPolicies/gfs', fixture('gfs-ten-years.json'));
-    const instances = api.stores.instances;
-    const get = instances.get.bind(instances);
-    let raced = false;
-    instances.get = async (name) => {
-      const read = await get(name);
-      if (read && !raced) {
-        raced = true;
-        await instances.update({ ...read.value, activeBackupJobId: 'job-running' }, read.etag);
-      }
-      return read;
-    };
+    const get = changeAfterRead(api.stores.instances, (v) => ({ ...v, activeBackupJobId: 'job-running' }));
     const res = await api.call('PUT', 'backupInstances/orders', instanceBody({ policyId: 'gfs' }));
     expect(res.status).toBe(200);
     expect((await get('orders'))?.value).toMatchObject({ policyName: 'gfs', activeBackupJobId: 'job-running' });

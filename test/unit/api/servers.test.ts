@@ -21,7 +21,16 @@ import {
   serverListSchema,
   serverResourceSchema,
 } from '../../../shared/contracts/servers';
-import { createApi, failedCheck, fixture, NOW, SERVER_CONNECTION, testKeyring, VAULT } from './api-support';
+import {
+  changeAfterRead,
+  createApi,
+  failedCheck,
+  fixture,
+  NOW,
+  SERVER_CONNECTION,
+  testKeyring,
+  VAULT,
+} from './api-support';
 
 function expectExactly(schema: z.ZodType, body: unknown): void {
   const parsed = schema.safeParse(body);
@@ -53,18 +62,8 @@ async function apiWithServer(extra: Record<string, unknown> = {}) {
 describe('PUT/GET/DELETE /servers/{name}', () => {
   it('applies a PUT over a discovery run that wrote the row between its read and its write, keeping both', async () => {
     const api = await apiWithServer();
-    const servers = api.stores.servers;
-    const get = servers.get.bind(servers);
-    let raced = false;
-    servers.get = async (name) => {
-      const read = await get(name);
-      if (read && !raced) {
-        raced = true;
-        // The discovery timer records its run on the row after this request read it.
-        await servers.update({ ...read.value, lastDiscoveryAt: '2026-03-10T11:00:00.000Z' }, read.etag);
-      }
-      return read;
-    };
+    // The discovery timer records its run on the row after this request read it.
+    const get = changeAfterRead(api.stores.servers, (v) => ({ ...v, lastDiscoveryAt: '2026-03-10T11:00:00.000Z' }));
     const res = await api.call('PUT', 'servers/pg1', serverBody({ maxConcurrentBackups: 4 }));
     expect(res.status).toBe(200);
     expect((await get('pg1'))?.value).toMatchObject({
@@ -75,13 +74,11 @@ describe('PUT/GET/DELETE /servers/{name}', () => {
 
   it('answers 409, not 500, when the row keeps changing under a PUT, and changes nothing', async () => {
     const api = await apiWithServer();
-    const servers = api.stores.servers;
-    const get = servers.get.bind(servers);
-    servers.get = async (name) => {
-      const read = await get(name);
-      if (read) await servers.update({ ...read.value, lastDiscoveryAt: new Date().toISOString() }, read.etag);
-      return read;
-    };
+    const get = changeAfterRead(
+      api.stores.servers,
+      (v) => ({ ...v, lastDiscoveryAt: new Date().toISOString() }),
+      Infinity,
+    );
     const res = await api.call('PUT', 'servers/pg1', serverBody({ maxConcurrentBackups: 4 }));
     expect(res.status).toBe(409);
     expect(res.jsonBody).toMatchObject({ error: { code: 'UserErrorInvalidRequest' } });
