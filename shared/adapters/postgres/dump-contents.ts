@@ -124,10 +124,13 @@ export class DumpContentsParser {
     if (this.state.kind === 'failed' || chunk.length === 0) return;
     let buf = chunk;
     if (this.heldBytes > 0) {
-      this.held.push(chunk);
-      this.heldBytes += chunk.length;
-      if (this.heldBytes < this.need) return;
-      buf = Buffer.concat(this.held, this.heldBytes);
+      if (this.heldBytes + chunk.length < this.need) {
+        // Copied: the caller may reuse its chunk's memory (the dump's relay reads into one buffer).
+        this.held.push(Buffer.from(chunk));
+        this.heldBytes += chunk.length;
+        return;
+      }
+      buf = Buffer.concat([...this.held, chunk], this.heldBytes + chunk.length);
       this.held = [];
       this.heldBytes = 0;
     }

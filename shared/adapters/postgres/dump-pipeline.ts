@@ -4,6 +4,7 @@
 // Needs the zstd command-line tool (multi-threaded with -T0, a few MiB of memory): Debian/Ubuntu package `zstd`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { PgkeepError, type ErrorCode } from '../../errors';
 import type { BlockBlobSink, PgClientTools, PgConnection } from '../../ports';
@@ -13,6 +14,7 @@ import { chooseBlockSize, StagedBlockWriter } from '../storage/staged-blocks';
 import { pgConnectionLost } from '../network-errors';
 import { DumpContentsParser, type ContentsResult } from './dump-contents';
 import { withBufferedStdout } from './stdout-buffer';
+import { openOutputRelay } from './output-relay';
 
 export interface RunDumpOptions {
   readonly conn: PgConnection;
@@ -86,7 +88,7 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   const blockSize = chooseBlockSize(options.expectedSizeBytes);
   const internal = new AbortController();
   const children: ChildProcess[] = [];
-  const early: { reason?: 'stalled' | 'aborted' | 'spawn' | 'upload'; detail?: string } = {};
+  const early: { reason?: 'stalled' | 'aborted' | 'spawn' | 'upload' | 'relay'; detail?: string } = {};
 
   const killAll = (): void => {
     internal.abort();
@@ -106,7 +108,15 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     ['--format=custom', '--compress=0', '--no-password'],
     baseEnv.PATH,
   );
-  const pgDump = spawnChild(children, dumpFile, dumpArgs, {
+  const relay = await openOutputRelay().catch((err: unknown) => {
+    throw new PgkeepError(
+      'SystemErrorDumpFailed',
+      `cannot open the socket pg_dump writes to: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
+  // pg_dump writes into the relay's socket; the host copies each read on to zstd and pg_restore from one reused buffer.
+  const pgDump = spawnChild(children, dumpFile, dumpArgs, relay.childEnd, {
     // The password travels in the child's environment only; argv is world-readable in /proc.
     ...baseEnv,
     ...pgEnv(conn),
@@ -115,8 +125,8 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     // checksums their text, and a restore test reads them back in UTC (restored-contents.ts).
     PGTZ: 'UTC',
   });
-  const zstd = spawnChild(children, options.zstdPath ?? 'zstd', ['-q', '-T0', `-${level}`, '-c'], baseEnv);
-  const pgRestore = spawnChild(children, tools.pgRestore, ['--list'], baseEnv);
+  const zstd = spawnChild(children, options.zstdPath ?? 'zstd', ['-q', '-T0', `-${level}`, '-c'], 'pipe', baseEnv);
+  const pgRestore = spawnChild(children, tools.pgRestore, ['--list'], 'pipe', baseEnv);
   pgDump.stdin.end();
   for (const child of children) {
     child.once('error', (err) => stop('spawn', err.message));
@@ -153,14 +163,17 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   };
 
   const contents = options.contents === false ? undefined : new DumpContentsParser();
-  pgDump.stdout.on('data', (chunk: Buffer) => {
-    contents?.push(chunk);
-    dumped += chunk.length;
-    if (header.length < 5) header = Buffer.concat([header, chunk.subarray(0, 5 - header.length)]);
-    stall.refresh();
-    report(false);
+  relay.start([zstd.stdin, pgRestore.stdin], {
+    // The chunk's memory is the relay's read buffer: the parser and the header check copy what they keep.
+    onChunk: (chunk) => {
+      contents?.push(chunk);
+      dumped += chunk.length;
+      if (header.length < 5) header = Buffer.concat([header, chunk.subarray(0, 5 - header.length)]);
+      stall.refresh();
+      report(false);
+    },
+    onError: (err) => stop('relay', err.message),
   });
-  tee(pgDump.stdout, [zstd.stdin, pgRestore.stdin]);
 
   const writer = new StagedBlockWriter(sink, {
     blockSize,
@@ -205,6 +218,8 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     }
     if (early.reason === 'spawn')
       return new PgkeepError('SystemErrorDumpFailed', `cannot start a dump tool: ${scrub(early.detail ?? '')}`);
+    if (early.reason === 'relay')
+      return new PgkeepError('SystemErrorDumpFailed', `reading pg_dump's output failed: ${scrub(early.detail ?? '')}`);
     if (ownFailure(zstdExit))
       return new PgkeepError('SystemErrorDumpFailed', `zstd failed (${describeExit(zstdExit)}): ${scrub(zstdErr())}`);
     if (early.reason === 'upload')
@@ -274,52 +289,32 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   };
 }
 
-/**
- * Copies `source` into every target, pausing it while any target is full (backpressure from the upload back to
- * pg_dump). A target that goes away is dropped: pg_restore --list exits as soon as it has read the TOC, and its
- * exit code, not the EPIPE that follows, is what counts. (Readable.pipe to two targets stalls when one closes.)
- */
-function tee(source: Readable, targets: readonly Writable[]): void {
-  const live = new Set(targets);
-  let waiting = 0;
-  const release = (): void => {
-    waiting--;
-    if (waiting === 0) source.resume();
-  };
-  for (const target of targets) {
-    target.on('error', () => live.delete(target));
-    target.once('close', () => live.delete(target));
-  }
-  source.on('data', (chunk: Buffer) => {
-    for (const target of live) {
-      if (target.destroyed || target.writableEnded) {
-        live.delete(target);
-        continue;
-      }
-      if (target.write(chunk)) continue;
-      waiting++;
-      source.pause();
-      let released = false;
-      const once = (): void => {
-        if (released) return;
-        released = true;
-        target.off('drain', once);
-        target.off('close', once);
-        release();
-      };
-      target.on('drain', once);
-      target.on('close', once);
-    }
-  });
-  source.once('end', () => {
-    for (const target of live) target.end();
-  });
-}
+type ToolChild = ChildProcess & { stdin: Writable; stderr: Readable };
+type PipedChild = ToolChild & { stdout: Readable };
 
-type PipedChild = ChildProcess & { stdin: NonNullable<ChildProcess['stdin']>; stdout: Readable; stderr: Readable };
-
-function spawnChild(children: ChildProcess[], file: string, args: string[], env: Record<string, string>): PipedChild {
-  const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] }) as PipedChild;
+/** `stdout` 'pipe', or a socket the child writes to instead (then the host gets no stdout stream). */
+function spawnChild(
+  children: ChildProcess[],
+  file: string,
+  args: string[],
+  stdout: 'pipe',
+  env: Record<string, string>,
+): PipedChild;
+function spawnChild(
+  children: ChildProcess[],
+  file: string,
+  args: string[],
+  stdout: Socket,
+  env: Record<string, string>,
+): ToolChild;
+function spawnChild(
+  children: ChildProcess[],
+  file: string,
+  args: string[],
+  stdout: 'pipe' | Socket,
+  env: Record<string, string>,
+): ToolChild {
+  const child = spawn(file, args, { env, stdio: ['pipe', stdout, 'pipe'] }) as ToolChild;
   children.push(child);
   return child;
 }
@@ -328,7 +323,7 @@ function spawnChild(children: ChildProcess[], file: string, args: string[], env:
  * Resolves with the exit status once the process exited and its stderr was read to the end. Not 'close': that also
  * waits for stdout, which a killed pipeline may never drain.
  */
-function exited(child: PipedChild): Promise<Exit> {
+function exited(child: ToolChild): Promise<Exit> {
   const stderrDone = new Promise<void>((resolve) => {
     if (child.stderr.closed) resolve();
     else child.stderr.once('close', () => resolve());
