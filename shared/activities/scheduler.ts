@@ -14,6 +14,7 @@ import {
   type InstanceRecord,
   type InstanceStore,
   type PolicyStore,
+  type SlotRecord,
   type Stored,
 } from '../ports';
 import type { BackupOrchestratorInput } from '../workflows/names';
@@ -139,14 +140,22 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
   // between a start and its record) asks whether its orchestration exists; every other due slot is started without
   // that read (one storage request less per due instance). A slot whose mark failed is not started now: the next
   // tick tries again.
-  const toMark = due.filter((d) => d.stored.value.pendingSlot !== d.slot);
-  const unmarked = new Set(
-    await deps.instances
-      .markSlotsPending(toMark.map(({ stored, slot }) => ({ name: stored.value.name, slot })))
-      .catch((err: unknown) => {
-        deps.log(`scheduler: marking slots pending failed: ${String(err)}`);
-        return toMark.map(({ stored }) => stored.value.name);
+  // The names a bulk slot write did not take: those it names, or all of them when it failed whole.
+  const notTaken = async (
+    what: string,
+    write: (entries: SlotRecord[]) => Promise<string[]>,
+    rows: readonly (typeof due)[number][],
+  ): Promise<Set<string>> =>
+    new Set(
+      await write(rows.map(({ stored, slot }) => ({ name: stored.value.name, slot }))).catch((err: unknown) => {
+        deps.log(`scheduler: ${what} failed: ${String(err)}`);
+        return rows.map(({ stored }) => stored.value.name);
       }),
+    );
+  const unmarked = await notTaken(
+    'marking slots pending',
+    (e) => deps.instances.markSlotsPending(e),
+    due.filter((d) => d.stored.value.pendingSlot !== d.slot),
   );
   const startOne = async ({ stored, slot, window }: (typeof due)[number]) => {
     const name = stored.value.name;
@@ -176,13 +185,10 @@ export async function runScheduler(deps: SchedulerDeps): Promise<SchedulerResult
   // Bookkeeping after the starts, in bulk (the store's slot ledger): a crash before it only means the next tick finds
   // the orchestrations already there (their ids are the slots') and records them then.
   const toRecord = due.filter((_, i) => startedOk[i]);
-  const unwritten = new Set(
-    await deps.instances
-      .recordSlots(toRecord.map(({ stored, slot }) => ({ name: stored.value.name, slot })))
-      .catch((err: unknown) => {
-        deps.log(`scheduler: recording slots in bulk failed, one by one instead: ${String(err)}`);
-        return toRecord.map(({ stored }) => stored.value.name);
-      }),
+  const unwritten = await notTaken(
+    'recording slots in bulk (one by one instead)',
+    (e) => deps.instances.recordSlots(e),
+    toRecord,
   );
   if (unwritten.size > 0) deps.log(`scheduler: ${unwritten.size} slot records failed in bulk, one by one instead`);
   await mapLimited(

@@ -76,7 +76,9 @@ export function createSlotLedger(tables: TableProvider): SlotLedger {
       const byBucket = new Map<string, { name: string; slot: string }[]>();
       for (const e of entries) {
         const bucket = bucketOf(e.name);
-        byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), e]);
+        const rows = byBucket.get(bucket);
+        if (rows) rows.push(e);
+        else byBucket.set(bucket, [e]);
       }
       const transactions: { bucket: string; rows: { name: string; slot: string }[] }[] = [];
       for (const [bucket, rows] of byBucket) {
