@@ -14,6 +14,15 @@ export const repoRoot = path.resolve(__dirname, '../..');
 export const screenshotDir = path.join(repoRoot, 'test-results/console');
 export const viewport = { width: 1280, height: 800 };
 
+/**
+ * Waits until no part of the page still reads "Loading …". The instance page loads its parts side by side, and a part
+ * above that arrives late pushes the ones below it down: a click aimed at a button that has just moved lands on
+ * whatever is there now (seen in CI: Restore clicked, the restore page never opened).
+ */
+export async function settled(page: Page, timeout = 30_000): Promise<void> {
+  await page.locator('[role=status].loading').first().waitFor({ state: 'detached', timeout });
+}
+
 /** Builds the console unless the last build is newer than its inputs (as `npm run build` decides). */
 export async function ensureConsoleBuilt(): Promise<void> {
   if (!consoleUpToDate()) await buildConsole();

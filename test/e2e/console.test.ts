@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import type { JobRecord } from '../../shared/ports';
 import { tableChecksums } from '../support/table-checksums';
-import { startConsoleEnv, type ConsoleEnv } from './console-support';
+import { settled, startConsoleEnv, type ConsoleEnv } from './console-support';
 import { devhostStores } from '../support/devhost';
 
 let env: ConsoleEnv;
@@ -136,6 +136,7 @@ describe('the console for an Admin', () => {
   }, 180_000);
 
   it('restores that point as a new database through the wizard, with every row arriving', async () => {
+    await settled(page);
     await button(page.getByRole('region', { name: 'Recovery points', exact: true }), 'Restore').click();
     await visible(heading(page, 'Restore orders'));
     await page.getByLabel('App setting with the target connection string').fill('TARGET_DB');
@@ -154,6 +155,8 @@ describe('the console for an Admin', () => {
 
   it('shows a Validate error next to the field it names, from the same schema before sending and from the API', async () => {
     await page.getByRole('link', { name: 'Back to orders' }).first().click();
+    await visible(heading(page, 'orders'));
+    await settled(page);
     await button(page.getByRole('region', { name: 'Recovery points', exact: true }), 'Restore').click();
     await visible(heading(page, 'Restore orders'));
     const jobs = page.getByLabel('Parallel jobs (optional)');
