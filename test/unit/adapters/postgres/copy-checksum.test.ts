@@ -74,6 +74,33 @@ describe('CopyChecksum.text', () => {
     );
   });
 
+  it('gives the reference sum for many short rows, empty rows and end markers anywhere, however split', () => {
+    // Rows of a few bytes from an alphabet that makes \\. and \. rows likely: exercises the four-rows-at-a-time path
+    // (lanes refilled after every row, empty rows between, a marker in any lane) and its hand-over to the
+    // byte-at-a-time path at cuts, where a row or a marker is split.
+    const row = fc.oneof(
+      fc.constant(''),
+      fc.constant('\\.'),
+      fc.constant('\\.'.slice(1)),
+      fc.stringMatching(/^[\\.a\t]{0,9}$/),
+      fc.string({ maxLength: 70 }).map((r) => r.replace(/\n/g, '')),
+    );
+    fc.assert(
+      fc.property(
+        fc
+          .array(row, { maxLength: 300 })
+          .map((rows) => Buffer.from(rows.map((r) => `${r}\n`).join('')))
+          .chain((t) => fc.tuple(fc.constant(t), cuts(t.length))),
+        ([text, at]) => {
+          const sum = new CopyChecksum();
+          for (const p of pieces(text, at)) sum.text(p);
+          expect(sum.digest()).toEqual(referenceDigest(text));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('does not depend on the order of the rows', () => {
     fc.assert(
       fc.property(
