@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { PgkeepError, type ErrorCode } from '../../errors';
 import type { BlockBlobSink, PgClientTools, PgConnection } from '../../ports';
 import { pgEnv, redact } from './connection-string';
@@ -14,7 +15,7 @@ import { chooseBlockSize, StagedBlockWriter } from '../storage/staged-blocks';
 import { pgConnectionLost } from '../network-errors';
 import { DumpContentsParser, type ContentsResult } from './dump-contents';
 import { withBufferedStdout } from './stdout-buffer';
-import { openOutputRelay } from './output-relay';
+import { openOutputRelay, type OutputRelay } from './output-relay';
 
 export interface RunDumpOptions {
   readonly conn: PgConnection;
@@ -108,13 +109,11 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     ['--format=custom', '--compress=0', '--no-password'],
     baseEnv.PATH,
   );
-  const relay = await openOutputRelay().catch((err: unknown) => {
-    throw new PgkeepError(
-      'SystemErrorDumpFailed',
-      `cannot open the socket pg_dump writes to: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  });
+  // pg_dump and zstd each write into a socket the host reads into one reused buffer (output-relay.ts): pg_dump's
+  // bytes are copied on to zstd and pg_restore, zstd's into the staged blocks. A fresh 64 KiB buffer per read of
+  // zstd's output, held while a block staged, reached V8's old space and cost a full collection every ~70 MiB
+  // (docs/decisions.md "Dump stream").
+  const [relay, compressed] = await openRelays();
   // pg_dump writes into the relay's socket; the host copies each read on to zstd and pg_restore from one reused buffer.
   const pgDump = spawnChild(children, dumpFile, dumpArgs, relay.childEnd, {
     // The password travels in the child's environment only; argv is world-readable in /proc.
@@ -125,7 +124,13 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     // checksums their text, and a restore test reads them back in UTC (restored-contents.ts).
     PGTZ: 'UTC',
   });
-  const zstd = spawnChild(children, options.zstdPath ?? 'zstd', ['-q', '-T0', `-${level}`, '-c'], 'pipe', baseEnv);
+  const zstd = spawnChild(
+    children,
+    options.zstdPath ?? 'zstd',
+    ['-q', '-T0', `-${level}`, '-c'],
+    compressed.childEnd,
+    baseEnv,
+  );
   const pgRestore = spawnChild(children, tools.pgRestore, ['--list'], 'pipe', baseEnv);
   pgDump.stdin.end();
   for (const child of children) {
@@ -181,17 +186,18 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     onBlockStaged: () => stall.refresh(),
   });
   const hash = createHash('sha256');
-  const upload = (async () => {
-    const output: Readable = options.encryption
-      ? zstd.stdout.pipe(createEncryptStream(options.encryption.key))
-      : zstd.stdout;
-    for await (const chunk of output as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      stored += chunk.length;
-      await writer.write(chunk);
-    }
-  })().catch((err: unknown) => {
+  // What is stored (zstd's output, encrypted when asked) is hashed, counted and cut into staged blocks.
+  const store = blockTarget(writer, (chunk) => {
+    hash.update(chunk);
+    stored += chunk.length;
+  });
+  const encrypt = options.encryption ? createEncryptStream(options.encryption.key) : undefined;
+  const upload = (encrypt ? pipeline(encrypt, store) : finished(store)).catch((err: unknown) => {
     stop('upload', err instanceof Error ? err.message : String(err));
+  });
+  compressed.start([encrypt ?? store], {
+    onChunk: () => undefined,
+    onError: (err) => stop('upload', `reading zstd's output failed: ${err.message}`),
   });
 
   const [dumpExit, zstdExit, restoreExit] = await Promise.all([exited(pgDump), exited(zstd), exited(pgRestore)]);
@@ -287,6 +293,35 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     blockCount: blockIds.length,
     ...(contents ? { contents: contents.finish() } : {}),
   };
+}
+
+/** The two relays; when one cannot be opened, the other is closed (started with no target) and the dump fails. */
+async function openRelays(): Promise<[OutputRelay, OutputRelay]> {
+  const [first, second] = await Promise.allSettled([openOutputRelay(), openOutputRelay()]);
+  if (first.status === 'fulfilled' && second.status === 'fulfilled') return [first.value, second.value];
+  const failure: unknown = first.status === 'rejected' ? first.reason : (second as PromiseRejectedResult).reason;
+  for (const opened of [first, second]) {
+    if (opened.status === 'fulfilled') opened.value.start([], { onChunk: () => undefined, onError: () => undefined });
+  }
+  throw new PgkeepError(
+    'SystemErrorDumpFailed',
+    `cannot open the sockets pg_dump and zstd write to: ${failure instanceof Error ? failure.message : String(failure)}`,
+    { cause: failure },
+  );
+}
+
+/**
+ * A Writable over the staged-block writer: `seen` gets each chunk first, then its bytes are copied into the current
+ * block. The write callback waits while the writer waits for a staging slot, so the relay feeding it does not reuse
+ * its buffer before the bytes are copied (backpressure back to zstd).
+ */
+function blockTarget(writer: StagedBlockWriter, seen: (chunk: Buffer) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      seen(chunk);
+      writer.write(chunk).then(() => done(), done);
+    },
+  });
 }
 
 type ToolChild = ChildProcess & { stdin: Writable; stderr: Readable };
