@@ -33,11 +33,12 @@ export interface Logger {
 /**
  * Runs a read-modify-write of one stored resource again when another writer changed the row in between (a timer's
  * bookkeeping, a backup taking its lock, a second request): `write` re-reads the row and re-applies the request to it.
+ * It gets the attempt (1 first), so a handler that read the row for its checks can write over that read at first.
  */
-export async function retryOnConcurrentChange<T>(write: () => Promise<T>, attempts = 5): Promise<T> {
+export async function retryOnConcurrentChange<T>(write: (attempt: number) => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await write();
+      return await write(attempt);
     } catch (err) {
       if (!(err instanceof ConcurrencyError) || attempt >= attempts) throw err;
     }

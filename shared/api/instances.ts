@@ -140,15 +140,12 @@ export function instanceRoutes(deps: ApiDeps) {
     }
     assertReady(name, await deps.checkReadiness(instanceRecordOf(name, props, nowIso(), existing?.value)));
     // A backup taking or releasing its lock writes the row too: re-read and re-apply the request on a race.
-    let current = existing;
-    let reread = false;
-    const record = await retryOnConcurrentChange(async () => {
-      if (reread) current = await deps.instances.get(name);
-      reread = true;
-      const next = instanceRecordOf(name, props, nowIso(), current?.value);
-      if (current) await deps.instances.update(next, current.etag);
-      else await deps.instances.create(next);
-      return next;
+    const { current, record } = await retryOnConcurrentChange(async (attempt) => {
+      const current = attempt === 1 ? existing : await deps.instances.get(name);
+      const record = instanceRecordOf(name, props, nowIso(), current?.value);
+      if (current) await deps.instances.update(record, current.etag);
+      else await deps.instances.create(record);
+      return { current, record };
     });
     if (current) return json(200, toInstanceResource(deps.vaultId, record, await summaryOf(deps, record)));
     return json(201, toInstanceResource(deps.vaultId, record));

@@ -34,7 +34,8 @@ export interface ApiClient {
   readonly seen: string[];
 }
 
-export function apiClient(dh: DevhostInstance): ApiClient {
+/** `headers` go with every request (an x-ms-client-principal, where the app enforces caller roles). */
+export function apiClient(dh: DevhostInstance, headers: Record<string, string> = {}): ApiClient {
   const seen: string[] = [];
   return {
     seen,
@@ -42,7 +43,7 @@ export function apiClient(dh: DevhostInstance): ApiClient {
       const payload = init?.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
       const res = await fetch(`${dh.baseUrl}/api/${route}`, {
         method,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+        headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(payload === undefined ? {} : { body: payload }),
       });
       const text = await res.text();

@@ -2,17 +2,19 @@
 // devhost with a source and a scratch PostgreSQL: before any test every point reads "Not tested"; "Test restore now"
 // runs a plan covering the instance and follows its job; the newest point then shows Passed with the details one
 // click (or one Enter) away; a plan with a false assertion fails, and the history, the badge and the details show
-// Failed with the assertion's text. Elements are found by role and accessible name; steps build on each other.
+// Failed with the assertion's text; a Reader sees that evidence but is offered no test, and the API refuses it one.
+// Caller roles are enforced, as in Azure. Elements are found by role and accessible name; steps build on each other.
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { launchBrowser, principalHeader } from '../support/browser';
-import { ensureConsoleBuilt, screenshotDir, viewport } from './console-support';
+import { ensureConsoleBuilt, screenshotDir, settled, viewport } from './console-support';
 import { startRestoreTestEnv, type RestoreTestEnv } from './restore-test-e2e-support';
 
 let env: RestoreTestEnv;
 let browser: Browser;
 let page: Page;
+let reader: BrowserContext;
 const pageErrors: string[] = [];
 const points: string[] = [];
 const PASSING = 'SELECT count(*) > 0 FROM events';
@@ -21,7 +23,7 @@ const FAILING = 'SELECT count(*) = 0 FROM customers';
 beforeAll(async () => {
   await ensureConsoleBuilt();
   await mkdir(screenshotDir, { recursive: true });
-  env = await startRestoreTestEnv({ rows: 2_000 });
+  env = await startRestoreTestEnv({ rows: 2_000, enforceCallerRoles: true });
   points.push(await env.backup('orders'), await env.backup('orders'));
   for (const [name, sql] of [
     ['nightly', [PASSING]],
@@ -31,17 +33,21 @@ beforeAll(async () => {
     expect(put.status, JSON.stringify(put.body)).toBe(201);
   }
   browser = await launchBrowser();
-  const context = await browser.newContext({
-    viewport,
-    baseURL: env.dh.baseUrl,
-    extraHTTPHeaders: principalHeader('otto@example.com', 'Operator'),
-  });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
+  const context = (name: string, role: string) =>
+    browser.newContext({ viewport, baseURL: env.dh.baseUrl, extraHTTPHeaders: principalHeader(name, role) });
+  page = await watched(await context('otto@example.com', 'Operator'));
+  reader = await context('rita@example.com', 'Reader');
+}, 300_000);
+
+/** A new page of `context` whose errors land in pageErrors (the last test checks there were none). */
+async function watched(context: BrowserContext): Promise<Page> {
+  const p = await context.newPage();
+  p.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  p.on('console', (m) => {
     if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
   });
-}, 300_000);
+  return p;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -51,7 +57,7 @@ afterAll(async () => {
 const visible = (l: Locator, timeout = 30_000) => l.first().waitFor({ state: 'visible', timeout });
 const button = (p: Page | Locator, name: string | RegExp) =>
   p.getByRole('button', typeof name === 'string' ? { name, exact: true } : { name });
-const region = (name: string) => page.getByRole('region', { name, exact: true });
+const region = (name: string, p: Page = page) => p.getByRole('region', { name, exact: true });
 const shot = (name: string) => page.screenshot({ path: `${screenshotDir}/${name}.png` });
 
 /** Runs `plan` through "Test restore now" and waits for the job the page follows to end with `status`. */
@@ -67,7 +73,7 @@ async function testRestoreNow(plan: string, status: 'Succeeded' | 'Failed') {
 }
 
 /** The recovery point row of the newest point (the list is newest first). */
-const newestPoint = () => region('Recovery points').getByRole('row').nth(1);
+const newestPoint = (p: Page = page) => region('Recovery points', p).getByRole('row').nth(1);
 
 describe('restore-test evidence on the instance page', () => {
   it('reads "Not tested" on every point and offers Test restore now when a plan covers the instance', async () => {
@@ -148,6 +154,30 @@ describe('restore-test evidence on the instance page', () => {
     await details.waitFor({ state: 'hidden' });
     expect(await page.evaluate<string>("document.activeElement?.textContent?.trim() ?? ''")).toMatch(/^Failed/);
   }, 240_000);
+
+  it('shows a Reader the restore-test history and badges but no Test restore now; the API refuses it a run with 403', async () => {
+    const readerPage = await watched(reader);
+    await readerPage.goto('/instances/orders');
+    // What the Reader may see is there first, so that the absence below is the role's doing, not a page still loading.
+    await visible(readerPage.getByRole('banner').getByText('Reader', { exact: true }));
+    const history = region('Restore tests', readerPage);
+    await visible(history.getByRole('row').nth(2));
+    expect(await history.getByRole('row').count()).toBe(3);
+    expect(await button(history, /^Failed/).count()).toBe(1);
+    expect(await button(history, /^Passed/).count()).toBe(1);
+    await visible(button(newestPoint(readerPage), /^Failed/));
+    await settled(readerPage);
+    // The plans cover the instance (the Operator was offered the button above): only the role hides it.
+    expect(await button(readerPage, 'Test restore now').count()).toBe(0);
+    // Nor does the API run a plan for a Reader: 403, and no job starts.
+    const jobCount = async () => ((await env.api.call('GET', 'backupJobs')).body as { value: unknown[] }).value.length;
+    const jobsBefore = await jobCount();
+    const refused = await reader.request.post('/api/restoreTestPlans/nightly/run');
+    expect(refused.status()).toBe(403);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/needs the Operator role/);
+    expect(await jobCount()).toBe(jobsBefore);
+    await readerPage.close();
+  }, 60_000);
 
   it('left no scratch database behind and logged no errors in the page', async () => {
     expect(await env.scratchDatabases()).toEqual([]);

@@ -4,6 +4,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- response bodies are checked by the assertions, not by types */
 import { expect } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { principalHeader } from '../support/browser';
 import { startDevhost, type DevhostInstance } from '../support/devhost';
 import { seedVariedDatabase, startPostgres, type PgMajor, type TestPostgres } from '../support/postgres';
 import { weeklyDefaultPolicy } from '../support/policies';
@@ -49,6 +50,8 @@ export interface RestoreTestEnvOptions {
   /** Rows of the big table of `orders` (inventory has a tenth). */
   readonly rows?: number;
   readonly env?: Record<string, string>;
+  /** The API checks caller roles, as in Azure (ENFORCE_CALLER_ROLES); `api` then calls as an Admin. */
+  readonly enforceCallerRoles?: boolean;
 }
 
 export async function startRestoreTestEnv(options: RestoreTestEnvOptions = {}): Promise<RestoreTestEnv> {
@@ -76,11 +79,12 @@ export async function startRestoreTestEnv(options: RestoreTestEnvOptions = {}): 
         SCHEDULER_SCHEDULE: '0 0 0 1 1 *',
         EXPIRY_SCHEDULE: '0 0 0 1 1 *',
         RESTORE_TEST_SCHEDULER_SCHEDULE: '*/2 * * * * *',
+        ...(options.enforceCallerRoles ? { ENFORCE_CALLER_ROLES: 'true' } : {}),
         ...options.env,
       },
     });
     const host = dh;
-    const api = apiClient(host);
+    const api = apiClient(host, options.enforceCallerRoles ? principalHeader('ada@example.com', 'Admin') : {});
     const created = await api.call(
       'PUT',
       'backupPolicies/weekly',

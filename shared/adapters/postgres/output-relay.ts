@@ -14,13 +14,18 @@ export const RELAY_BUFFER_BYTES = 256 * 1024;
 export interface RelayOptions {
   /** Sees every chunk first, in order. The chunk's memory is reused once it returns: copy what you keep. Must not throw. */
   readonly onChunk: (chunk: Buffer) => void;
-  /** Reading the child's output failed (the targets are ended; what they got is incomplete). */
+  /**
+   * Reading the child's output failed, or the host's end closed before the output ended (the targets are ended;
+   * what they got is incomplete). Called at most once, never after the output ended.
+   */
   readonly onError: (err: Error) => void;
 }
 
 export interface OutputRelay {
   /** Give this to the child as its stdout (`stdio[1]`), then call `start`. */
   readonly childEnd: Socket;
+  /** The host's end, which the relay reads. Owned by the relay: destroying it stops the relay as a read failure. */
+  readonly hostEnd: Socket;
   /**
    * Closes the host's copy of the child's end and starts relaying into `targets`. Reading pauses while any target
    * still holds bytes of the buffer (backpressure: the child's writes block), so memory stays at one buffer. A
@@ -52,13 +57,10 @@ export async function openOutputRelay(bufferBytes = RELAY_BUFFER_BYTES, dir = tm
     const [[childEnd]] = await Promise.all([accepted, once(reader, 'connect')]).finally(() => server.close());
     return {
       childEnd,
+      hostEnd: reader,
       start(targets, options) {
         childEnd.destroy();
-        onRead = relayInto(reader, buffer, targets, options.onChunk);
-        reader.once('error', (err) => {
-          for (const target of targets) if (!target.writableEnded) target.end();
-          options.onError(err);
-        });
+        onRead = relayInto(reader, buffer, targets, options);
         reader.resume();
       },
     };
@@ -72,7 +74,7 @@ function relayInto(
   reader: Socket,
   buffer: Buffer,
   targets: readonly Writable[],
-  onChunk: (chunk: Buffer) => void,
+  { onChunk, onError }: RelayOptions,
 ): (nread: number) => boolean {
   // Write callbacks not yet fired, per live target. A target's are forgiven when it closes: a closed handle holds
   // no memory (libuv finishes or cancels its writes before 'close').
@@ -94,8 +96,22 @@ function relayInto(
     target.on('error', () => drop(target));
     target.once('close', () => drop(target));
   }
-  reader.once('end', () => {
+  // The targets end however reading stops: 'end' (the child closed its end) or 'close' without it — a read error,
+  // or the host's end destroyed, which emits neither 'end' nor 'error' and would otherwise leave them open for good.
+  let ended = false;
+  let failure: Error | undefined;
+  const endTargets = (): void => {
     for (const target of pending.keys()) target.end();
+  };
+  reader.once('end', () => {
+    ended = true;
+    endTargets();
+  });
+  reader.on('error', (err) => (failure = err));
+  reader.once('close', () => {
+    if (ended) return;
+    endTargets();
+    onError(failure ?? new Error("the relay's socket closed before the child's output ended"));
   });
   return (nread) => {
     const chunk = buffer.subarray(0, nread);
