@@ -40,68 +40,90 @@ function aad(head: Buffer, index: number, final: boolean): Buffer {
 }
 
 /**
- * A Transform that encrypts its input into the segmented format. Each chunk goes through the segment's cipher as it
- * arrives (GCM is a stream cipher); only the ciphertext of the open segment is held until its tag is known, and it is
- * pushed as it was produced, without copying it into one buffer (encryption is on the backup's hot path).
+ * Encrypts a stream into the segmented format, synchronously: `update` and `final` hand each completed piece (the
+ * header, then every sealed segment: length | nonce | ciphertext | tag) to `emit` as a view of ONE buffer the
+ * encryptor reuses, valid until `emit` returns — copy it. The open segment's ciphertext is copied into that buffer
+ * as it is produced, so a backup allocates nothing that outlives a chunk (held pieces reached V8's old space and
+ * cost full collections; docs/decisions.md "Dump stream").
  */
-export function createEncryptStream(key: Buffer, segmentSize = ENCRYPTION_SEGMENT_BYTES): Transform {
-  if (key.length !== 32) throw new PgkeepError('SystemErrorInternal', 'the encryption key must be 32 bytes');
-  const head = header(segmentSize);
-  let index = 0;
-  let started = false;
-  // The open segment: its cipher, nonce, and the ciphertext so far (a segment's length precedes its body).
-  let cipher: CipherGCM | undefined;
-  let nonce = Buffer.alloc(0);
-  let sealed: Buffer[] = [];
-  let filled = 0;
+export class SegmentEncryptor {
+  private readonly head: Buffer;
+  /** length(4) | nonce(12) | ciphertext(segmentSize) | tag(16) of the open segment. */
+  private readonly segment: Buffer;
+  private index = 0;
+  private started = false;
+  private cipher: CipherGCM | undefined;
+  private filled = 0;
 
-  const open = (final: boolean): CipherGCM => {
-    nonce = randomBytes(NONCE_BYTES);
-    const c = createCipheriv('aes-256-gcm', key, nonce);
-    c.setAAD(aad(head, index++, final));
-    return c;
-  };
-  const close = (stream: Transform, c: CipherGCM, length: number): void => {
-    const last = c.final();
-    const prefix = Buffer.alloc(4 + NONCE_BYTES);
-    prefix.writeUInt32BE(length, 0);
-    nonce.copy(prefix, 4);
-    stream.push(prefix);
-    for (const part of sealed) if (part.length > 0) stream.push(part);
-    if (last.length > 0) stream.push(last);
-    stream.push(c.getAuthTag());
-    sealed = [];
-    filled = 0;
-  };
-  const start = (stream: Transform): void => {
-    if (!started) {
-      started = true;
-      stream.push(head);
+  constructor(
+    private readonly key: Buffer,
+    private readonly segmentSize = ENCRYPTION_SEGMENT_BYTES,
+  ) {
+    if (key.length !== 32) throw new PgkeepError('SystemErrorInternal', 'the encryption key must be 32 bytes');
+    this.head = header(segmentSize);
+    this.segment = Buffer.allocUnsafe(4 + NONCE_BYTES + segmentSize + TAG_BYTES);
+  }
+
+  update(chunk: Buffer, emit: (piece: Buffer) => void): void {
+    this.start(emit);
+    let at = 0;
+    while (at < chunk.length) {
+      // Data segments are never final: the stream ends with an empty segment flagged final.
+      const cipher = (this.cipher ??= this.open(false));
+      const take = Math.min(this.segmentSize - this.filled, chunk.length - at);
+      this.put(cipher.update(chunk.subarray(at, at + take)));
+      at += take;
+      if (this.filled === this.segmentSize) this.close(cipher, emit);
     }
-  };
+  }
 
+  final(emit: (piece: Buffer) => void): void {
+    this.start(emit);
+    if (this.cipher !== undefined) this.close(this.cipher, emit);
+    this.close(this.open(true), emit);
+  }
+
+  private start(emit: (piece: Buffer) => void): void {
+    if (this.started) return;
+    this.started = true;
+    emit(this.head);
+  }
+
+  private open(final: boolean): CipherGCM {
+    const nonce = randomBytes(NONCE_BYTES);
+    nonce.copy(this.segment, 4);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(aad(this.head, this.index++, final));
+    return cipher;
+  }
+
+  /** Appends ciphertext to the open segment (GCM's output is as long as its input). */
+  private put(ciphertext: Buffer): void {
+    ciphertext.copy(this.segment, 4 + NONCE_BYTES + this.filled);
+    this.filled += ciphertext.length;
+  }
+
+  private close(cipher: CipherGCM, emit: (piece: Buffer) => void): void {
+    this.put(cipher.final());
+    const length = this.filled;
+    this.segment.writeUInt32BE(length, 0);
+    cipher.getAuthTag().copy(this.segment, 4 + NONCE_BYTES + length);
+    this.cipher = undefined;
+    this.filled = 0;
+    emit(this.segment.subarray(0, 4 + NONCE_BYTES + length + TAG_BYTES));
+  }
+}
+
+/** The segmented format as a Transform (pushes a copy of each piece SegmentEncryptor emits). */
+export function createEncryptStream(key: Buffer, segmentSize = ENCRYPTION_SEGMENT_BYTES): Transform {
+  const encryptor = new SegmentEncryptor(key, segmentSize);
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      start(this);
-      let at = 0;
-      while (at < chunk.length) {
-        // Data segments are never final: the stream ends with an empty segment flagged final.
-        cipher ??= open(false);
-        const take = Math.min(segmentSize - filled, chunk.length - at);
-        sealed.push(cipher.update(chunk.subarray(at, at + take)));
-        filled += take;
-        at += take;
-        if (filled === segmentSize) {
-          close(this, cipher, segmentSize);
-          cipher = undefined;
-        }
-      }
+      encryptor.update(chunk, (piece) => this.push(Buffer.from(piece)));
       done();
     },
     flush(done: TransformCallback) {
-      start(this);
-      if (cipher !== undefined) close(this, cipher, filled);
-      close(this, open(true), 0);
+      encryptor.final((piece) => this.push(Buffer.from(piece)));
       done();
     },
   });

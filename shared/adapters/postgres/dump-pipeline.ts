@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Writable, type Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { PgkeepError, type ErrorCode } from '../../errors';
 import type { BlockBlobSink, PgClientTools, PgConnection } from '../../ports';
 import { pgEnv, redact } from './connection-string';
-import { createEncryptStream, ENCRYPTION_SEGMENT_BYTES, type DumpEncryptionKey } from '../crypto/dump-encryption';
+import { ENCRYPTION_SEGMENT_BYTES, SegmentEncryptor, type DumpEncryptionKey } from '../crypto/dump-encryption';
 import { chooseBlockSize, StagedBlockWriter } from '../storage/staged-blocks';
 import { pgConnectionLost } from '../network-errors';
 import { DumpContentsParser, type ContentsResult } from './dump-contents';
@@ -187,15 +187,18 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   });
   const hash = createHash('sha256');
   // What is stored (zstd's output, encrypted when asked) is hashed, counted and cut into staged blocks.
-  const store = blockTarget(writer, (chunk) => {
-    hash.update(chunk);
-    stored += chunk.length;
-  });
-  const encrypt = options.encryption ? createEncryptStream(options.encryption.key) : undefined;
-  const upload = (encrypt ? pipeline(encrypt, store) : finished(store)).catch((err: unknown) => {
+  const store = blockTarget(
+    writer,
+    options.encryption ? new SegmentEncryptor(options.encryption.key) : undefined,
+    (piece) => {
+      hash.update(piece);
+      stored += piece.length;
+    },
+  );
+  const upload = finished(store).catch((err: unknown) => {
     stop('upload', err instanceof Error ? err.message : String(err));
   });
-  compressed.start([encrypt ?? store], {
+  compressed.start([store], {
     onChunk: () => undefined,
     onError: (err) => stop('upload', `reading zstd's output failed: ${err.message}`),
   });
@@ -311,15 +314,38 @@ async function openRelays(): Promise<[OutputRelay, OutputRelay]> {
 }
 
 /**
- * A Writable over the staged-block writer: `seen` gets each chunk first, then its bytes are copied into the current
- * block. The write callback waits while the writer waits for a staging slot, so the relay feeding it does not reuse
- * its buffer before the bytes are copied (backpressure back to zstd).
+ * A Writable over the staged-block writer: each chunk (zstd's output) is encrypted when asked, each stored piece
+ * goes to `seen` (hash, count) and is copied into the current block before the write returns. The write's callback
+ * is called at once unless the writer has maxInFlight blocks staging; until it is, the relay feeding this target does
+ * not reuse its buffer (backpressure back to zstd).
  */
-function blockTarget(writer: StagedBlockWriter, seen: (chunk: Buffer) => void): Writable {
+function blockTarget(
+  writer: StagedBlockWriter,
+  encryptor: SegmentEncryptor | undefined,
+  seen: (piece: Buffer) => void,
+): Writable {
+  const store = (piece: Buffer): void => {
+    seen(piece);
+    writer.put(piece);
+  };
+  // Runs a step, then calls back at once or when the writer is ready again; a failed step fails the write.
+  const run = (step: () => void, done: (err?: Error | null) => void): void => {
+    try {
+      step();
+    } catch (err) {
+      done(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    const wait = writer.ready();
+    if (wait) wait.then(() => done(), done);
+    else done();
+  };
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      seen(chunk);
-      writer.write(chunk).then(() => done(), done);
+      run(() => (encryptor ? encryptor.update(chunk, store) : store(chunk)), done);
+    },
+    final(done) {
+      run(() => encryptor?.final(store), done);
     },
   });
 }

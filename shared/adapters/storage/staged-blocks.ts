@@ -46,8 +46,9 @@ export interface StagedBlockWriterOptions {
 }
 
 /**
- * Accepts bytes with write() (which waits while `maxInFlight` blocks are being staged: backpressure), then
- * finish() stages the last partial block and returns the ids to commit. Holds at most maxInFlight + 1 blocks.
+ * Accepts bytes with put() (copies, starts staging full blocks) and ready() (waits while `maxInFlight` blocks are
+ * being staged: backpressure), or write() for both; then finish() stages the last partial block and returns the ids
+ * to commit. Holds at most maxInFlight + 1 blocks when every chunk is at most a block.
  */
 export class StagedBlockWriter {
   readonly blockSize: number;
@@ -72,7 +73,13 @@ export class StagedBlockWriter {
     return this.ids.length;
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  /**
+   * Copies `chunk` into blocks, starting the staging of each block it fills, and returns at once: the caller may
+   * reuse the chunk's memory as soon as it returns. Call ready() before the next put, so that at most maxInFlight
+   * blocks are staging (a chunk larger than a block can start more).
+   */
+  put(chunk: Buffer): void {
+    this.throwIfFailed();
     let offset = 0;
     while (offset < chunk.length) {
       this.buffer ??= this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
@@ -80,13 +87,28 @@ export class StagedBlockWriter {
       chunk.copy(this.buffer, this.filled, offset, offset + n);
       this.filled += n;
       offset += n;
-      if (this.filled === this.blockSize) await this.stageBuffered();
+      if (this.filled === this.blockSize) this.stageBuffered();
     }
+  }
+
+  /** Undefined when fewer than maxInFlight blocks are staging; else a promise of that (rejected once one failed). */
+  ready(): Promise<void> | undefined {
+    if (this.failure === undefined && this.inFlight.size < this.maxInFlight) return undefined;
+    return (async () => {
+      while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+      this.throwIfFailed();
+    })();
+  }
+
+  /** put, then wait until ready (backpressure: bounded memory). */
+  async write(chunk: Buffer): Promise<void> {
+    this.put(chunk);
+    await this.ready();
   }
 
   /** Stages what is left and waits for every block; returns the block ids in order, ready to commit. */
   async finish(): Promise<string[]> {
-    await this.stageBuffered();
+    this.stageBuffered();
     await this.settle();
     this.throwIfFailed();
     return [...this.ids];
@@ -97,7 +119,7 @@ export class StagedBlockWriter {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async stageBuffered(): Promise<void> {
+  private stageBuffered(): void {
     this.throwIfFailed();
     if (this.buffer === undefined || this.filled === 0) return;
     const index = this.ids.length;
@@ -127,8 +149,6 @@ export class StagedBlockWriter {
       )
       .finally(() => this.inFlight.delete(staged));
     this.inFlight.add(staged);
-    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    this.throwIfFailed();
   }
 
   private throwIfFailed(): void {

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { createDecryptStream, createEncryptStream } from '../../../../shared/adapters/crypto/dump-encryption';
+import {
+  createDecryptStream,
+  createEncryptStream,
+  SegmentEncryptor,
+} from '../../../../shared/adapters/crypto/dump-encryption';
 
 const key = randomBytes(32);
 const SEGMENT = 1000;
@@ -68,5 +72,22 @@ describe('createEncryptStream / createDecryptStream', () => {
     await expect(decrypt(Buffer.concat([head, second, first, rest]))).rejects.toMatchObject({
       code: 'SystemErrorIntegrityCheckFailed',
     });
+  });
+
+  it('SegmentEncryptor emits every sealed segment from one reused buffer, and the copies decrypt', async () => {
+    const encryptor = new SegmentEncryptor(key, SEGMENT);
+    const plain = randomBytes(3 * SEGMENT + 7);
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    const emit = (piece: Buffer): void => {
+      copies.push(Buffer.from(piece));
+      if (piece.length > 12) memory.add(piece.buffer);
+    };
+    for (let i = 0; i < plain.length; i += 700) encryptor.update(plain.subarray(i, i + 700), emit);
+    encryptor.final(emit);
+    // The header, three full segments, the partial one and the empty final one.
+    expect(copies.map((c) => c.length)).toEqual([12, ...[SEGMENT, SEGMENT, SEGMENT, 7, 0].map((n) => 4 + 12 + n + 16)]);
+    expect(memory.size).toBe(1);
+    expect((await decrypt(Buffer.concat(copies))).equals(plain)).toBe(true);
   });
 });

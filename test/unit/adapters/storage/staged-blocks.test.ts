@@ -101,6 +101,26 @@ describe('StagedBlockWriter', () => {
     expect(gate.peak()).toBe(2);
   });
 
+  it('put() copies at once so the caller may reuse its chunk, and ready() is undefined until maxInFlight blocks stage', async () => {
+    const gate = gatedSink();
+    const writer = new StagedBlockWriter(gate.sink, { blockSize: 4, maxInFlight: 2 });
+    const chunk = Buffer.from('1111');
+    writer.put(chunk);
+    chunk.write('xxxx');
+    expect(writer.ready()).toBeUndefined();
+    chunk.write('2222');
+    writer.put(chunk);
+    const wait = writer.ready();
+    expect(wait).toBeInstanceOf(Promise);
+    expect(gate.pending()).toBe(2);
+    gate.releaseAll();
+    await wait;
+    const finished = writer.finish();
+    gate.releaseAll();
+    const ids = await finished;
+    expect(ids.map((id) => gate.staged.get(id)?.toString())).toEqual(['1111', '2222']);
+  });
+
   it('reuses the buffers of staged blocks: at most maxInFlight + 1 distinct buffers, each block still its own bytes', async () => {
     const seen = new Set<ArrayBufferLike>();
     const staged: string[] = [];
