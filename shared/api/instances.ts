@@ -104,6 +104,24 @@ async function requirePolicy(deps: ApiDeps, policyId: string, target: string): P
   }
 }
 
+/** A PUT may create `name` or replace it, unless it was deleted (points still expiring) or protects another datasource. */
+function assertReplaceable(name: string, existing: InstanceRecord | undefined, resourceID: string): void {
+  if (existing?.deletedAt !== undefined) {
+    throw new PgkeepError(
+      'UserErrorInvalidRequest',
+      `backup instance '${name}' was deleted and its recovery points are still expiring; the name is free once they are gone`,
+      { target: name, status: 409 },
+    );
+  }
+  if (existing && existing.dataSource.resourceID !== resourceID) {
+    throw new PgkeepError(
+      'UserErrorInvalidRequest',
+      `backup instance '${name}' protects another datasource; create a new instance for this one`,
+      { target: '$.properties.dataSourceInfo.resourceID' },
+    );
+  }
+}
+
 /** The readiness report as both validateForBackup routes answer it. */
 function readinessResult(report: DbReadinessReport): ValidateForBackupResult {
   const failed = report.checks.some((c) => c.status === 'Failed');
@@ -124,24 +142,13 @@ export function instanceRoutes(deps: ApiDeps) {
     const props = body.properties;
     await requirePolicy(deps, props.policyInfo.policyId, '$.properties.policyInfo.policyId');
     const existing = await deps.instances.get(name);
-    if (existing?.value.deletedAt !== undefined) {
-      throw new PgkeepError(
-        'UserErrorInvalidRequest',
-        `backup instance '${name}' was deleted and its recovery points are still expiring; the name is free once they are gone`,
-        { target: name, status: 409 },
-      );
-    }
-    if (existing && existing.value.dataSource.resourceID !== props.dataSourceInfo.resourceID) {
-      throw new PgkeepError(
-        'UserErrorInvalidRequest',
-        `backup instance '${name}' protects another datasource; create a new instance for this one`,
-        { target: '$.properties.dataSourceInfo.resourceID' },
-      );
-    }
+    assertReplaceable(name, existing?.value, props.dataSourceInfo.resourceID);
     assertReady(name, await deps.checkReadiness(instanceRecordOf(name, props, nowIso(), existing?.value)));
     // A backup taking or releasing its lock writes the row too: re-read and re-apply the request on a race.
     const { current, record } = await retryOnConcurrentChange(async (attempt) => {
       const current = attempt === 1 ? existing : await deps.instances.get(name);
+      // The row read again is checked again: it may have been deleted, or created for another datasource, since.
+      if (attempt > 1) assertReplaceable(name, current?.value, props.dataSourceInfo.resourceID);
       const record = instanceRecordOf(name, props, nowIso(), current?.value);
       if (current) await deps.instances.update(record, current.etag);
       else await deps.instances.create(record);

@@ -55,6 +55,16 @@ describe('PUT /backupInstances/{name}', () => {
     expect((await get('orders'))?.value).toMatchObject({ policyName: 'gfs', activeBackupJobId: 'job-running' });
   });
 
+  it('refuses with 409 and writes nothing when the instance was deleted between the read and the write', async () => {
+    const api = await apiWithInstance();
+    await api.call('PUT', 'backupPolicies/gfs', fixture('gfs-ten-years.json'));
+    const get = changeAfterRead(api.stores.instances, (v) => ({ ...v, deletedAt: NOW }));
+    const res = await api.call('PUT', 'backupInstances/orders', instanceBody({ policyId: 'gfs' }));
+    expect(res.status).toBe(409);
+    expect(res.error.message).toMatch(/was deleted/);
+    expect((await get('orders'))?.value).toMatchObject({ deletedAt: NOW, policyName: 'weekly' });
+  });
+
   it('refuses with 400 listing every failed readiness check with its own code, and stores nothing', async () => {
     const api = createApi();
     await api.call('PUT', 'backupPolicies/weekly', fixture('default-weekly.json'));
