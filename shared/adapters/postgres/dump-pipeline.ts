@@ -111,8 +111,8 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   );
   // pg_dump and zstd each write into a socket the host reads into one reused buffer (output-relay.ts): pg_dump's
   // bytes are copied on to zstd and pg_restore, zstd's into the staged blocks. A fresh 64 KiB buffer per read of
-  // zstd's output, held while a block staged, reached V8's old space and cost a full collection every ~70 MiB
-  // (docs/decisions.md "Dump stream").
+  // zstd's output cost ~15 full collections per GiB dumped (docs/decisions.md, "zstd's output comes back through a
+  // relay too").
   const [relay, compressed] = await openRelays();
   // pg_dump writes into the relay's socket; the host copies each read on to zstd and pg_restore from one reused buffer.
   const pgDump = spawnChild(children, dumpFile, dumpArgs, relay.childEnd, {
