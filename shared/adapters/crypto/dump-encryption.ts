@@ -43,8 +43,9 @@ function aad(head: Buffer, index: number, final: boolean): Buffer {
  * Encrypts a stream into the segmented format, synchronously: `update` and `final` hand each completed piece (the
  * header, then every sealed segment: length | nonce | ciphertext | tag) to `emit` as a view of ONE buffer the
  * encryptor reuses, valid until `emit` returns — copy it. The open segment's ciphertext is copied into that buffer
- * as it is produced, so a backup allocates nothing that outlives a chunk (held pieces reached V8's old space and
- * cost full collections; docs/decisions.md "Dump stream").
+ * as it is produced, so a backup holds no ciphertext between chunks. Node's `cipher.update` still returns a fresh
+ * buffer per call, whose collection is the encrypted backup's remaining extra cost (docs/decisions.md, "zstd's
+ * output comes back through a relay too").
  */
 export class SegmentEncryptor {
   private readonly head: Buffer;
