@@ -83,9 +83,15 @@ describe('restore-test evidence on the instance page', () => {
     expect(await list.getByText('Not tested', { exact: true }).count()).toBe(2);
     await visible(region('Restore tests').getByText('No restore test yet.'));
     await visible(button(page, 'Test restore now'));
-    // inventory is covered by no plan: no such action there.
+    // inventory is covered by no plan: no such action there — asserted once the page has the plans (the button
+    // depends on them and they show no "Loading"), so that the absence is not merely "not loaded yet".
+    const plansRead = page.waitForResponse(
+      (r) => r.request().method() === 'GET' && new URL(r.url()).pathname === '/api/restoreTestPlans',
+    );
     await page.goto('/instances/inventory');
+    expect((await plansRead).status()).toBe(200);
     await visible(button(page, 'Check readiness'));
+    await settled(page);
     expect(await button(page, 'Test restore now').count()).toBe(0);
   }, 60_000);
 
