@@ -199,7 +199,6 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
     stop('upload', err instanceof Error ? err.message : String(err));
   });
   compressed.start([store], {
-    onChunk: () => undefined,
     onError: (err) => stop('upload', `reading zstd's output failed: ${err.message}`),
   });
 
@@ -298,14 +297,12 @@ export async function runDump(options: RunDumpOptions): Promise<DumpResult> {
   };
 }
 
-/** The two relays; when one cannot be opened, the other is closed (started with no target) and the dump fails. */
+/** The two relays; when one cannot be opened, the other is closed and the dump fails. */
 async function openRelays(): Promise<[OutputRelay, OutputRelay]> {
   const [first, second] = await Promise.allSettled([openOutputRelay(), openOutputRelay()]);
   if (first.status === 'fulfilled' && second.status === 'fulfilled') return [first.value, second.value];
   const failure: unknown = first.status === 'rejected' ? first.reason : (second as PromiseRejectedResult).reason;
-  for (const opened of [first, second]) {
-    if (opened.status === 'fulfilled') opened.value.start([], { onChunk: () => undefined, onError: () => undefined });
-  }
+  for (const opened of [first, second]) if (opened.status === 'fulfilled') opened.value.close();
   throw new PgkeepError(
     'SystemErrorDumpFailed',
     `cannot open the sockets pg_dump and zstd write to: ${failure instanceof Error ? failure.message : String(failure)}`,

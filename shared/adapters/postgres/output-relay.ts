@@ -13,7 +13,7 @@ export const RELAY_BUFFER_BYTES = 256 * 1024;
 
 export interface RelayOptions {
   /** Sees every chunk first, in order. The chunk's memory is reused once it returns: copy what you keep. Must not throw. */
-  readonly onChunk: (chunk: Buffer) => void;
+  readonly onChunk?: (chunk: Buffer) => void;
   /**
    * Reading the child's output failed, or the host's end closed before the output ended (the targets are ended;
    * what they got is incomplete). Called at most once, never after the output ended.
@@ -33,6 +33,8 @@ export interface OutputRelay {
    * The targets are ended when the child's output ends.
    */
   start(targets: readonly Writable[], options: RelayOptions): void;
+  /** Closes both ends of a relay that will not be started (the child it was for was never spawned). */
+  close(): void;
 }
 
 /**
@@ -62,6 +64,10 @@ export async function openOutputRelay(bufferBytes = RELAY_BUFFER_BYTES, dir = tm
         childEnd.destroy();
         onRead = relayInto(reader, buffer, targets, options);
         reader.resume();
+      },
+      close() {
+        childEnd.destroy();
+        reader.destroy();
       },
     };
   } finally {
@@ -115,7 +121,7 @@ function relayInto(
   });
   return (nread) => {
     const chunk = buffer.subarray(0, nread);
-    onChunk(chunk);
+    onChunk?.(chunk);
     let held = false;
     for (const [target, count] of pending) {
       if (target.destroyed || target.writableEnded) {

@@ -170,6 +170,15 @@ describe('openOutputRelay', () => {
     expect(await socketDirs()).toEqual([]);
   });
 
+  it('close() closes both ends of a relay that is never started', async () => {
+    const relay = await openOutputRelay(64 * 1024, dir);
+    const hostClosed = once(relay.hostEnd, 'close');
+    relay.close();
+    await hostClosed;
+    expect(relay.childEnd.destroyed).toBe(true);
+    expect(await socketDirs()).toEqual([]);
+  });
+
   it('leaves no socket file behind, and fails clearly when it cannot create one', async () => {
     const relay = await openOutputRelay(1024, dir);
     relay.start([], { onChunk: () => undefined, onError: () => undefined });
